@@ -1,0 +1,91 @@
+"""Prometheus metrics (prometheus-client). Names follow Prometheus conventions: ``_total`` for
+counters, base units (seconds, bytes) in the name.
+
+Every metric lives in :data:`REGISTRY`, not in the client's global default registry, so tests and
+embedded uses stay isolated; the worker serves it at ``/metrics``. Label values are bounded sets
+(categories, severities, statuses, source kinds), never fingerprints or free text.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# --- ingest -------------------------------------------------------------------------------------------
+LINES_INGESTED = Counter(
+    "streamfix_lines_ingested_total", "Log lines processed by the ingest agent", ["source"], registry=REGISTRY
+)
+BATCHES_INGESTED = Counter(
+    "streamfix_batches_ingested_total", "Raw batches processed by the ingest agent", registry=REGISTRY
+)
+BATCHES_DUPLICATE = Counter(
+    "streamfix_batches_duplicate_total", "Redelivered raw batches skipped by ingest", registry=REGISTRY
+)
+ERROR_EVENTS = Counter(
+    "streamfix_error_events_total", "Error events extracted", ["category", "severity"], registry=REGISTRY
+)
+DEAD_LETTERS = Counter(
+    "streamfix_dead_letters_total", "Records sent to the dead-letter topic", ["reason"], registry=REGISTRY
+)
+PATTERNS = Gauge("streamfix_patterns", "Error patterns tracked by this worker's table partitions", registry=REGISTRY)
+DETECTION_LATENCY = Histogram(
+    "streamfix_detection_latency_seconds",
+    "From a raw batch being published until its errors are counted in the patterns table",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+
+# --- fixes --------------------------------------------------------------------------------------------
+FIX_REQUESTS = Counter(
+    "streamfix_fix_requests_total", "Fix requests emitted", ["trigger", "category"], registry=REGISTRY
+)
+FIXES = Counter("streamfix_fixes_total", "Fix state transitions, by new status", ["status"], registry=REGISTRY)
+PRS_MERGED = Counter("streamfix_prs_merged_total", "Fix pull requests merged", registry=REGISTRY)
+FIX_SUCCESS_RATIO = Gauge(
+    "streamfix_fix_success_ratio", "Merged fix PRs divided by fix PRs that were merged or closed", registry=REGISTRY
+)
+CLAUDE_CALLS = Counter("streamfix_claude_calls_total", "Claude API calls", ["outcome"], registry=REGISTRY)
+CLAUDE_TOKENS = Counter("streamfix_claude_tokens_total", "Claude tokens used", ["direction"], registry=REGISTRY)
+CLAUDE_LATENCY = Histogram(
+    "streamfix_claude_request_duration_seconds",
+    "Latency of Claude API calls",
+    buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160),
+    registry=REGISTRY,
+)
+REDACTIONS = Counter("streamfix_redactions_total", "Secrets redacted from outgoing text", ["kind"], registry=REGISTRY)
+
+# --- sources ------------------------------------------------------------------------------------------
+SOURCE_LINES = Counter("streamfix_source_lines_total", "Lines read by watchers", ["source"], registry=REGISTRY)
+SOURCE_DROPPED = Counter(
+    "streamfix_source_dropped_lines_total",
+    "Lines lost before they reached streamfix (e.g. Loki dropped_entries) or dropped by a full buffer",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
+SOURCE_LAG = Gauge(
+    "streamfix_source_lag_seconds", "Age of the newest line a watcher has published", ["source"], registry=REGISTRY
+)
+SOURCE_RESTARTS = Counter(
+    "streamfix_source_restarts_total", "Times a watcher restarted its source", ["source"], registry=REGISTRY
+)
+LOG_SHIP_DROPPED = Counter(
+    "streamfix_log_ship_dropped_total", "streamfix's own log records dropped while Loki was unreachable", registry=REGISTRY
+)
+
+# --- API ----------------------------------------------------------------------------------------------
+API_REQUESTS = Counter(
+    "streamfix_api_requests_total", "REST API requests", ["route", "status"], registry=REGISTRY
+)
+API_LATENCY = Histogram(
+    "streamfix_api_request_duration_seconds",
+    "REST API latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
+
+
+def exposition() -> bytes:
+    """The text exposition format of :data:`REGISTRY`."""
+    return generate_latest(REGISTRY)

@@ -1,0 +1,117 @@
+"""The one settings object.
+
+Read once at an entry point (the CLI or the worker) with :func:`load_settings` and passed down. No
+other module reads ``os.environ``. Variables are ``STREAMFIX_*`` plus the documented names
+``ANTHROPIC_API_KEY``, ``GITHUB_TOKEN``, ``LOKI_ENABLED``, ``LOKI_PUSH_URL``,
+``ERROR_MONITORING_ENABLED`` and ``AUTO_FIX_ENABLED``. Tokens are :class:`pydantic.SecretStr`, so they
+print as ``**********``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept ``STREAMFIX_<NAME>`` and, for the documented names, the bare ``<NAME>``."""
+    return AliasChoices(name, f"STREAMFIX_{name}")
+
+
+class Settings(BaseSettings):
+    """Every knob of streamfix. Field ``foo_bar`` is read from ``STREAMFIX_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMFIX_",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- Kafka and the Faust app -------------------------------------------------------------------
+    broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap servers (kafka://host:port;...)")
+    app_id: str = Field("streamfix", description="Faust app id; also the consumer group id")
+    topic_prefix: str = Field("streamfix", description="Prefix of every topic streamfix creates")
+    topic_partitions: int = Field(4, ge=1, description="Partitions of streamfix's topics and tables")
+    topic_replication: int = Field(1, ge=1, description="Replication factor of streamfix's topics")
+    store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
+    data_dir: Path = Field(Path(".cache/worker"), description="Faust data directory (RocksDB, state)")
+    web_host: str = Field("127.0.0.1", description="Address the worker's web server binds to")
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the REST API, dashboard and /metrics")
+    broker_session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout (s)")
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once", description="Faust processing guarantee"
+    )
+
+    # --- Local broker (streamfix kafka up) ---------------------------------------------------------
+    kafka_port: int = Field(9092, ge=1, le=65535, description="Port of the local broker")
+    kafka_controller_port: int = Field(0, ge=0, le=65535, description="Controller port (0: kafka_port+1)")
+    kafka_home: Path = Field(Path(".cache/kafka"), description="Jars, data, PID and log of the local broker")
+    kafka_heap: str = Field("512m", description="Maximum Java heap of the local broker")
+
+    # --- Monitoring --------------------------------------------------------------------------------
+    error_monitoring_enabled: bool = Field(True, validation_alias=_env("ERROR_MONITORING_ENABLED"))
+    auto_fix_enabled: bool = Field(False, validation_alias=_env("AUTO_FIX_ENABLED"))
+    window_seconds: int = Field(60, ge=1, description="Width of the tumbling count windows (s)")
+    window_retention_seconds: int = Field(86400, ge=60, description="How long count windows are kept (s)")
+    fix_threshold_count: int = Field(5, ge=1, description="Occurrences that make a fixable pattern trigger a fix")
+    fix_threshold_window_seconds: int = Field(3600, ge=60, description="Window of the fix threshold (s)")
+    assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
+    rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
+    in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
+
+    # --- Sources -----------------------------------------------------------------------------------
+    batch_max_lines: int = Field(1000, ge=1, description="Lines per raw batch at most")
+    batch_max_seconds: float = Field(0.25, gt=0, description="Longest a line waits in a tailer's batch (s)")
+    loki_enabled: bool = Field(False, validation_alias=_env("LOKI_ENABLED"))
+    loki_push_url: str | None = Field(None, validation_alias=_env("LOKI_PUSH_URL"))
+    loki_url: str | None = Field(None, description="Loki base URL for the poller (http://host:3100)")
+    loki_org_id: str | None = Field(None, description="X-Scope-OrgID for multi-tenant Loki")
+    loki_token: SecretStr | None = Field(None, description="Bearer token for Loki")
+    loki_username: str | None = Field(None, description="Basic-auth user for Loki")
+    loki_password: SecretStr | None = Field(None, description="Basic-auth password for Loki")
+    railway_bin: str = Field("railway", description="The Railway CLI executable")
+
+    # --- Fixer -------------------------------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL"))
+    anthropic_model: str = Field("claude-sonnet-4-5", description="Claude model for root-cause analysis")
+    github_token: SecretStr | None = Field(None, validation_alias=_env("GITHUB_TOKEN"))
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST base URL (Enterprise)")
+    github_repo: str | None = Field(None, description="owner/name of the repository fixes go to")
+    repo_url: str | None = Field(None, description="Git URL of the repository to clone and push to")
+    repo_default_branch: str = Field("main", description="Branch fixes start from and PRs target")
+
+    # --- API ---------------------------------------------------------------------------------------
+    api_token: SecretStr | None = Field(None, description="Bearer token for mutating API routes")
+    api_auth_reads: bool = Field(False, description="Require the token on read routes too")
+
+    # --- Logging -----------------------------------------------------------------------------------
+    log_level: str = Field("INFO", description="Log level of streamfix's own logs")
+    log_format: Literal["json", "text"] = Field("json", description="Format of streamfix's own logs")
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_scheme(cls, value: str) -> str:
+        return value if "://" in value else f"kafka://{value}"
+
+    @field_validator("in_app_exclude", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list without URL schemes, as aiokafka wants it (``host:port,host:port``)."""
+        parts = self.broker.replace(";", ",").split(",")
+        return ",".join(part.split("://", 1)[-1] for part in parts if part)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and ``overrides``); call once per entry point."""
+    return Settings(**overrides)

@@ -1,0 +1,249 @@
+"""Wire schemas: the records on streamfix's Kafka topics, a public, versioned interface.
+
+Each record carries ``schema_version``. Readers accept every version up to :data:`SCHEMA_VERSION`
+of its record type and reject newer ones with :class:`~streamfix.errors.WireError`, so a consumer
+that is older than its producer fails loudly instead of misreading. Additive, optional fields do not
+bump the version; a removed or re-typed field does. The JSON Schema files in ``docs/schemas/`` are
+generated from these models (``python -m streamfix.wire docs/schemas``) and a test keeps them equal.
+
+Values are encoded with orjson. Keys are UTF-8 strings (see ``docs/topics.md`` for each topic's key).
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streamfix.errors import WireError
+
+SCHEMA_VERSION = 1
+
+FixStatus = Literal[
+    "pending",
+    "analyzing",
+    "fix_generated",
+    "fix_invalid",
+    "analysis_failed",
+    "skipped_budget",
+    "skipped_no_api_key",
+    "branch_pushed",
+    "pr_open",
+    "pr_failed",
+    "merged",
+    "closed",
+]
+SeverityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+
+
+class WireRecord(BaseModel):
+    """Base of every record on a topic."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    topic_role: ClassVar[str] = ""
+
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, description="Version of this record's schema")
+
+    def dumps(self) -> bytes:
+        """Encode as compact JSON bytes."""
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_obj(cls: type[_R], obj: Any) -> _R:
+        """Validate an already decoded JSON object."""
+        if isinstance(obj, dict):
+            version = obj.get("schema_version", 1)
+            if isinstance(version, int) and version > SCHEMA_VERSION:
+                raise WireError("unsupported_schema_version", f"{cls.__name__} v{version} > v{SCHEMA_VERSION}")
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise WireError("schema_mismatch", f"{cls.__name__}.{where}: {first.get('msg', '')}") from None
+
+    @classmethod
+    def loads(cls: type[_R], data: bytes | str) -> _R:
+        """Decode JSON bytes and validate them."""
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise WireError("invalid_json", str(exc)) from None
+        return cls.from_obj(obj)
+
+
+_R = TypeVar("_R", bound=WireRecord)
+
+
+class RawBatch(WireRecord):
+    """A batch of raw log lines from one stream. Topic ``<prefix>.logs.raw``, key: ``stream``."""
+
+    topic_role: ClassVar[str] = "raw"
+
+    batch_id: str = Field(..., min_length=1, max_length=256, description="Unique id; used to drop redelivered batches")
+    source: str = Field(..., description="railway | loki | file | stdin | replay | bench")
+    stream: str = Field(..., min_length=1, max_length=512, description="Assembly key: lines of one process, in order")
+    seq: int = Field(0, ge=0, description="Sequence number of this batch within its stream")
+    labels: dict[str, str] = Field(default_factory=dict, description="service, deployment, environment, replica, ...")
+    format: Literal["auto", "railway", "loki", "json", "text"] = "auto"
+    lines: list[str] = Field(..., description="Lines as received, without their line ending")
+    timestamps_ns: list[int] | None = Field(None, description="Per-line timestamps (ns), when the source has them")
+    sent_at: float = Field(..., description="Unix time (s) at which the batch was published")
+    auto_fix: bool = Field(False, description="Whether fix requests may be made for errors of this source")
+
+
+class FrameRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    file: str
+    line: int | None = None
+    function: str = ""
+    in_app: bool = True
+
+
+class ErrorEventRecord(WireRecord):
+    """One error occurrence. Topic ``<prefix>.errors``, key: ``fingerprint``."""
+
+    topic_role: ClassVar[str] = "errors"
+
+    fingerprint: str = Field(..., description="Versioned pattern fingerprint, e.g. fp1:...")
+    error_type: str
+    message: str
+    category: str
+    severity: SeverityName
+    fixable: bool
+    suggested_fix: str = ""
+    title: str = ""
+    file: str | None = None
+    line: int | None = None
+    function: str | None = None
+    frames: list[FrameRecord] = Field(default_factory=list, description="Innermost frame last")
+    traceback: str = Field("", description="The assembled traceback text (may be truncated)")
+    incomplete: bool = Field(False, description="The traceback was cut off (end of input or quiet period)")
+    logger: str | None = None
+    level: str | None = None
+    timestamp: float | None = Field(None, description="Unix time (s) of the event's first line")
+    service: str | None = None
+    deployment: str | None = None
+    stream: str = ""
+    source: str = ""
+    batch_id: str = ""
+    line_start: int = Field(0, ge=0, description="Index of the first line within its batch")
+    line_end: int = Field(0, ge=0, description="Index of the last line within its batch")
+    auto_fix: bool = False
+    detected_at: float = Field(..., description="Unix time (s) at which the event was extracted")
+
+
+class FixRequest(WireRecord):
+    """A request to analyse and fix one pattern. Topic ``<prefix>.fix-requests``, key: ``fingerprint``."""
+
+    topic_role: ClassVar[str] = "fix_requests"
+
+    request_id: str = Field(..., description="Deterministic: <fingerprint>#<attempt>")
+    fingerprint: str
+    attempt: int = Field(1, ge=1)
+    trigger: Literal["threshold", "critical", "api", "cli", "scan"] = "threshold"
+    category: str
+    severity: SeverityName
+    error_type: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    function: str | None = None
+    frames: list[FrameRecord] = Field(default_factory=list)
+    sample_traceback: str = ""
+    occurrences: int = Field(0, ge=0)
+    first_seen: float | None = None
+    last_seen: float | None = None
+    services: list[str] = Field(default_factory=list)
+    suggested_fix: str = ""
+    create_pr: bool = True
+    dry_run: bool = False
+    requested_at: float
+
+
+class FixResult(WireRecord):
+    """The state of one fix. Topic ``<prefix>.fix-results``, key: ``fix_id``; the latest record wins."""
+
+    topic_role: ClassVar[str] = "fix_results"
+
+    fix_id: str
+    request_id: str
+    fingerprint: str
+    status: FixStatus
+    category: str = ""
+    severity: SeverityName = "MEDIUM"
+    error_type: str = ""
+    message: str = ""
+    branch: str | None = None
+    commit_sha: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    root_cause: str = ""
+    explanation: str = ""
+    confidence: float | None = Field(None, ge=0, le=1)
+    fixability: float | None = Field(None, ge=0, le=1)
+    diff: str = ""
+    suggested_fix: str = ""
+    error: str = Field("", description="Why the fix stopped (for fix_invalid, *_failed and skipped_* states)")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    created_at: float
+    updated_at: float
+
+
+class DeadLetter(WireRecord):
+    """Input that could not be processed. Topic ``<prefix>.dead-letters``, key: ``<topic>:<partition>``."""
+
+    topic_role: ClassVar[str] = "dead_letters"
+
+    reason: str = Field(..., description="Machine-readable reason, e.g. invalid_json, invalid_utf8, schema_mismatch")
+    detail: str = Field("", description="Human-readable detail")
+    stage: str = Field("ingest", description="Which agent rejected it")
+    source_topic: str
+    partition: int
+    offset: int
+    key_b64: str | None = Field(None, description="The original key, base64")
+    value_b64: str = Field(..., description="The original value bytes, base64 (complete, never truncated)")
+    value_size: int = Field(..., ge=0)
+    received_at: float
+
+    @staticmethod
+    def encode_bytes(data: bytes | None) -> str | None:
+        return None if data is None else base64.b64encode(data).decode("ascii")
+
+    def original_value(self) -> bytes:
+        return base64.b64decode(self.value_b64)
+
+
+RECORDS: tuple[type[WireRecord], ...] = (RawBatch, ErrorEventRecord, FixRequest, FixResult, DeadLetter)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (2020-12) of every record, by file name."""
+    out: dict[str, dict[str, Any]] = {}
+    for record in RECORDS:
+        schema = record.model_json_schema(mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://streamfix.dev/schemas/{record.__name__}.v{SCHEMA_VERSION}.json"
+        out[f"{record.__name__}.v{SCHEMA_VERSION}.json"] = schema
+    return out
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in json_schemas().items():
+        path = folder / name
+        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - developer tool
+    for written_path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")):
+        sys.stdout.write(f"{written_path}\n")
