@@ -1,0 +1,286 @@
+"""Online log template miner: each line gets a group id and a template with ``<*>`` for variables.
+
+How a line is grouped:
+
+1. **Shape cache.** The line with every digit replaced by ``0`` is looked up in a dict. Every token
+   that contains a digit is a variable (see :mod:`streamfix.core.params`), so two lines that differ only
+   in digits always get the same template; most lines cost one ``translate`` and one dict lookup.
+2. On a miss, the header is cut off (:mod:`streamfix.core.headers`), the message is masked
+   (:func:`streamfix.core.params.mask`) and split into tokens. A group whose template has the same
+   number of tokens and matches every constant token takes the line.
+3. Otherwise a new group is created. For each of its constant positions the miner records which
+   value it had among templates that are otherwise equal. When one position has shown
+   ``variability_threshold`` distinct values, it is a variable: those groups are merged into the
+   oldest one, whose template gets ``<*>`` there, and any other group the new template covers is
+   merged too. Small enumerations (``GET``/``POST``, ``Started``/``Stopped``) stay apart.
+
+Merges never lose counts: the merged group's id becomes an **alias** of the surviving one
+(:meth:`TemplateMiner.resolve`, :attr:`TemplateMiner.aliases`). Group ids are derived from the first
+template of the group (``t`` + 12 hex digits), so the same input gives the same ids in any process.
+
+Memory is bounded: at most ``max_groups`` groups (the least-seen tenth is evicted when the cap is
+reached, and aliases to them dropped), ``max_aliases`` aliases, and ``max_shapes`` cached shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamfix.core.headers import strip_header
+from streamfix.core.params import PARAMS_VERSION, WILDCARD, mask
+
+logger = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+_DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
+_BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+
+
+@dataclass(slots=True)
+class TemplateGroup:
+    """One group of lines. ``template`` changes when the group absorbs others."""
+
+    id: str
+    template: str
+    count: int
+    seq: int
+    tokens: tuple[str, ...] = field(repr=False)
+    sibling_keys: list[str] = field(default_factory=list, repr=False)
+
+
+class TemplateMiner:
+    """Assign each log line to a template group, learning and merging templates as lines arrive."""
+
+    def __init__(
+        self,
+        *,
+        variability_threshold: int = 8,
+        max_groups: int = 20_000,
+        max_aliases: int = 100_000,
+        max_shapes: int = 200_000,
+        strip_headers: bool = True,
+    ) -> None:
+        if variability_threshold < 2:
+            raise ValueError("variability_threshold must be at least 2")
+        if max_groups < 10:
+            raise ValueError("max_groups must be at least 10")
+        self.variability_threshold = variability_threshold
+        self.max_groups = max_groups
+        self.max_aliases = max_aliases
+        self.max_shapes = max_shapes
+        self.strip_headers = strip_headers
+        self._groups: dict[str, TemplateGroup] = {}
+        self._aliases: dict[str, str] = {}
+        self._by_length: dict[int, list[str]] = {}
+        self._siblings: dict[str, dict[str, str]] = {}
+        self._lines: dict[str | bytes, str] = {}
+        self._shapes: dict[str, str] = {}
+        self._seq = 0
+        self.merges = 0
+        self.evictions = 0
+
+    # -- the hot path -------------------------------------------------------------------------
+
+    def add(self, line: str) -> tuple[str, str]:
+        """Group ``line`` (a raw log line, or a bare message) and return ``(group_id, template)``."""
+        key = line.translate(_DIGITS_TO_ZERO)
+        group = self._groups.get(self._aliases.get(gid, gid)) if (gid := self._lines.get(key)) else None
+        if group is None:
+            group = self._learn(line, key)
+        group.count += 1
+        return group.id, group.template
+
+    def add_bytes(self, line: bytes) -> tuple[str, str]:
+        """Like :meth:`add` for a UTF-8 encoded line (undecodable bytes are replaced)."""
+        key = line.translate(_BYTES_DIGITS_TO_ZERO)
+        group = self._groups.get(self._aliases.get(gid, gid)) if (gid := self._lines.get(key)) else None
+        if group is None:
+            group = self._learn(line.decode("utf-8", "replace"), key)
+        group.count += 1
+        return group.id, group.template
+
+    # -- aliases and inspection -----------------------------------------------------------------
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Every merged group id mapped to the id of the group that absorbed it (a copy)."""
+        return dict(self._aliases)
+
+    def resolve(self, group_id: str) -> str:
+        """Return the current canonical id for ``group_id`` (itself when it was never merged)."""
+        return self._aliases.get(group_id, group_id)
+
+    def template(self, group_id: str) -> str | None:
+        """Return the current template of ``group_id`` (after alias resolution), if still known."""
+        group = self._groups.get(self.resolve(group_id))
+        return None if group is None else group.template
+
+    def groups(self) -> list[TemplateGroup]:
+        """The live groups, oldest first."""
+        return sorted(self._groups.values(), key=lambda group: group.seq)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    # -- learning -------------------------------------------------------------------------------
+
+    def _learn(self, line: str, key: str | bytes) -> TemplateGroup:
+        message = strip_header(line) if self.strip_headers else line
+        shape = " ".join(mask(message).split())
+        gid = self._shapes.get(shape)
+        group = self._groups.get(self._aliases.get(gid, gid)) if gid else None
+        if group is None:
+            tokens = tuple(shape.split(" "))
+            group = self._match(tokens) or self._create(shape, tokens)
+            self._remember(self._shapes, shape, group.id)
+        self._remember(self._lines, key, group.id)
+        return group
+
+    def _remember(self, cache: dict[Any, str], key: str | bytes, group_id: str) -> None:
+        if len(cache) >= self.max_shapes:
+            cache.clear()
+        cache[key] = group_id
+
+    def _match(self, tokens: tuple[str, ...]) -> TemplateGroup | None:
+        for gid in self._by_length.get(len(tokens), ()):
+            group = self._groups[gid]
+            if all(t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)):
+                return group
+        return None
+
+    def _new_id(self, shape: str) -> str:
+        base = "t" + hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
+        gid, suffix = base, 1
+        while gid in self._groups or gid in self._aliases:
+            suffix += 1
+            gid = f"{base}-{suffix}"
+        return gid
+
+    def _create(self, shape: str, tokens: tuple[str, ...]) -> TemplateGroup:
+        if len(self._groups) >= self.max_groups:
+            self._evict()
+        self._seq += 1
+        group = TemplateGroup(self._new_id(shape), shape, 0, self._seq, tokens)
+        self._groups[group.id] = group
+        self._by_length.setdefault(len(tokens), []).append(group.id)
+        for position, token in enumerate(tokens):
+            if token == WILDCARD:
+                continue
+            skeleton = f"{position}|" + " ".join((*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+            values = self._siblings.setdefault(skeleton, {})
+            values.setdefault(token, group.id)
+            group.sibling_keys.append(skeleton)
+            if len(values) >= self.variability_threshold:
+                return self._merge_variable(values, position, group)
+        return group
+
+    def _merge_variable(self, values: dict[str, str], position: int, newest: TemplateGroup) -> TemplateGroup:
+        live = {self._aliases.get(gid, gid) for gid in values.values()} | {newest.id}
+        members = [self._groups[gid] for gid in live if gid in self._groups]
+        target = min(members, key=lambda group: group.seq)
+        merged = list(target.tokens)
+        merged[position] = WILDCARD
+        for other in members:
+            merged = [t if t == o else WILDCARD for t, o in zip(merged, other.tokens, strict=True)]
+        self._set_template(target, tuple(merged))
+        for gid in list(self._by_length.get(len(merged), ())):
+            other = self._groups[gid]
+            if other is not target and all(
+                t in (o, WILDCARD) for t, o in zip(target.tokens, other.tokens, strict=True)
+            ):
+                self._absorb(target, other)
+        return target
+
+    def _set_template(self, group: TemplateGroup, tokens: tuple[str, ...]) -> None:
+        group.tokens = tokens
+        group.template = " ".join(tokens)
+
+    def _absorb(self, target: TemplateGroup, other: TemplateGroup) -> None:
+        logger.debug("merging template group", extra={"group": other.id, "into": target.id})
+        self.merges += 1
+        target.count += other.count
+        self._drop(other)
+        for alias, canonical in self._aliases.items():
+            if canonical == other.id:
+                self._aliases[alias] = target.id
+        self._aliases[other.id] = target.id
+        while len(self._aliases) > self.max_aliases:
+            del self._aliases[next(iter(self._aliases))]
+
+    def _drop(self, group: TemplateGroup) -> None:
+        del self._groups[group.id]
+        self._by_length[len(group.tokens)].remove(group.id)
+        for skeleton in group.sibling_keys:
+            values = self._siblings.get(skeleton)
+            if values is not None and len(values) < self.variability_threshold:
+                for token in [t for t, g in values.items() if g == group.id]:
+                    del values[token]
+                if not values:
+                    del self._siblings[skeleton]
+
+    def _evict(self) -> None:
+        victims = sorted(self._groups.values(), key=lambda group: (group.count, group.seq))
+        victims = victims[: max(1, len(victims) // 10)]
+        gone = {group.id for group in victims}
+        for group in victims:
+            self._drop(group)
+        self._aliases = {a: c for a, c in self._aliases.items() if c not in gone}
+        self.evictions += len(victims)
+        logger.info("evicted template groups", extra={"evicted": len(victims), "kept": len(self._groups)})
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """Return the learned state as plain JSON-able data (shape caches are rebuilt on demand)."""
+        return {
+            "version": STATE_VERSION,
+            "params_version": PARAMS_VERSION,
+            "config": {
+                "variability_threshold": self.variability_threshold,
+                "max_groups": self.max_groups,
+                "max_aliases": self.max_aliases,
+                "max_shapes": self.max_shapes,
+                "strip_headers": self.strip_headers,
+            },
+            "seq": self._seq,
+            "merges": self.merges,
+            "evictions": self.evictions,
+            "groups": [
+                {
+                    "id": g.id,
+                    "tokens": list(g.tokens),
+                    "count": g.count,
+                    "seq": g.seq,
+                    "siblings": g.sibling_keys,
+                }
+                for g in self.groups()
+            ],
+            "aliases": dict(self._aliases),
+            "siblings": {skeleton: dict(values) for skeleton, values in self._siblings.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
+        """Rebuild a miner from :meth:`to_state` output."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported template miner state version: {state.get('version')!r}")
+        miner = cls(**state["config"])
+        miner._seq = int(state["seq"])
+        miner.merges = int(state["merges"])
+        miner.evictions = int(state["evictions"])
+        for item in state["groups"]:
+            tokens = tuple(str(token) for token in item["tokens"])
+            group = TemplateGroup(
+                str(item["id"]), " ".join(tokens), int(item["count"]), int(item["seq"]), tokens
+            )
+            group.sibling_keys = [str(key) for key in item["siblings"]]
+            miner._groups[group.id] = group
+            miner._by_length.setdefault(len(tokens), []).append(group.id)
+        miner._aliases = {str(a): str(c) for a, c in state["aliases"].items()}
+        miner._siblings = {
+            str(k): {str(t): str(g) for t, g in v.items()} for k, v in state["siblings"].items()
+        }
+        return miner
