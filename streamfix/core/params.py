@@ -93,7 +93,7 @@ def _compile(rules: tuple[ParamRule, ...]) -> tuple[re.Pattern[str], tuple[str, 
 
 MASK_PATTERN, _MASK_NAMES = _compile(PARAMETERIZATION_RULES)
 _PARAM_PATTERN, _PARAM_NAMES = _compile((QUOTED_RULE, *PARAMETERIZATION_RULES))
-_EMPTY_VALUE = re.compile(r"\(\)|\[\]|\"\"|''")
+_EMPTY_VALUE = re.compile(r"(?<![\w.>])(?:\(\)|\[\]|\"\"|'')")
 _EMPTY_AS_WILDCARD = {"()": "(<*>)", "[]": "[<*>]", '""': '"<*>"', "''": "'<*>'"}
 _GLUED_WILDCARDS = re.compile(r"<\*>(?:[^\s<]{0,2}<\*>)+")
 _SPACED_WILDCARDS = re.compile(r"<\*>(?:\s+<\*>)+")
@@ -102,8 +102,8 @@ _SPACED_WILDCARDS = re.compile(r"<\*>(?:\s+<\*>)+")
 def mask(text: str) -> str:
     """Return ``text`` with every variable replaced by ``<*>``, runs of variables folded into one.
 
-    An empty ``()``, ``[]`` or quoted value is treated as an empty variable, so ``from 1.2.3.4 ()``
-    and ``from 1.2.3.4 (host.example.com)`` mask alike.
+    An empty ``()``, ``[]`` or quoted value that is not a call (``init()``) is treated as an empty
+    variable, so ``from 1.2.3.4 ()`` and ``from 1.2.3.4 (host.example.com)`` mask alike.
     """
     masked = MASK_PATTERN.sub(WILDCARD, text)
     if "()" in masked or "[]" in masked or '""' in masked or "''" in masked:
