@@ -39,7 +39,7 @@ class TopicSpec:
 RAW = TopicSpec("raw", "logs.raw", "stream", "RawBatch", 3 * DAY_MS)
 ERRORS = TopicSpec("errors", "errors", "fingerprint", "ErrorEventRecord", 7 * DAY_MS)
 FIX_REQUESTS = TopicSpec("fix_requests", "fix-requests", "fingerprint", "FixRequest", 7 * DAY_MS)
-FIX_RESULTS = TopicSpec("fix_results", "fix-results", "fix_id", "FixResult", 30 * DAY_MS, compacted=True)
+FIX_RESULTS = TopicSpec("fix_results", "fix-results", "fingerprint", "FixResult", 30 * DAY_MS)
 DEAD_LETTERS = TopicSpec("dead_letters", "dead-letters", "<topic>:<partition>", "DeadLetter", 14 * DAY_MS)
 SOURCE_CURSORS = TopicSpec(
     "source_cursors", "source-cursors", "<source>:<stream>", "cursor JSON", 30 * DAY_MS, compacted=True, partitions=1

@@ -136,6 +136,11 @@ class ErrorEventRecord(WireRecord):
     line_end: int = Field(0, ge=0, description="Index of the last line within its batch")
     auto_fix: bool = False
     detected_at: float = Field(..., description="Unix time (s) at which the event was extracted")
+    published_at: float | None = Field(None, description="sent_at of the raw batch the event completed in")
+    occurrences: int = Field(1, ge=1, description="Identical occurrences folded into this record within one batch")
+    source_partition: int = Field(-1, description="Raw-topic partition of the batch the event completed in")
+    source_offset: int = Field(-1, description="Raw-topic offset of that batch (idempotence marker)")
+    event_index: int = Field(0, ge=0, description="Index of this record among the batch's records")
 
 
 class FixRequest(WireRecord):
@@ -167,7 +172,7 @@ class FixRequest(WireRecord):
 
 
 class FixResult(WireRecord):
-    """The state of one fix. Topic ``<prefix>.fix-results``, key: ``fix_id``; the latest record wins."""
+    """The state of one fix. Topic ``<prefix>.fix-results``, key: ``fingerprint``; per fix_id the latest updated_at wins."""
 
     topic_role: ClassVar[str] = "fix_results"
 

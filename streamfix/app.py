@@ -1,0 +1,137 @@
+"""The Faust app: broker, store, topics, tables and web server, all from one :class:`Settings`.
+
+``create_app(settings)`` builds a :class:`StreamfixApp` and registers the agents of the ``agents``
+package and the web views of :mod:`streamfix.web`. Tests build as many apps as they like, each with
+its own ``topic_prefix`` and ``app_id``. ``streamfix.app:app`` is the app built from the environment,
+for ``faust -A streamfix.app worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import faust
+
+from streamfix import codecs, topics
+from streamfix.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class StreamfixApp:
+    """The Faust app with streamfix's topics and tables, passed to agents and views."""
+
+    settings: Settings
+    app: faust.App
+    topics: dict[str, Any]
+    tables: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def topic_name(self, role: str) -> str:
+        return str(self.topics[role].get_topic_name())
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    codecs.register()
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        processing_guarantee=settings.processing_guarantee,
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.broker_session_timeout / 3),
+        broker_rebalance_timeout=max(30.0, settings.broker_session_timeout * 3),
+        consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        producer_linger=0.005,
+        stream_wait_empty=False,
+        table_cleanup_interval=30.0,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_transport="aiohttp://",
+        web_in_thread=False,
+        web_cors_options=None,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
+    )
+
+
+def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in topics.ALL:
+        out[spec.role] = app.topic(
+            spec.name(settings),
+            partitions=spec.partition_count(settings),
+            retention=timedelta(milliseconds=spec.retention_ms),
+            compacting=spec.compacted,
+            internal=True,  # lets Faust create it with the partitions and retention above
+            key_serializer="raw",
+            value_serializer="raw" if spec.role == "raw" else "orjson",
+        )
+    return out
+
+
+def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
+    partitions = settings.topic_partitions
+    window = timedelta(seconds=settings.window_seconds)
+    expires = timedelta(seconds=settings.window_retention_seconds)
+    return {
+        # stream -> serialised assembly state + the last raw batch applied (idempotence marker)
+        "assembly": app.Table("assembly", default=None, partitions=partitions, key_serializer="raw",
+                              value_serializer="orjson"),
+        # fingerprint -> pattern summary (see streamfix.core.patterns)
+        "patterns": app.Table("patterns", default=None, partitions=partitions, key_serializer="raw",
+                              value_serializer="orjson"),
+        # fingerprint -> {"attempt", "status", "updated_at", "request_id"} of its latest fix
+        "fix_state": app.Table("fix_state", default=None, partitions=partitions, key_serializer="raw",
+                               value_serializer="orjson"),
+        # fingerprint -> {fix_id: latest FixResult}
+        "fixes": app.Table("fixes", default=None, partitions=partitions, key_serializer="raw",
+                           value_serializer="orjson"),
+        # fingerprint -> occurrences per tumbling window
+        "counts": app.Table("counts", default=int, partitions=partitions, key_serializer="raw",
+                            value_serializer="orjson").tumbling(window, expires=expires),
+    }
+
+
+def create_app(settings: Settings) -> StreamfixApp:
+    """Build the app, its topics and tables, and register agents and web views."""
+    app = _faust_app(settings)
+    sf = StreamfixApp(settings=settings, app=app, topics=_topics(app, settings))
+    sf.tables = _tables(app, settings)
+
+    from agents import register_all
+    from streamfix.web import register_views
+
+    register_all(sf)
+    register_views(sf)
+    return sf
+
+
+def __getattr__(name: str) -> Any:
+    """``streamfix.app.app``: the Faust app built from the environment, created on first access."""
+    if name == "app":
+        global _default
+        if _default is None:
+            _default = create_app(load_settings())
+        return _default.app
+    raise AttributeError(name)
+
+
+_default: StreamfixApp | None = None
