@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     fix_threshold_window_seconds: int = Field(3600, ge=60, description="Window of the fix threshold (s)")
     assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
     rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
+    max_line_bytes: int = Field(1_048_576, ge=1024, description="Longer lines go to the dead-letter topic")
     in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
 
     # --- Sources -----------------------------------------------------------------------------------
@@ -74,6 +75,12 @@ class Settings(BaseSettings):
     loki_username: str | None = Field(None, description="Basic-auth user for Loki")
     loki_password: SecretStr | None = Field(None, description="Basic-auth password for Loki")
     railway_bin: str = Field("railway", description="The Railway CLI executable")
+    loki_query: str | None = Field(None, description="LogQL selector the Loki watcher and scan read")
+    loki_page_limit: int = Field(5000, ge=1, le=5000, description="Entries per query_range page (Loki caps it at 5000)")
+    loki_poll_interval: float = Field(5.0, gt=0, description="Seconds between Loki polls")
+    loki_lookback_seconds: float = Field(300.0, ge=0, description="How far back a Loki watcher without a cursor starts (s)")
+    loki_timeout: float = Field(30.0, gt=0, description="HTTP timeout of Loki requests (s)")
+    log_ship_queue: int = Field(10000, ge=1, description="streamfix log records waiting for Loki at most")
 
     # --- Fixer -------------------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
@@ -84,6 +91,37 @@ class Settings(BaseSettings):
     github_repo: str | None = Field(None, description="owner/name of the repository fixes go to")
     repo_url: str | None = Field(None, description="Git URL of the repository to clone and push to")
     repo_default_branch: str = Field("main", description="Branch fixes start from and PRs target")
+    anthropic_timeout: float = Field(120.0, gt=0, description="Timeout of one Claude request (s)")
+    anthropic_max_retries: int = Field(2, ge=0, description="Retries inside the Anthropic SDK per call")
+    anthropic_max_tokens: int = Field(4096, ge=256, description="max_tokens of one analysis")
+    fix_retry_attempts: int = Field(3, ge=1, description="Our own attempts (each with SDK retries) before parking")
+    fix_retry_base_delay: float = Field(2.0, ge=0, description="First delay of our backoff between attempts (s)")
+    fix_park_seconds: float = Field(600.0, ge=0, description="How long a parked fix request waits before a retry (s)")
+    fix_concurrency: int = Field(2, ge=1, description="Fix requests processed at the same time")
+    fix_max_calls_per_hour: int = Field(30, ge=0, description="Claude calls per rolling hour at most")
+    fix_max_tokens_per_day: int = Field(2_000_000, ge=0, description="Claude tokens (in+out) per rolling day at most")
+    fix_min_confidence: float = Field(0.7, ge=0, le=1, description="Below this confidence no branch or PR is made")
+    fix_blocked_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [".github/workflows/", "**/secrets*", "**/migrations/"],
+        description="Globs of repo paths a fix may never touch (a trailing / blocks a folder)",
+    )
+    fix_max_diff_lines: int = Field(200, ge=1, description="Largest fix diff (added + removed lines)")
+    fix_in_app_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Runtime path prefixes of app code (empty: the frames' in_app flag)"
+    )
+    fix_context_lines: int = Field(25, ge=1, description="Source lines shown before and after each frame")
+    fix_max_context_chars: int = Field(30000, ge=1000, description="Cap on the source context sent for analysis")
+    fix_clone_dir: Path = Field(Path(".cache/fix-repo"), description="Cached clone of the target repository")
+    fix_draft_prs: bool = Field(True, description="Open fix pull requests as drafts")
+    fix_git_author: str = Field("streamfix <streamfix@users.noreply.github.com>", description="Author of fix commits")
+    fix_track_interval: float = Field(300.0, gt=0, description="How often open fix pull requests are polled (s)")
+
+    @field_validator("fix_blocked_paths", "fix_in_app_paths", mode="before")
+    @classmethod
+    def _split_fix_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # --- API ---------------------------------------------------------------------------------------
     api_token: SecretStr | None = Field(None, description="Bearer token for mutating API routes")
