@@ -1,0 +1,162 @@
+"""GitHub adapter (PyGithub): open or reuse a fix pull request, label it, and read its state.
+
+It never merges. Pull requests are found by their head branch first, so a replayed request, or a
+worker that died between pushing and opening the PR, reuses the open PR instead of opening another;
+a 422 "A pull request already exists" from a race is answered the same way. The base URL is
+configurable for GitHub Enterprise (``https://HOST/api/v3``). PyGithub is blocking: the service calls
+these methods in a worker thread. PyGithub errors become :class:`~streamfix.errors.FixError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from github import Auth, Github, GithubException
+
+from streamfix.errors import FixError
+from streamfix.fixing.redact import scrub
+from streamfix.wire import FixRequest
+
+log = logging.getLogger(__name__)
+
+PullState = Literal["open", "merged", "closed"]
+MAX_TRACEBACK_CHARS = 6000
+
+
+@dataclass(frozen=True, slots=True)
+class PullRef:
+    number: int
+    url: str
+    reused: bool
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "unknown"
+
+
+def pr_title(request: FixRequest) -> str:
+    where = f" in {request.function}" if request.function else ""
+    title = f"fix({request.category}): {request.error_type}{where}"
+    return scrub(title[:120], where="pr_title")
+
+
+def pr_body(
+    request: FixRequest,
+    *,
+    root_cause: str,
+    explanation: str,
+    confidence: float,
+    changed_lines: int,
+    issue_number: int | None = None,
+) -> str:
+    """The pull request description; redacted as a whole before it leaves the process."""
+    traceback = (request.sample_traceback or f"{request.error_type}: {request.message}")[
+        -MAX_TRACEBACK_CHARS:
+    ]
+    traceback = traceback.replace("```", "'''")
+    services = ", ".join(request.services) or "unknown"
+    lines = [
+        f"Automated fix proposed by streamfix for error pattern `{request.fingerprint}`.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Error | `{request.error_type}` |",
+        f"| Category / severity | {request.category} / {request.severity} |",
+        f"| Occurrences | {request.occurrences} |",
+        f"| First seen | {_when(request.first_seen)} |",
+        f"| Last seen | {_when(request.last_seen)} |",
+        f"| Services | {services} |",
+        f"| Confidence | {confidence:.2f} |",
+        "",
+        "## Root cause",
+        root_cause,
+        "",
+        "## Change",
+        explanation or "(no explanation given)",
+        "",
+        "## Sample traceback (redacted)",
+        "```",
+        traceback,
+        "```",
+        "",
+        f"{changed_lines} changed lines. "
+        "Please review carefully; this pull request is never merged automatically.",
+    ]
+    if issue_number is not None:
+        lines += ["", f"Fixes #{issue_number}"]
+    return scrub("\n".join(lines), where="pr_body")
+
+
+class GitHubPulls:
+    """Pull requests of one repository."""
+
+    def __init__(self, api_url: str, token: str, repo_name: str, *, timeout: int = 30) -> None:
+        self._gh = Github(base_url=api_url.rstrip("/"), auth=Auth.Token(token), timeout=timeout, retry=None)
+        self._repo_name = repo_name
+        self._repo: Any = None
+
+    def _get_repo(self) -> Any:
+        if self._repo is None:
+            self._repo = self._gh.get_repo(self._repo_name)
+        return self._repo
+
+    def close(self) -> None:
+        self._gh.close()
+
+    def _find_open(self, branch: str, base: str) -> Any | None:
+        repo = self._get_repo()
+        owner = repo.owner.login
+        for pull in repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base):
+            if pull.head.ref == branch:
+                return pull
+        return None
+
+    def open_pr(
+        self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str], draft: bool
+    ) -> PullRef:
+        """Open the PR for ``branch``, or reuse the open one; then make sure it has ``labels``."""
+        try:
+            pull = self._find_open(branch, base)
+            reused = pull is not None
+            if pull is None:
+                try:
+                    pull = self._get_repo().create_pull(
+                        base=base, head=branch, title=title, body=body, draft=draft
+                    )
+                except GithubException as exc:
+                    if exc.status != 422 or "already exists" not in str(exc.data):
+                        raise
+                    pull = self._find_open(branch, base)
+                    if pull is None:
+                        raise
+                    reused = True
+            have = {label.name for label in pull.labels}
+            missing = [label for label in labels if label not in have]
+            if missing:
+                pull.add_to_labels(*missing)
+            return PullRef(number=pull.number, url=pull.html_url, reused=reused)
+        except GithubException as exc:
+            raise FixError(f"GitHub pull request for {branch} failed: HTTP {exc.status}") from None
+
+    def pr_state(self, number: int) -> PullState:
+        try:
+            pull = self._get_repo().get_pull(number)
+        except GithubException as exc:
+            raise FixError(f"GitHub pull request #{number} lookup failed: HTTP {exc.status}") from None
+        if pull.merged:
+            return "merged"
+        return "closed" if pull.state == "closed" else "open"
+
+    def find_issue(self, fingerprint: str) -> int | None:
+        """An open issue (not a PR) whose title or body mentions the fingerprint, newest first."""
+        try:
+            for issue in self._get_repo().get_issues(state="open", sort="created", direction="desc")[:100]:
+                if issue.pull_request is None and fingerprint in f"{issue.title}\n{issue.body or ''}":
+                    return int(issue.number)
+        except GithubException as exc:
+            log.warning("issue lookup failed", extra={"status": exc.status})
+        return None

@@ -1,0 +1,410 @@
+"""The fix state machine: one :class:`~streamfix.wire.FixRequest` in, a sequence of FixResult states out.
+
+::
+
+    pending → analyzing → fix_generated → branch_pushed → pr_open → merged | closed
+                        ↘ fix_invalid | analysis_failed          ↘ pr_failed
+    pending → skipped_no_api_key | skipped_budget
+    pending (parked: Claude unavailable; the request is re-queued with a not-before time)
+
+Every adapter is injected (Claude analyzer, git, GitHub, publish and park callbacks, store, budget,
+clock, sleep), so the whole machine runs in tests against local fakes. Git and GitHub calls are
+blocking and run in worker threads; git work on the shared clone is serialised by one lock.
+Each state is published (``publish``) as soon as it is reached; the latest record per ``fix_id`` wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from streamfix.errors import FixError, WireError
+from streamfix.fixing import apply
+from streamfix.fixing.budget import Budget
+from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
+from streamfix.fixing.github import GitHubPulls, PullRef, PullState, pr_body, pr_title
+from streamfix.fixing.naming import branch_name, commit_message, fix_id
+from streamfix.fixing.repo import gather_context
+from streamfix.fixing.store import MemoryStore
+from streamfix.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
+from streamfix.settings import Settings
+from streamfix.wire import FixRequest, FixResult
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[FixResult], Awaitable[None]]
+Park = Callable[[FixRequest, float], Awaitable[None]]
+
+NOT_BEFORE_HEADER = "streamfix-not-before"
+# States after which a redelivered copy of the same request is answered from the store.
+_SETTLED = frozenset(
+    {
+        "fix_generated",
+        "fix_invalid",
+        "analysis_failed",
+        "skipped_no_api_key",
+        "branch_pushed",
+        "pr_open",
+        "merged",
+        "closed",
+    }
+)
+_IN_REVIEW = frozenset({"branch_pushed", "pr_open"})
+
+
+class Analyzer(Protocol):
+    async def analyze(self, prompt: str) -> Analysis: ...
+
+
+class GitPort(Protocol):
+    root: Path
+    default_branch: str
+
+    def sync(self) -> None: ...
+    def files(self) -> list[str]: ...
+    def start_branch(self, branch: str) -> None: ...
+    def commit(self, paths: Sequence[str], message: str, *, when: float) -> str: ...
+    def push(self, branch: str, sha: str) -> bool: ...
+    def restore(self) -> None: ...
+
+
+class PullsPort(Protocol):
+    def open_pr(
+        self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str], draft: bool
+    ) -> PullRef: ...
+    def pr_state(self, number: int) -> PullState: ...
+    def find_issue(self, fingerprint: str) -> int | None: ...
+
+
+async def _no_park(request: FixRequest, not_before: float) -> None:
+    log.error("Claude unavailable and no parking configured", extra={"request_id": request.request_id})
+
+
+class FixService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        publish: Publish,
+        park: Park = _no_park,
+        analyzer: Analyzer | None = None,
+        git: GitPort | None = None,
+        pulls: PullsPort | None = None,
+        budget: Budget | None = None,
+        store: MemoryStore | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.store = store or MemoryStore()
+        self.budget = budget or Budget(
+            settings.fix_max_calls_per_hour, settings.fix_max_tokens_per_day, clock=clock
+        )
+        self._publish = publish
+        self._park = park
+        self._analyzer = analyzer
+        self._git = git
+        self._pulls = pulls
+        self._clock = clock
+        self._sleep = sleep
+        self._slots = asyncio.Semaphore(settings.fix_concurrency)
+        self._git_lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        publish: Publish,
+        park: Park = _no_park,
+        base: Mapping[str, Any] | None = None,
+    ) -> FixService:
+        """Build the real adapters the settings allow: no key → no analyzer, no token → no GitHub."""
+        from streamfix.fixing.gitops import GitOps
+
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        analyzer = ClaudeAnalyzer.from_settings(settings) if settings.anthropic_api_key else None
+        git = (
+            GitOps(
+                settings.fix_clone_dir,
+                settings.repo_url,
+                settings.repo_default_branch,
+                token=token,
+                author=settings.fix_git_author,
+            )
+            if settings.repo_url
+            else None
+        )
+        pulls = (
+            GitHubPulls(settings.github_api_url, token, settings.github_repo)
+            if token and settings.github_repo
+            else None
+        )
+        return cls(
+            settings,
+            publish=publish,
+            park=park,
+            analyzer=analyzer,
+            git=git,
+            pulls=pulls,
+            store=MemoryStore(base),
+        )
+
+    # --- entry points ------------------------------------------------------------------------------
+    async def handle_raw(self, value: Any, *, headers: Any = None) -> FixResult | None:
+        """Decode a record from the fix-requests topic (bytes, str, dict or FixRequest) and handle it."""
+        try:
+            request = (
+                value
+                if isinstance(value, FixRequest)
+                else (
+                    FixRequest.loads(value) if isinstance(value, bytes | str) else FixRequest.from_obj(value)
+                )
+            )
+        except WireError as exc:
+            log.error("invalid fix request skipped", extra={"error": str(exc)})
+            return None
+        return await self.handle(request, not_before=not_before_of(headers))
+
+    async def handle(self, request: FixRequest, *, not_before: float | None = None) -> FixResult:
+        """Run one request through the state machine and return its last state."""
+        if not_before is not None and not_before > self._clock():
+            await self._sleep(not_before - self._clock())
+        async with self._slots:
+            return await self._handle(request)
+
+    async def track(self) -> list[FixResult]:
+        """Poll open fix PRs; move them to merged or closed. Returns the fixes that changed."""
+        changed: list[FixResult] = []
+        if self._pulls is not None:
+            for result in list(self.store.values()):
+                if result.status != "pr_open" or result.pr_number is None:
+                    continue
+                try:
+                    state = await asyncio.to_thread(self._pulls.pr_state, result.pr_number)
+                except FixError as exc:
+                    log.warning("PR state unknown", extra={"fix_id": result.fix_id, "error": str(exc)})
+                    continue
+                if state == "open":
+                    continue
+                if state == "merged":
+                    PRS_MERGED.inc()
+                changed.append(await self._emit(result, state))
+        self._update_ratio()
+        return changed
+
+    def _update_ratio(self) -> None:
+        statuses = [r.status for r in self.store.values()]
+        merged, closed = statuses.count("merged"), statuses.count("closed")
+        if merged + closed:
+            FIX_SUCCESS_RATIO.set(merged / (merged + closed))
+
+    # --- the machine -------------------------------------------------------------------------------
+    async def _emit(
+        self, result: FixResult, status: str, *, dry_run: bool = False, **changes: Any
+    ) -> FixResult:
+        new = result.model_copy(update={**changes, "status": status, "updated_at": self._clock()})
+        if not dry_run:
+            self.store.put(new)
+        FIXES.labels(status=status).inc()
+        log.info("fix state", extra={"fix_id": new.fix_id, "status": status, "error": new.error})
+        await self._publish(new)
+        return new
+
+    async def _handle(self, request: FixRequest) -> FixResult:
+        fid = fix_id(request.fingerprint)
+        existing = None if request.dry_run else self.store.get(fid)
+        if existing is not None and (
+            (existing.request_id == request.request_id and existing.status in _SETTLED)
+            or existing.status in _IN_REVIEW
+        ):
+            log.info("fix already handled", extra={"fix_id": fid, "status": existing.status})
+            return existing
+        now = self._clock()
+        base = FixResult(
+            fix_id=fid,
+            request_id=request.request_id,
+            fingerprint=request.fingerprint,
+            status="pending",
+            category=request.category,
+            severity=request.severity,
+            error_type=request.error_type,
+            message=request.message,
+            suggested_fix=request.suggested_fix,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        dry = request.dry_run
+        result = await self._emit(base, "pending", dry_run=dry)
+        if self._analyzer is None:
+            return await self._emit(
+                result,
+                "skipped_no_api_key",
+                dry_run=dry,
+                error="ANTHROPIC_API_KEY is not set: rule-based suggestion only",
+            )
+        refused = self.budget.try_acquire()
+        if refused is not None:
+            return await self._emit(result, "skipped_budget", dry_run=dry, error=refused)
+        result = await self._emit(result, "analyzing", dry_run=dry)
+        try:
+            windows = await self._context(request)
+            analysis = await self._analyzer.analyze(build_prompt(request, windows))
+        except ClaudeUnavailable as exc:
+            not_before = self._clock() + self.settings.fix_park_seconds
+            await self._park(request, not_before)
+            return await self._emit(
+                result, "pending", dry_run=dry, error=f"parked until {not_before:.0f}: {exc}"
+            )
+        except (AnalysisFailed, FixError) as exc:
+            return await self._emit(result, "analysis_failed", dry_run=dry, error=str(exc))
+        self.budget.record_tokens(analysis.input_tokens + analysis.output_tokens)
+        result = result.model_copy(
+            update={
+                "root_cause": analysis.root_cause,
+                "explanation": analysis.explanation,
+                "confidence": analysis.confidence,
+                "fixability": analysis.fixability,
+                "input_tokens": analysis.input_tokens,
+                "output_tokens": analysis.output_tokens,
+            }
+        )
+        if not analysis.edits:
+            return await self._emit(
+                result, "fix_invalid", dry_run=dry, error="the analysis proposed no code change"
+            )
+        if self._git is None:
+            return await self._emit(
+                result,
+                "fix_generated",
+                dry_run=dry,
+                error="no repository configured (repo_url): edits were not checked or applied",
+            )
+        return await self._apply_and_publish(request, result, analysis)
+
+    async def _context(self, request: FixRequest) -> list[Any]:
+        if self._git is None:
+            return []
+        git = self._git
+        async with self._git_lock:
+            await asyncio.to_thread(git.sync)
+            files = await asyncio.to_thread(git.files)
+            return gather_context(
+                git.root,
+                request.frames,
+                files,
+                context_lines=self.settings.fix_context_lines,
+                max_chars=self.settings.fix_max_context_chars,
+                in_app_paths=self.settings.fix_in_app_paths,
+            )
+
+    async def _apply_and_publish(
+        self, request: FixRequest, result: FixResult, analysis: Analysis
+    ) -> FixResult:
+        assert self._git is not None
+        git, s, dry = self._git, self.settings, request.dry_run
+        branch = branch_name(request)
+        async with self._git_lock:
+            try:
+                await asyncio.to_thread(git.sync)
+                await asyncio.to_thread(git.start_branch, branch)
+                planned = await asyncio.to_thread(
+                    apply.plan,
+                    git.root,
+                    analysis.edits,
+                    blocked=s.fix_blocked_paths,
+                    max_diff_lines=s.fix_max_diff_lines,
+                )
+            except apply.UnsafeEdit as exc:
+                await asyncio.to_thread(git.restore)
+                return await self._emit(
+                    result, "fix_invalid", dry_run=dry, error=exc.reason if exc.path == "-" else str(exc)
+                )
+            except FixError as exc:
+                return await self._emit(result, "analysis_failed", dry_run=dry, error=str(exc))
+            result = result.model_copy(update={"diff": planned.diff})
+            if dry:
+                await asyncio.to_thread(git.restore)
+                return await self._emit(result, "fix_generated", dry_run=True, error="dry run: patch only")
+            if analysis.confidence < s.fix_min_confidence:
+                await asyncio.to_thread(git.restore)
+                return await self._emit(
+                    result,
+                    "fix_generated",
+                    error=(
+                        f"confidence {analysis.confidence:.2f} is below {s.fix_min_confidence:.2f}: "
+                        "stopped at the analysis, no branch or pull request"
+                    ),
+                )
+            result = await self._emit(result, "fix_generated")
+            try:
+                await asyncio.to_thread(apply.write, git.root, planned, blocked=s.fix_blocked_paths)
+                message = commit_message(request, analysis.root_cause, analysis.explanation)
+                sha = await asyncio.to_thread(git.commit, planned.paths, message, when=request.requested_at)
+                result = result.model_copy(update={"branch": branch, "commit_sha": sha})
+                if self._pulls is None:
+                    return await self._emit(
+                        result,
+                        "fix_generated",
+                        error=(
+                            f"GITHUB_TOKEN or github_repo is not set: fix committed on local branch {branch} "
+                            f"in {git.root}, not pushed"
+                        ),
+                    )
+                await asyncio.to_thread(git.push, branch, sha)
+            except FixError as exc:
+                return await self._emit(result, "pr_failed", error=str(exc))
+            finally:
+                await asyncio.to_thread(git.restore)
+        result = await self._emit(result, "branch_pushed")
+        if not request.create_pr:
+            return result
+        return await self._open_pr(request, result, analysis, branch, planned.changed_lines)
+
+    async def _open_pr(
+        self, request: FixRequest, result: FixResult, analysis: Analysis, branch: str, changed_lines: int
+    ) -> FixResult:
+        assert self._pulls is not None
+        pulls = self._pulls
+        try:
+            issue = await asyncio.to_thread(pulls.find_issue, request.fingerprint)
+            body = pr_body(
+                request,
+                root_cause=analysis.root_cause,
+                explanation=analysis.explanation,
+                confidence=analysis.confidence,
+                changed_lines=changed_lines,
+                issue_number=issue,
+            )
+            labels = ["auto-fix", request.category, f"severity:{request.severity.lower()}"]
+            ref = await asyncio.to_thread(
+                lambda: pulls.open_pr(
+                    branch=branch,
+                    base=self._git.default_branch if self._git else "main",
+                    title=pr_title(request),
+                    body=body,
+                    labels=labels,
+                    draft=self.settings.fix_draft_prs,
+                )
+            )
+        except FixError as exc:
+            return await self._emit(result, "pr_failed", error=str(exc))
+        return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
+
+
+def not_before_of(headers: Any) -> float | None:
+    """The not-before time of a parked request, from Kafka headers (a mapping or (key, value) pairs)."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in items:
+        if key == NOT_BEFORE_HEADER:
+            try:
+                return float(value.decode() if isinstance(value, bytes) else value)
+            except ValueError:
+                return None
+    return None
