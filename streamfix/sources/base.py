@@ -1,0 +1,230 @@
+"""The part every watcher shares: batching lines into :class:`~streamfix.wire.RawBatch` records,
+publishing them with bounded memory, and committing resume cursors only after the broker has
+acknowledged every line before them.
+
+A watcher calls :meth:`BatchPipeline.add` per accepted line and :meth:`BatchPipeline.set_cursor`
+whenever its resume position moves. A flush (by size, ``batch_max_lines``, or by age,
+``batch_max_seconds``) sends one batch per stream and remembers the cursors as they were at that
+moment; a background task waits for the acknowledgements and then writes those cursors. So a cursor
+on the topic never points past a line the broker does not have.
+
+``batch_id`` is ``<run id>:<seq>:<stream>``: unique per watcher run (a random run id), not
+deterministic. ``seq`` counts the batches of one stream within one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from streamfix import metrics
+from streamfix.core.cursor import Cursor
+from streamfix.errors import BrokerError
+from streamfix.settings import Settings
+from streamfix.wire import RawBatch
+
+log = logging.getLogger(__name__)
+
+Format = Literal["auto", "railway", "loki", "json", "text"]
+SEND_ATTEMPTS = 3
+
+
+class BatchSender(Protocol):
+    """What the pipeline needs from :class:`streamfix.kafka_io.Publisher`."""
+
+    async def send_batch(self, batch: RawBatch) -> asyncio.Future[object]: ...
+
+    async def send(self, role: str, key: str, record: Any) -> asyncio.Future[object]: ...
+
+
+class CursorSaver(Protocol):
+    async def save(self, key: str, cursor: Cursor) -> None: ...
+
+
+@dataclass(slots=True)
+class _Buffer:
+    labels: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
+    has_ts: bool = True
+
+
+@dataclass(slots=True)
+class _InFlight:
+    batches: list[tuple[RawBatch, asyncio.Future[object]]]
+    cursors: dict[str, Cursor]
+    lines: int
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    lines: int = 0
+    batches: int = 0
+    acked_lines: int = 0
+    cursor_writes: int = 0
+
+
+class BatchPipeline:
+    """Batches lines per stream and publishes them; use as ``async with``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sender: BatchSender,
+        source: str,
+        *,
+        fmt: Format = "auto",
+        auto_fix: bool = False,
+        cursor_saver: CursorSaver | None = None,
+        max_in_flight: int = 64,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self._sender = sender
+        self._fmt: Format = fmt
+        self._auto_fix = auto_fix
+        self._saver = cursor_saver
+        self._max_lines = settings.batch_max_lines
+        self._max_age = settings.batch_max_seconds
+        self._clock = clock
+        self._run_id = secrets.token_hex(4)
+        self._buffers: dict[str, _Buffer] = {}
+        self._buffered = 0
+        self._oldest: float | None = None
+        self._seq: dict[str, int] = {}
+        self._cursors: dict[str, Cursor] = {}
+        self._inflight: asyncio.Queue[_InFlight | None] = asyncio.Queue(maxsize=max_in_flight)
+        self._acker: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._last_ts_ns = 0
+        self.stats = PipelineStats()
+        self.acked = asyncio.Event()
+
+    async def __aenter__(self) -> BatchPipeline:
+        self._acker = asyncio.create_task(self._ack_loop(), name=f"{self.source}-acks")
+        self._timer = asyncio.create_task(self._timer_loop(), name=f"{self.source}-flush-timer")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def add(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> bool:
+        """Buffer one line; True when the buffer is full and :meth:`flush` should be awaited."""
+        buf = self._buffers.get(stream)
+        if buf is None:
+            buf = self._buffers[stream] = _Buffer(dict(labels))
+        buf.lines.append(line)
+        if ts_ns is None:
+            buf.has_ts = False
+        else:
+            buf.timestamps.append(ts_ns)
+            self._last_ts_ns = ts_ns
+        if self._oldest is None:
+            self._oldest = self._clock()
+        self._buffered += 1
+        return self._buffered >= self._max_lines
+
+    async def add_line(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> None:
+        if self.add(stream, labels, line, ts_ns):
+            await self.flush()
+
+    def set_cursor(self, key: str, cursor: Cursor) -> None:
+        """The resume position after every line added so far (copied at the next flush)."""
+        self._cursors[key] = cursor
+
+    async def flush(self) -> None:
+        """Send what is buffered; waits when too many batches are unacknowledged (backpressure)."""
+        async with self._lock:
+            if not self._buffered and not self._cursors:
+                return
+            now = self._clock()
+            sent: list[tuple[RawBatch, asyncio.Future[object]]] = []
+            for stream, buf in self._buffers.items():
+                seq = self._seq.get(stream, 0)
+                self._seq[stream] = seq + 1
+                batch = RawBatch(
+                    batch_id=f"{self._run_id}:{seq}:{stream}"[:256],
+                    source=self.source,
+                    stream=stream,
+                    seq=seq,
+                    labels=buf.labels,
+                    format=self._fmt,
+                    lines=buf.lines,
+                    timestamps_ns=buf.timestamps if buf.has_ts else None,
+                    sent_at=now,
+                    auto_fix=self._auto_fix,
+                )
+                sent.append((batch, await self._sender.send_batch(batch)))
+            lines = self._buffered
+            cursors = {key: cur.copy() for key, cur in self._cursors.items()}
+            self._buffers = {}
+            self._cursors = {}
+            self._buffered = 0
+            self._oldest = None
+            self.stats.lines += lines
+            self.stats.batches += len(sent)
+            metrics.SOURCE_LINES.labels(self.source).inc(lines)
+            if self._last_ts_ns:
+                metrics.SOURCE_LAG.labels(self.source).set(max(0.0, now - self._last_ts_ns / 1e9))
+            await self._inflight.put(_InFlight(sent, cursors, lines))
+
+    async def _timer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._max_age / 2)
+            if self._oldest is not None and self._clock() - self._oldest >= self._max_age:
+                await self.flush()
+
+    async def _ack_loop(self) -> None:
+        while True:
+            item = await self._inflight.get()
+            if item is None:
+                return
+            for batch, fut in item.batches:
+                await self._await_ack(batch, fut)
+            self.stats.acked_lines += item.lines
+            if self._saver is not None:
+                for key, cursor in item.cursors.items():
+                    await self._saver.save(key, cursor)
+                    self.stats.cursor_writes += 1
+            self.acked.set()
+
+    async def _await_ack(self, batch: RawBatch, fut: asyncio.Future[object]) -> None:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await fut
+                return
+            except Exception as exc:
+                if attempt == SEND_ATTEMPTS:
+                    raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
+                log.warning("resending batch", extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)})
+                fut = await self._sender.send_batch(batch)
+
+    async def close(self) -> None:
+        """Flush, wait for every acknowledgement and write the last cursors."""
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+        if self._acker is None:
+            return
+        if not self._acker.done():
+            await self.flush()
+            await self._inflight.put(None)
+        acker, self._acker = self._acker, None
+        await acker
+
+
+def count_dropped(source: str, reason: str, count: int, detail: str = "") -> None:
+    """Lines lost before they reached streamfix: one metric and one log line."""
+    if count <= 0:
+        return
+    metrics.SOURCE_DROPPED.labels(source, reason).inc(count)
+    log.warning("lines lost upstream", extra={"source": source, "reason": reason, "count": count, "detail": detail})

@@ -1,0 +1,156 @@
+"""File and stdin sources.
+
+:class:`FileFollower` follows one path like ``tail -F``: it polls the path's inode and size, reads
+the rest of the old file when the path is rotated (renamed or replaced), starts from the top of the
+new file, and starts over when the file shrinks (truncation). :meth:`FileFollower.poll` does one
+step and returns the complete lines that appeared, so tests drive it without sleeping; a partial
+last line waits for its newline. :func:`read_stdin` reads a pipe until EOF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from streamfix.sources.base import BatchPipeline
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1 << 20
+MAX_PARTIAL = 4 * 1024 * 1024  # a "line" longer than this is cut and published in pieces
+
+
+class FileFollower:
+    """Follows one path across rotation and truncation. Call :meth:`poll` repeatedly."""
+
+    def __init__(self, path: str, *, from_start: bool = True) -> None:
+        self.path = path
+        self._fh: BinaryIO | None = None
+        self._inode: tuple[int, int] | None = None
+        self._offset = 0
+        self._partial = b""
+        self._from_start = from_start
+        self.rotations = 0
+        self.truncations = 0
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _open(self) -> bool:
+        try:
+            fh = open(self.path, "rb")  # noqa: SIM115 - kept open across polls
+        except FileNotFoundError:
+            return False
+        st = os.fstat(fh.fileno())
+        self._fh, self._inode = fh, (st.st_dev, st.st_ino)
+        self._offset = 0 if self._from_start else st.st_size
+        self._from_start = True  # later files (after rotation) are read from their start
+        fh.seek(self._offset)
+        return True
+
+    def _read_all(self) -> list[bytes]:
+        assert self._fh is not None
+        out: list[bytes] = []
+        while True:
+            chunk = self._fh.read(READ_SIZE)
+            if not chunk:
+                break
+            self._offset += len(chunk)
+            data = self._partial + chunk
+            parts = data.split(b"\n")
+            self._partial = parts.pop()
+            if len(self._partial) > MAX_PARTIAL:
+                parts.append(self._partial)
+                self._partial = b""
+            out.extend(parts)
+        return out
+
+    def poll(self) -> list[str]:
+        """One step: the complete new lines (without line endings) since the previous step."""
+        if self._fh is None and not self._open():
+            return []
+        raw = self._read_all()
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and (st.st_dev, st.st_ino) != self._inode:
+            raw.extend(self._read_all())  # whatever was written to the old file before it moved
+            if self._partial:
+                raw.append(self._partial)
+                self._partial = b""
+            self.close()
+            self.rotations += 1
+            log.info("file rotated", extra={"path": self.path})
+            if self._open():
+                raw.extend(self._read_all())
+        elif st is not None and st.st_size < self._offset:
+            self.truncations += 1
+            log.info("file truncated", extra={"path": self.path})
+            assert self._fh is not None
+            self._fh.seek(0)
+            self._offset = 0
+            self._partial = b""
+            raw.extend(self._read_all())
+        return [line.decode("utf-8", "replace").rstrip("\r") for line in raw]
+
+
+async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interval: float = 0.25,
+                       from_start: bool = True) -> None:
+    """Follow ``paths`` until cancelled; stream key ``file/<path>``."""
+    followers = [FileFollower(p, from_start=from_start) for p in paths]
+    try:
+        while True:
+            busy = False
+            for follower in followers:
+                lines = follower.poll()
+                busy = busy or bool(lines)
+                stream, labels = f"file/{follower.path}", {"path": follower.path}
+                for line in lines:
+                    if pipeline.add(stream, labels, line):
+                        await pipeline.flush()
+            if not busy:
+                await asyncio.sleep(interval)
+    finally:
+        for follower in followers:
+            follower.close()
+
+
+async def read_stdin(pipeline: BatchPipeline, stream: BinaryIO, *, name: str = "stdin") -> int:
+    """Publish every line of ``stream`` until EOF; returns the number of lines."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+
+    def reader() -> None:
+        try:
+            while True:
+                chunk = stream.read(READ_SIZE)
+                asyncio.run_coroutine_threadsafe(queue.put(chunk or None), loop).result()
+                if not chunk:
+                    return
+        except Exception:
+            log.exception("reading stdin failed")
+            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+
+    threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
+    partial = b""
+    count = 0
+    labels = {"path": name}
+    while (chunk := await queue.get()) is not None:
+        parts = (partial + chunk).split(b"\n")
+        partial = parts.pop()
+        for part in parts:
+            count += 1
+            if pipeline.add(name, labels, part.decode("utf-8", "replace").rstrip("\r")):
+                await pipeline.flush()
+    if partial:
+        count += 1
+        pipeline.add(name, labels, partial.decode("utf-8", "replace").rstrip("\r"))
+    await pipeline.flush()
+    return count

@@ -1,0 +1,243 @@
+"""Railway source: runs ``railway logs --json`` per service and publishes what it prints.
+
+The CLI streams until its connection drops and then exits with status 0, so the watcher respawns it
+(immediately after a run that delivered lines, with exponential backoff after runs that did not).
+Before each stream it catches up with ``--since <last timestamp>`` (history mode), and when the
+first streamed line is later than the cursor it fills the gap with ``--since``/``--until``. Lines
+that come back at the resume timestamp are dropped by the :class:`~streamfix.core.cursor.Deduper`.
+Each JSON line is parsed only for its timestamp, message and deployment/replica labels and is
+published unchanged (format ``railway``), keyed by ``railway/<service>/<deployment>/<replica>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from streamfix import metrics
+from streamfix.core.cursor import Backoff, Cursor, Deduper, format_ts_ns, line_hash, parse_ts_ns
+from streamfix.errors import SourceError
+from streamfix.sources.base import BatchPipeline
+
+log = logging.getLogger(__name__)
+
+_DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
+_REPLICA_KEYS = ("deploymentInstanceId", "replica", "replicaId", "replica_id", "instance")
+_FATAL = re.compile(r"unauthori[sz]ed|not logged in|railway login|no linked project|invalid token|forbidden", re.I)
+_READ_SIZE = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class RailwayLine:
+    ts_ns: int
+    ts_text: str
+    message: str
+    deployment: str
+    replica: str
+
+
+def parse_railway_line(raw: str | bytes) -> RailwayLine | None:
+    """The fields the watcher needs from one ``--json`` line; None when it is not such a line."""
+    try:
+        obj = orjson.loads(raw)
+        ts_text = obj["timestamp"]
+        ts_ns = parse_ts_ns(ts_text)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    message = obj.get("message", "")
+    return RailwayLine(
+        ts_ns,
+        ts_text,
+        message if isinstance(message, str) else str(message),
+        _first(obj, _DEPLOYMENT_KEYS),
+        _first(obj, _REPLICA_KEYS),
+    )
+
+
+def _first(obj: dict[str, object], keys: Sequence[str]) -> str:
+    for key in keys:
+        value = obj.get(key)
+        if value is not None and value != "":
+            return str(value)
+    return "-"
+
+
+@dataclass(slots=True)
+class RunResult:
+    lines: int
+    returncode: int
+    stderr: str
+
+
+class RailwayWatcher:
+    """Watches one service. ``await watcher.run()`` until cancelled or a fatal CLI error."""
+
+    def __init__(
+        self,
+        pipeline: BatchPipeline,
+        *,
+        railway_bin: str = "railway",
+        service: str | None = None,
+        environment: str | None = None,
+        cursor: Cursor | None = None,
+        interval: float | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.bin = railway_bin
+        self.service = service
+        self.environment = environment
+        self.interval = interval
+        self.key = f"railway:{service or '-'}@{environment or '-'}"
+        self.dedupe = Deduper(cursor)
+        self.backoff = backoff or Backoff()
+        self.runs = 0
+        self.lines_seen = 0
+        self._labels_cache: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+
+    def _base_args(self) -> list[str]:
+        args = [self.bin, "logs", "--json"]
+        if self.service:
+            args += ["-s", self.service]
+        if self.environment:
+            args += ["-e", self.environment]
+        return args
+
+    async def run(self) -> None:
+        while True:
+            if self.interval is not None:
+                await self._poll_once()
+                await asyncio.sleep(self.interval)
+                continue
+            if self.dedupe.cursor.ts_ns:
+                await self._checked(await self._spawn(["--since", self.dedupe.cursor.ts_text]))
+            result = await self._checked(await self._spawn([], gap_fill=True))
+            metrics.SOURCE_RESTARTS.labels("railway").inc()
+            if result.lines:
+                self.backoff.reset()
+                log.info("railway CLI exited; respawning", extra={"service": self.service, "lines": result.lines})
+                continue
+            delay = self.backoff.next_delay()
+            log.warning(
+                "railway CLI exited without logs; retrying",
+                extra={"service": self.service, "returncode": result.returncode, "delay_s": delay},
+            )
+            await asyncio.sleep(delay)
+
+    async def _poll_once(self) -> None:
+        since = self.dedupe.cursor.ts_text
+        if not since:
+            since = format_ts_ns(time.time_ns() - int((self.interval or 60) * 1e9))
+        await self._checked(await self._spawn(["--since", since]))
+
+    async def _checked(self, result: RunResult) -> RunResult:
+        if result.returncode != 0 and not result.lines and (_FATAL.search(result.stderr) or not self.lines_seen):
+            message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
+            raise SourceError(f"railway CLI failed (exit {result.returncode}): {message}")
+        return result
+
+    async def _spawn(self, extra: list[str], *, gap_fill: bool = False) -> RunResult:
+        args = self._base_args() + extra
+        self.runs += 1
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+        except FileNotFoundError:
+            raise SourceError(
+                f"railway CLI not found: {self.bin!r} is not on PATH (install @railway/cli or set STREAMFIX_RAILWAY_BIN)"
+            ) from None
+        except PermissionError as exc:
+            raise SourceError(f"railway CLI {self.bin!r} cannot be run: {exc}") from None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        stderr_task = asyncio.create_task(proc.stderr.read())
+        lines = 0
+        try:
+            lines = await self._consume(proc.stdout, gap_fill=gap_fill)
+            returncode = await proc.wait()
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(proc.wait())
+        stderr = (await stderr_task).decode("utf-8", "replace")
+        return RunResult(lines, returncode, stderr)
+
+    async def _consume(self, stdout: asyncio.StreamReader, *, gap_fill: bool) -> int:
+        pending = b""
+        count = 0
+        first = gap_fill
+        while True:
+            chunk = await stdout.read(_READ_SIZE)
+            if not chunk:
+                break
+            data = pending + chunk
+            parts = data.split(b"\n")
+            pending = parts.pop()
+            if first and parts:
+                first = False
+                await self._fill_gap(parts[0])
+            count += len(parts)
+            if self._handle(parts):
+                await self.pipeline.flush()
+        if pending.strip():
+            count += 1
+            if self._handle([pending]):
+                await self.pipeline.flush()
+        return count
+
+    async def _fill_gap(self, first_raw: bytes) -> None:
+        cursor = self.dedupe.cursor
+        first = parse_railway_line(first_raw)
+        if not cursor.ts_ns or first is None or first.ts_ns <= cursor.ts_ns:
+            return
+        log.debug("filling gap before stream", extra={"since": cursor.ts_text, "until": first.ts_text})
+        await self._checked(await self._spawn(["--since", cursor.ts_text, "--until", first.ts_text]))
+
+    def _handle(self, raws: list[bytes]) -> bool:
+        """Dedupe and buffer lines; True when the pipeline wants a flush."""
+        full = False
+        dedupe = self.dedupe
+        pipeline = self.pipeline
+        for raw in raws:
+            if not raw.strip():
+                continue
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            self.lines_seen += 1
+            parsed = parse_railway_line(text)
+            if parsed is None:
+                stream, labels = self._stream("-", "-")
+                full = pipeline.add(stream, labels, text, dedupe.cursor.ts_ns or time.time_ns()) or full
+                continue
+            digest = line_hash(parsed.message, parsed.deployment, parsed.replica)
+            if not dedupe.accept(parsed.ts_ns, digest, parsed.ts_text):
+                continue
+            stream, labels = self._stream(parsed.deployment, parsed.replica)
+            full = pipeline.add(stream, labels, text, parsed.ts_ns) or full
+        pipeline.set_cursor(self.key, dedupe.cursor)
+        return full
+
+    def _stream(self, deployment: str, replica: str) -> tuple[str, dict[str, str]]:
+        cached = self._labels_cache.get((deployment, replica))
+        if cached is None:
+            service = self.service or "-"
+            labels = {"service": service, "deployment": deployment, "replica": replica}
+            if self.environment:
+                labels["environment"] = self.environment
+            cached = (f"railway/{service}/{deployment}/{replica}", labels)
+            self._labels_cache[(deployment, replica)] = cached
+        return cached
