@@ -3,11 +3,14 @@
 This is deliberately small: the template miner only needs the offset of the message, not the parsed
 header fields. Three general shapes are recognised, tried in order:
 
-1. **syslog**: ``Mon DD HH:MM:SS host process[pid]:`` (or with an ISO timestamp).
+1. **syslog**: ``Mon DD HH:MM:SS host process[pid]:`` (or with an ISO timestamp), possibly after a
+   few leading fields; also ``[timestamp] program - `` and ``timestamp|component|pid|`` prefixes.
 2. **Level headers**: the line starts like a header (one of its first two tokens has a digit, or it
-   opens with ``[``, ``<``, ``-``, a month or weekday name) and a log level keyword (``INFO``, ``[error]``, ``WARN``...) appears within the
-   first dozen tokens. The header runs to the level, then takes an optional ``[thread]`` block, a
-   component (``org.foo.Bar:`` or ``nova.compute.manager [req-... - - -]``) and a ``-`` separator.
+   opens with ``[``, ``<``, ``-``, a month or weekday name) and a log level keyword (``INFO``,
+   ``[error]``, ``WARN``...) appears within the first dozen tokens, every token before it
+   header-like (digits, brackets, upper-case words, month names); one-letter logcat levels count
+   when a ``Tag:`` follows. The header runs to the level, then takes an optional ``[thread]`` block,
+   a component (``org.foo.Bar:`` or ``nova.compute.manager [req-... - - -]``) and a ``-`` separator.
 3. **Bare timestamps**: a run of leading tokens with digits or brackets, when nothing above matched.
 
 A line that matches none of them is all message.
@@ -51,27 +54,39 @@ _LEVEL = (
     + ")"
 )
 _BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
+# A token that can sit in a header before the level: has a digit, is bracketed, a separator, an
+# upper-case word (``RAS KERNEL``), a month or weekday name, or a name followed by `` - ``.
+_HEADERISH = rf"(?:\S*\d\S*|{_BRACKET}|[-|]|[A-Z][A-Z0-9_]*|{_MONTH}|{_WEEKDAY}|[\w.$:-]+(?=\s+-\s))"
 _STARTS_LIKE_HEADER = rf"(?=[\[<(-]|{_MONTH}\b|{_WEEKDAY}\b|(?:\S+\s+)?\S*\d)"
 _COMPONENT = r"(?:[\w$.@/<>()-]+:(?=\s)|[\w$-]+(?:\.[\w$-]+)+(?=\s+\[))"
 _AFTER_LEVEL = (
     rf"(?:\s+{_BRACKET})*"
     rf"(?:\s+-(?=\s)|\s+{_COMPONENT}(?:\s+{_BRACKET})?(?:\s+-(?=\s))?|:(?=\s))?"
 )
+# Android logcat style one-letter levels count only when a ``Tag:`` follows.
+_ONE_LETTER_LEVEL = r"[VDIWEF](?=\s+[^\s:]+(?:\s[^\s:]+)?:\s)"
 _LEVEL_HEADER = re.compile(
-    rf"\s*{_STARTS_LIKE_HEADER}(?:\S+\s+){{0,12}}?[\[<]?{_LEVEL}[\]>]?:?{_AFTER_LEVEL}\s+"
+    rf"\s*{_STARTS_LIKE_HEADER}(?:{_HEADERISH}\s+){{0,12}}?"
+    rf"(?:[\[<]?{_LEVEL}[\]>]?:?|{_ONE_LETTER_LEVEL}){_AFTER_LEVEL}\s+"
 )
 _SYSLOG_HEADER = re.compile(
-    rf"\s*(?:{_MONTH}\s+\d{{1,2}}\s+\d\d:\d\d:\d\d|\d{{4}}-\d\d-\d\dT\S+)"
+    rf"\s*(?:\S+\s+){{0,6}}?(?:{_MONTH}\s+\d{{1,2}}\s+\d\d:\d\d:\d\d|\d{{4}}-\d\d-\d\dT\S+)"
     rf"\s+\S+\s+[^\s:\[\]]+(?:\[\d+\])?:\s+"
 )
+_BRACKET_PROGRAM_HEADER = re.compile(r"\s*\[[^\]]*\d[^\]]*\]\s+[^\s\[\]]+\s+-\s+")
+_PIPE_HEADER = re.compile(r"\s*[^|\s]*\d[^|\s]*\|(?:[^|\s]+\|){1,4}")
 _TIMESTAMP_RUN = re.compile(rf"\s*(?:(?:\S*\d\S*|{_BRACKET}|-)\s+)+")
+_HEADERS = (_SYSLOG_HEADER, _BRACKET_PROGRAM_HEADER, _PIPE_HEADER, _LEVEL_HEADER)
 
 
 def message_offset(line: str) -> int:
     """Return the index in ``line`` where the message (the part after the header) starts."""
-    match = _SYSLOG_HEADER.match(line) or _LEVEL_HEADER.match(line)
-    if match is None and line[:1].isdigit():
-        match = _TIMESTAMP_RUN.match(line)
+    for pattern in _HEADERS:
+        match = pattern.match(line)
+        if match is not None:
+            break
+    else:
+        match = _TIMESTAMP_RUN.match(line) if line[:1].isdigit() or line[:1] == "[" else None
     if match is None or match.end() >= len(line):
         return 0
     return match.end()
