@@ -1,0 +1,271 @@
+"""A fake GitHub REST API on 127.0.0.1, so the real PyGithub client runs end to end.
+
+It serves one repository: the repo itself, git refs (read from a real bare remote when one is given,
+so a pull request can only be opened for a branch that was really pushed), pulls (list with
+``state``/``head``/``base`` filters, create with 422 "A pull request already exists", get with merge
+state, merge/close driven by the test), issue labels, issue comments, and issues. Every URL in its
+answers points back to itself, as PyGithub requires. Requests are recorded in ``calls``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Pull:
+    number: int
+    head: str
+    base: str
+    title: str
+    body: str
+    draft: bool
+    sha: str
+    state: str = "open"
+    merged: bool = False
+    labels: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Issue:
+    number: int
+    title: str
+    body: str
+    state: str = "open"
+
+
+class FakeGitHub:
+    def __init__(
+        self, *, owner: str = "acme", repo: str = "shop", token: str = "ghp_fake", remote: Path | None = None
+    ) -> None:
+        self.owner, self.repo, self.token, self.remote = owner, repo, token, remote
+        self.pulls: dict[int, Pull] = {}
+        self.issues: dict[int, Issue] = {}
+        self.calls: list[tuple[str, str, Any]] = []
+        self.lock = threading.Lock()
+        self._next_number = 1
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def start(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- test controls -----------------------------------------------------------------------------
+    def add_issue(self, title: str, body: str) -> int:
+        with self.lock:
+            number = self._take_number()
+            self.issues[number] = Issue(number, title, body)
+            return number
+
+    def merge(self, number: int) -> None:
+        with self.lock:
+            self.pulls[number].merged = True
+            self.pulls[number].state = "closed"
+
+    def close(self, number: int) -> None:
+        with self.lock:
+            self.pulls[number].state = "closed"
+
+    def _take_number(self) -> int:
+        number = self._next_number
+        self._next_number += 1
+        return number
+
+    # --- JSON shapes -------------------------------------------------------------------------------
+    def _repo_url(self) -> str:
+        return f"{self.base_url}/repos/{self.full_name}"
+
+    def _repo_json(self) -> dict[str, Any]:
+        return {
+            "id": 1,
+            "name": self.repo,
+            "full_name": self.full_name,
+            "owner": {"login": self.owner, "id": 1, "url": f"{self.base_url}/users/{self.owner}", "type": "Organization"},
+            "private": False,
+            "url": self._repo_url(),
+            "html_url": f"{self.base_url}/{self.full_name}",
+            "default_branch": "main",
+        }
+
+    def _pull_json(self, pull: Pull) -> dict[str, Any]:
+        url = f"{self._repo_url()}/pulls/{pull.number}"
+        return {
+            "id": 1000 + pull.number,
+            "number": pull.number,
+            "url": url,
+            "html_url": f"{self.base_url}/{self.full_name}/pull/{pull.number}",
+            "issue_url": f"{self._repo_url()}/issues/{pull.number}",
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body,
+            "draft": pull.draft,
+            "merged": pull.merged,
+            "mergeable": True,
+            "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
+            "head": {"ref": pull.head, "sha": pull.sha, "label": f"{self.owner}:{pull.head}", "repo": self._repo_json()},
+            "base": {"ref": pull.base, "sha": "0" * 40, "label": f"{self.owner}:{pull.base}", "repo": self._repo_json()},
+        }
+
+    def _issue_json(self, number: int) -> dict[str, Any]:
+        url = f"{self._repo_url()}/issues/{number}"
+        if number in self.pulls:
+            pull = self.pulls[number]
+            return {
+                "number": number, "url": url, "title": pull.title, "body": pull.body, "state": pull.state,
+                "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
+                "pull_request": {"url": f"{self._repo_url()}/pulls/{number}"},
+            }
+        issue = self.issues[number]
+        return {"number": number, "url": url, "title": issue.title, "body": issue.body, "state": issue.state,
+                "labels": [], "pull_request": None}
+
+    def _branch_sha(self, branch: str) -> str | None:
+        if self.remote is None:
+            return "f" * 40
+        out = subprocess.run(
+            ["git", "--git-dir", str(self.remote), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+            capture_output=True, text=True, check=False,
+        )
+        return out.stdout.strip() or None
+
+    # --- routing -----------------------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        prefix = f"/repos/{self.full_name}"
+        if not path.startswith(prefix):
+            return 404, {"message": "Not Found"}
+        rest = path[len(prefix):].strip("/")
+        parts = rest.split("/") if rest else []
+        q = {k: v[0] for k, v in query.items()}
+        with self.lock:
+            if not parts and method == "GET":
+                return 200, self._repo_json()
+            if parts[:1] == ["pulls"]:
+                return self._pulls_route(method, parts[1:], q, body)
+            if parts[:1] == ["issues"]:
+                return self._issues_route(method, parts[1:], q, body)
+            if parts[:2] == ["git", "ref"] and method == "GET":
+                sha = self._branch_sha("/".join(parts[3:]))
+                if sha is None:
+                    return 404, {"message": "Not Found"}
+                return 200, {"ref": "refs/" + "/".join(parts[2:]), "url": f"{self._repo_url()}/git/{'/'.join(parts[1:])}",
+                             "object": {"sha": sha, "type": "commit", "url": f"{self._repo_url()}/git/commits/{sha}"}}
+            if parts[:2] == ["git", "refs"] and method == "POST":
+                ref = body["ref"]
+                return 201, {"ref": ref, "url": f"{self._repo_url()}/git/{ref}",
+                             "object": {"sha": body["sha"], "type": "commit", "url": f"{self._repo_url()}/git/commits/{body['sha']}"}}
+        return 404, {"message": "Not Found"}
+
+    def _pulls_route(self, method: str, parts: list[str], q: dict[str, str], body: Any) -> tuple[int, Any]:
+        if not parts and method == "GET":
+            found = [
+                p for p in self.pulls.values()
+                if q.get("state", "open") in ("all", p.state)
+                and ("head" not in q or q["head"] == f"{self.owner}:{p.head}")
+                and ("base" not in q or q["base"] == p.base)
+            ]
+            return 200, [self._pull_json(p) for p in found]
+        if not parts and method == "POST":
+            head = body["head"].split(":")[-1]
+            if any(p.head == head and p.base == body["base"] and p.state == "open" for p in self.pulls.values()):
+                return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom",
+                             "message": f"A pull request already exists for {self.owner}:{head}."}],
+                             "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"}
+            sha = self._branch_sha(head)
+            if sha is None:
+                return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head",
+                             "code": "invalid"}]}
+            number = self._take_number()
+            self.pulls[number] = Pull(number, head, body["base"], body["title"], body.get("body") or "",
+                                      bool(body.get("draft", False)), sha)
+            return 201, self._pull_json(self.pulls[number])
+        if len(parts) == 1 and method == "GET" and parts[0].isdigit() and int(parts[0]) in self.pulls:
+            return 200, self._pull_json(self.pulls[int(parts[0])])
+        return 404, {"message": "Not Found"}
+
+    def _issues_route(self, method: str, parts: list[str], q: dict[str, str], body: Any) -> tuple[int, Any]:
+        if not parts and method == "GET":
+            numbers = sorted(set(self.issues) | set(self.pulls), reverse=True)
+            state = q.get("state", "open")
+            out = [self._issue_json(n) for n in numbers]
+            return 200, [i for i in out if state in ("all", i["state"])]
+        if not parts[0].isdigit() or not (int(parts[0]) in self.issues or int(parts[0]) in self.pulls):
+            return 404, {"message": "Not Found"}
+        number = int(parts[0])
+        if parts[1:] == ["labels"] and method == "POST":
+            names = body if isinstance(body, list) else body.get("labels", [])
+            pull = self.pulls.get(number)
+            if pull is not None:
+                pull.labels.extend(n for n in names if n not in pull.labels)
+                return 200, [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels]
+            return 200, [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in names]
+        if parts[1:] == ["comments"] and method == "POST":
+            if number in self.pulls:
+                self.pulls[number].comments.append(body["body"])
+            return 201, {"id": 1, "body": body["body"], "url": f"{self._repo_url()}/issues/comments/1"}
+        if not parts[1:] and method == "GET":
+            return 200, self._issue_json(number)
+        return 404, {"message": "Not Found"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("content-length", "0") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                url = urlparse(self.path)
+                fake.calls.append((method, url.path, body))
+                auth = self.headers.get("authorization", "")
+                if auth not in (f"token {fake.token}", f"Bearer {fake.token}"):
+                    status, payload = 401, {"message": "Bad credentials"}
+                else:
+                    status, payload = fake.route(method, url.path, parse_qs(url.query), body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_PATCH(self) -> None:
+                self._serve("PATCH")
+
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
+        return Handler

@@ -1,0 +1,82 @@
+"""Railway watcher against the fake CLI and the real broker: every line exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamfix import metrics
+from streamfix.settings import Settings
+from streamfix.sources.runner import watch_railway
+from tests.fakes import RAILWAY_BIN, read_raw, railway_json_lines
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+
+TOTAL = 100_000
+FORCED_EXITS = 20
+
+
+def pairs_of(lines: list[str]) -> Counter[tuple[str, str]]:
+    out: Counter[tuple[str, str]] = Counter()
+    for line in lines:
+        obj = orjson.loads(line)
+        out[(obj["timestamp"], obj["message"])] += 1
+    return out
+
+
+def published_lines(source: str) -> float:
+    return metrics.REGISTRY.get_sample_value("streamfix_source_lines_total", {"source": source}) or 0.0
+
+
+async def wait_published(source: str, count: float, task: asyncio.Task[None]) -> None:
+    while published_lines(source) < count:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
+    kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = railway_json_lines(TOTAL, replicas=3)
+    log = tmp_path / "api.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("FAKE_RAILWAY_LOG", str(log))
+    monkeypatch.setenv("FAKE_RAILWAY_STATE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("FAKE_RAILWAY_EXIT_AFTER", str(TOTAL // (FORCED_EXITS + 5)))
+    monkeypatch.setenv("FAKE_RAILWAY_EXITS", str(FORCED_EXITS))
+    monkeypatch.setenv("FAKE_RAILWAY_GAP", "250")
+    settings = kafka_settings.model_copy(update={"railway_bin": str(RAILWAY_BIN)})
+    base = published_lines("railway")
+
+    first = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
+    await wait_published("railway", base + TOTAL * 0.4, first)
+    await stop(first)  # the watcher restart: flushes, writes its cursor, kills the CLI
+
+    second = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
+    await wait_published("railway", base + TOTAL, second)
+    await stop(second)
+
+    batches = await read_raw(settings)
+    published = [line for batch in batches for line in batch.lines]
+    assert len(published) == TOTAL
+    assert pairs_of(published) == pairs_of(lines)
+    state = orjson.loads((tmp_path / "state.json").read_bytes())
+    assert state["exits"] == FORCED_EXITS
+    for batch in batches:
+        assert batch.source == "railway"
+        assert batch.stream.startswith("railway/api/dep-1/rep-")
+        assert batch.labels["environment"] == "production"
+        assert batch.timestamps_ns is not None
+        assert len(batch.timestamps_ns) == len(batch.lines)
