@@ -74,7 +74,7 @@ def railway_json_lines(count: int, *, start_ns: int = 1_767_225_600_000_000_000,
     return out
 
 
-async def read_raw(settings: Any, *, until_lines: int | None = None, timeout: float = 60.0) -> list[RawBatch]:
+async def read_raw(settings: Any, *, until_lines: int | None = None, deadline_s: float = 60.0) -> list[RawBatch]:
     """Every RawBatch on the raw topic up to its end offsets (or until ``until_lines`` lines were read)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -106,7 +106,7 @@ async def read_raw(settings: Any, *, until_lines: int | None = None, timeout: fl
                         out.append(batch)
                         lines += len(batch.lines)
 
-        await asyncio.wait_for(drain(), timeout)
+        await asyncio.wait_for(drain(), deadline_s)
         return out
     finally:
         await consumer.stop()

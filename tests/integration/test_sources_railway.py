@@ -13,7 +13,7 @@ import pytest
 from streamfix import metrics
 from streamfix.settings import Settings
 from streamfix.sources.runner import watch_railway
-from tests.fakes import RAILWAY_BIN, read_raw, railway_json_lines
+from tests.fakes import RAILWAY_BIN, railway_json_lines, read_raw
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 
