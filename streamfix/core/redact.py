@@ -82,7 +82,7 @@ RULES: tuple[Rule, ...] = (
         r"(?i)\b[\w.\-]*(?:password|passwd|pwd|secret|api[_\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key)[\"']?\s*[:=]\s*(?P<secret>\"[^\"\n]{3,}\"|'[^'\n]{3,}'|[^\s\"',;&}]{4,})",
     ),
     _rule("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"),
-    _rule("high_entropy", _B + r"[A-Za-z0-9+_\-=]{32,}" + _E),
+    _rule("high_entropy", _B + r"[A-Za-z0-9+_\-]{32,}={0,2}" + _E),
 )
 
 ENTROPY_MIN_BITS = 4.0

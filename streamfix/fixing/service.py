@@ -217,7 +217,7 @@ class FixService:
 
     async def _handle(self, request: FixRequest) -> FixResult:
         fid = fix_id(request.fingerprint)
-        existing = None if request.dry_run else self.store.get(fid)
+        existing = None if request.dry_run else self.store.get(request.fingerprint, fid)
         if existing is not None and (
             (existing.request_id == request.request_id and existing.status in _SETTLED)
             or existing.status in _IN_REVIEW

@@ -1,8 +1,9 @@
 """Where the service remembers the latest :class:`~streamfix.wire.FixResult` of each fix.
 
-:class:`MemoryStore` keeps what this process wrote; it can sit on top of a read-only mapping (the
-worker's table derived from the fix-results topic), so replays and the PR tracker also see results
-written before a restart. Values of that mapping may be FixResult records, decoded dicts or JSON bytes.
+:class:`MemoryStore` keeps what this process wrote. It can sit on top of a read-only mapping shaped
+like the worker's ``fixes`` table (fingerprint → {fix_id: latest FixResult}), derived from the
+fix-results topic, so replays and the PR tracker also see results written before a restart. Values
+in that mapping may be FixResult records, decoded dicts or JSON bytes.
 """
 
 from __future__ import annotations
@@ -34,22 +35,28 @@ class MemoryStore:
         self._base = base
         self._own: dict[str, FixResult] = {}
 
-    def get(self, fix_id: str) -> FixResult | None:
+    def get(self, fingerprint: str, fix_id: str) -> FixResult | None:
         if fix_id in self._own:
             return self._own[fix_id]
-        if self._base is not None and fix_id in self._base:
-            return _decode(self._base[fix_id])
+        if self._base is not None:
+            history = self._base.get(fingerprint)
+            if isinstance(history, Mapping) and fix_id in history:
+                return _decode(history[fix_id])
         return None
 
     def put(self, result: FixResult) -> None:
         self._own[result.fix_id] = result
 
     def values(self) -> Iterator[FixResult]:
-        seen = set(self._own)
-        yield from self._own.values()
-        if self._base is not None:
-            for key in list(self._base.keys()):
-                if key not in seen:
-                    decoded = _decode(self._base[key])
+        yield from list(self._own.values())
+        if self._base is None:
+            return
+        for fingerprint in list(self._base.keys()):
+            history = self._base.get(fingerprint)
+            if not isinstance(history, Mapping):
+                continue
+            for fid, value in list(history.items()):
+                if fid not in self._own:
+                    decoded = _decode(value)
                     if decoded is not None:
                         yield decoded

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from streamfix.core.redact import RULES, redact, shannon_entropy
+from streamfix.fixing.redact import scrub
+from streamfix.metrics import REGISTRY
+from tests.unit.fixing.secrets_corpus import lines
+
+CORPUS = lines()
+
+
+@pytest.mark.parametrize(("line", "secret"), [(line, secret) for _, line, secret in CORPUS], ids=[c[0] for c in CORPUS])
+def test_corpus_secret_is_redacted(line: str, secret: str) -> None:
+    out, counts = redact(line)
+    assert secret not in out
+    assert sum(counts.values()) >= 1
+    assert "[REDACTED:" in out
+
+
+def test_corpus_has_fifty_formats() -> None:
+    assert len(CORPUS) == 50
+    assert len({secret for _, _, secret in CORPUS}) == 50
+
+
+def test_whole_corpus_in_one_text() -> None:
+    text = "\n".join(line for _, line, _ in CORPUS)
+    out, counts = redact(text)
+    leaked = [cid for cid, _, secret in CORPUS if secret in out]
+    assert leaked == []
+    assert sum(counts.values()) >= 50
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'File "/app/src/services/payment_processor.py", line 42, in calculate_discount_for_premium_customers',
+        "ZeroDivisionError: division by zero",
+        "fp1:9f86d081884c7d659a2feaa0c55ad0159f86d081",
+        "commit 2468757eff8a11e54f1e2789e564547b8cfb74f5",
+        "def average_order_value(orders: Sequence[dict[str, float]]) -> float:",
+        "    return total / len(orders)",
+        "request_id=550e8400-e29b-41d4-a716-446655440000 took 35ms",
+        "token = get_token()",
+    ],
+    ids=["frame", "message", "fingerprint", "sha", "signature", "code", "uuid", "code-assignment-call"],
+)
+def test_ordinary_text_is_kept(text: str) -> None:
+    assert redact(text) == (text, {})
+
+
+def test_context_around_a_secret_is_kept() -> None:
+    out, counts = redact("postgresql://app:Pg_s3cr3t@db.internal:5432/app")
+    assert out == "postgresql://app:[REDACTED:url_password]@db.internal:5432/app"
+    assert counts == {"url_password": 1}
+
+
+def test_rule_names_are_unique() -> None:
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+
+
+def test_entropy_of_hex_stays_at_or_below_four_bits() -> None:
+    assert shannon_entropy("0123456789abcdef" * 2) == pytest.approx(4.0)
+
+
+def test_scrub_counts_redactions_by_kind() -> None:
+    def count() -> float:
+        return REGISTRY.get_sample_value("streamfix_redactions_total", {"kind": "email"}) or 0.0
+
+    before = count()
+    assert scrub("contact jane@example.com or joe@example.org") == (
+        "contact [REDACTED:email] or [REDACTED:email]"
+    )
+    assert count() - before == 2
