@@ -28,7 +28,7 @@ def fix_request_for(pattern: dict[str, Any], attempt: int, trigger: str, now: fl
         request_id=f"{pattern['fingerprint']}#{attempt}",
         fingerprint=pattern["fingerprint"],
         attempt=attempt,
-        trigger=trigger,  # type: ignore[arg-type]
+        trigger=trigger,
         category=pattern["category"],
         severity=pattern["severity"],
         error_type=pattern["error_type"],
@@ -60,7 +60,7 @@ def register(sf: StreamfixApp) -> None:
 
     @sf.app.agent(sf.topics["errors"], name=f"{settings.app_id}.group")
     async def group(stream: Any) -> None:
-        async for key, value in stream.items():
+        async for value in stream:
             try:
                 record = ErrorEventRecord.from_obj(value)
             except WireError as exc:

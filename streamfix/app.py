@@ -62,7 +62,6 @@ def _faust_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        web_transport="aiohttp://",
         web_in_thread=False,
         web_cors_options=None,
         web_tables_enabled=False,
@@ -89,24 +88,20 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
 
 def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
     partitions = settings.topic_partitions
+    schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer="orjson")
     window = timedelta(seconds=settings.window_seconds)
     expires = timedelta(seconds=settings.window_retention_seconds)
     return {
         # stream -> serialised assembly state + the last raw batch applied (idempotence marker)
-        "assembly": app.Table("assembly", default=None, partitions=partitions, key_serializer="raw",
-                              value_serializer="orjson"),
+        "assembly": app.Table("assembly", default=None, partitions=partitions, schema=schema),
         # fingerprint -> pattern summary (see streamfix.core.patterns)
-        "patterns": app.Table("patterns", default=None, partitions=partitions, key_serializer="raw",
-                              value_serializer="orjson"),
+        "patterns": app.Table("patterns", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {"attempt", "status", "updated_at", "request_id"} of its latest fix
-        "fix_state": app.Table("fix_state", default=None, partitions=partitions, key_serializer="raw",
-                               value_serializer="orjson"),
+        "fix_state": app.Table("fix_state", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {fix_id: latest FixResult}
-        "fixes": app.Table("fixes", default=None, partitions=partitions, key_serializer="raw",
-                           value_serializer="orjson"),
+        "fixes": app.Table("fixes", default=None, partitions=partitions, schema=schema),
         # fingerprint -> occurrences per tumbling window
-        "counts": app.Table("counts", default=int, partitions=partitions, key_serializer="raw",
-                            value_serializer="orjson").tumbling(window, expires=expires),
+        "counts": app.Table("counts", default=int, partitions=partitions, schema=schema).tumbling(window, expires=expires),
     }
 
 

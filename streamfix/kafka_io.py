@@ -8,6 +8,7 @@ into :class:`~streamfix.errors.BrokerError`.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Iterable
 from types import TracebackType
@@ -106,8 +107,4 @@ class Publisher:
 
 
 def _has_lz4() -> bool:
-    try:
-        import lz4  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("lz4") is not None

@@ -169,7 +169,7 @@ class LocalKafka:
             "-cp", classpath, "kafka.Kafka", str(self.config_file),
         ]
         with open(self.dir / "stdout.log", "ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.dir,
             )

@@ -47,7 +47,7 @@ def _batch(chunk: list[str], seq: int, run: str, stream: str, source: str, label
            fmt: str, auto_fix: bool) -> RawBatch:
     return RawBatch(
         batch_id=f"{source}:{run}:{seq}", source=source, stream=stream, seq=seq, labels=labels,
-        format=fmt, lines=chunk, sent_at=time.time(), auto_fix=auto_fix,  # type: ignore[arg-type]
+        format=fmt, lines=chunk, sent_at=time.time(), auto_fix=auto_fix,
     )
 
 

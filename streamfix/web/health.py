@@ -17,7 +17,7 @@ def register(sf: StreamfixApp) -> None:
     app = sf.app
 
     @app.page("/error-monitor/health")
-    class Health(View):  # type: ignore[misc]
+    class Health(View):
         async def get(self, request: Request) -> Response:
             patterns = sf.tables["patterns"]
             body: dict[str, Any] = {
@@ -28,7 +28,7 @@ def register(sf: StreamfixApp) -> None:
             return self.json(body)
 
     @app.page("/metrics")
-    class Metrics(View):  # type: ignore[misc]
+    class Metrics(View):
         async def get(self, request: Request) -> Response:
             metrics.PATTERNS.set(len(sf.tables["patterns"]))
             return self.bytes(metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

@@ -1,0 +1,109 @@
+"""The ingest agent: raw batches in, error events out, bad input to the dead-letter topic.
+
+Per stream it keeps the core pipeline's assembly state in the ``assembly`` table, so a traceback split
+across batches, or across a restart, is still assembled whole. The same table value records the raw
+offset last applied, which makes a redelivered batch a no-op. ``now`` for the quiet-period flush is the
+batch's ``sent_at``, so reprocessing a batch gives exactly the same events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import tomllib
+from typing import TYPE_CHECKING, Any
+
+from streamfix import metrics
+from streamfix.convert import event_record, fold_by_fingerprint, render_traceback
+from streamfix.core.classify import load_rules
+from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
+from streamfix.core.pipeline import PipelineConfig, run_batch
+from streamfix.errors import ConfigError, WireError
+from streamfix.settings import Settings
+from streamfix.wire import DeadLetter, RawBatch
+
+if TYPE_CHECKING:
+    from streamfix.app import StreamfixApp
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    """User rules and in-app paths from settings (read once, when the worker starts)."""
+    rules = None
+    if settings.rules_file is not None:
+        try:
+            rules = load_rules(tomllib.loads(settings.rules_file.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ConfigError(f"rules file {settings.rules_file}: {exc}") from exc
+    in_app = DEFAULT_IN_APP
+    if settings.in_app_exclude:
+        in_app = InAppConfig(not_app=(*DEFAULT_IN_APP.not_app, *settings.in_app_exclude))
+    return PipelineConfig(user_rules=rules, in_app=in_app)
+
+
+def decode_batch(value: Any) -> RawBatch:
+    if not isinstance(value, bytes | bytearray):
+        raise WireError("invalid_value", f"expected bytes, got {type(value).__name__}")
+    try:
+        bytes(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError("invalid_utf8", str(exc)) from None
+    return RawBatch.loads(bytes(value))
+
+
+def register(sf: StreamfixApp) -> None:
+    settings = sf.settings
+    assembly = sf.tables["assembly"]
+    errors_topic, dead_letters = sf.topics["errors"], sf.topics["dead_letters"]
+    raw_name = sf.topic_name("raw")
+    config = pipeline_config(settings)
+    max_line = settings.max_line_bytes
+
+    async def dead_letter(reason: str, detail: str, partition: int, offset: int, key: bytes | None,
+                          value: bytes) -> None:
+        record = DeadLetter(
+            reason=reason, detail=detail[:2000], source_topic=raw_name, partition=partition, offset=offset,
+            key_b64=DeadLetter.encode_bytes(key), value_b64=DeadLetter.encode_bytes(value) or "",
+            value_size=len(value), received_at=time.time(),
+        )
+        await dead_letters.send(key=f"{raw_name}:{partition}".encode(), value=record.model_dump(mode="json"))
+        metrics.DEAD_LETTERS.labels(reason=reason).inc()
+
+    @sf.app.agent(sf.topics["raw"], name=f"{settings.app_id}.ingest")
+    async def ingest(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            partition, offset = int(msg.partition), int(msg.offset)
+            value = event.value if event.value is not None else b""
+            try:
+                batch = decode_batch(value)
+            except WireError as exc:
+                await dead_letter(exc.reason, exc.detail, partition, offset, event.key, bytes(value))
+                continue
+            previous = assembly.get(batch.stream)
+            if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
+                metrics.BATCHES_DUPLICATE.inc()
+                continue
+            lines = batch.lines
+            if any(len(line) > max_line // 4 for line in lines):  # cheap pre-check before encoding
+                kept = []
+                for number, line in enumerate(lines):
+                    if len(line.encode("utf-8", "surrogatepass")) > max_line:
+                        await dead_letter("line_too_long", f"line {number} of batch {batch.batch_id}",
+                                          partition, offset, event.key, line.encode("utf-8", "surrogatepass"))
+                    else:
+                        kept.append(line)
+                lines = kept
+            result = run_batch(lines, previous["pipeline"] if previous else None, config=config,
+                               now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
+            detected_at = time.time()
+            for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events)):
+                record = event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                                      occurrences=occurrences, detected_at=detected_at,
+                                      traceback=render_traceback(found))
+                await errors_topic.send(key=record.fingerprint.encode(), value=record.model_dump(mode="json"))
+                metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(occurrences)
+            assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset}
+            metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
+            metrics.BATCHES_INGESTED.inc()

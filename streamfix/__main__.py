@@ -1,0 +1,5 @@
+"""``python -m streamfix`` is the ``streamfix`` command."""
+
+from streamfix.cli import main
+
+main()

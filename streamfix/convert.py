@@ -1,0 +1,102 @@
+"""Explicit conversion between core domain types and wire records."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from streamfix.core.models import ErrorEvent
+from streamfix.wire import ErrorEventRecord, FrameRecord, RawBatch
+
+MAX_TRACEBACK_CHARS = 16_000
+_EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
+
+
+def to_epoch(ts: str | None) -> float | None:
+    """Unix seconds from an ISO 8601 or epoch (s, ms, µs or ns) timestamp; None when unparseable."""
+    if not ts:
+        return None
+    text = ts.strip()
+    if _EPOCH.match(text):
+        value = float(text)
+        while value > 1e11:  # ms, µs, ns → s
+            value /= 1000.0
+        return value
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def event_record(
+    event: ErrorEvent, *, batch: RawBatch, partition: int, offset: int, index: int, occurrences: int,
+    detected_at: float, traceback: str,
+) -> ErrorEventRecord:
+    labels = batch.labels
+    return ErrorEventRecord(
+        fingerprint=event.fingerprint,
+        error_type=event.error_type,
+        message=event.message,
+        category=event.category.value,
+        severity=event.severity.value,
+        fixable=event.fixable,
+        suggested_fix=event.suggested_fix,
+        title=event.title,
+        file=event.file,
+        line=event.line,
+        function=event.function,
+        frames=[FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in event.frames],
+        traceback=traceback[:MAX_TRACEBACK_CHARS],
+        incomplete=event.incomplete,
+        logger=event.logger,
+        level=event.level,
+        timestamp=to_epoch(event.timestamp),
+        service=event.service or labels.get("service"),
+        deployment=event.deployment or labels.get("deployment"),
+        stream=batch.stream,
+        source=batch.source,
+        batch_id=batch.batch_id,
+        line_start=event.line_start,
+        line_end=event.line_end,
+        auto_fix=batch.auto_fix,
+        detected_at=detected_at,
+        published_at=batch.sent_at,
+        occurrences=occurrences,
+        source_partition=partition,
+        source_offset=offset,
+        event_index=index,
+    )
+
+
+def fold_by_fingerprint(events: Sequence[ErrorEvent]) -> list[tuple[ErrorEvent, int]]:
+    """Identical fingerprints within one batch become one record: (first event, occurrences), in order."""
+    firsts: dict[str, ErrorEvent] = {}
+    counts: Counter[str] = Counter()
+    for event in events:
+        firsts.setdefault(event.fingerprint, event)
+        counts[event.fingerprint] += 1
+    return [(event, counts[fp]) for fp, event in firsts.items()]
+
+
+def render_traceback(event: ErrorEvent) -> str:
+    """The event's stack in its language's usual text form (a sample for patterns and fix requests)."""
+    head = f"{event.error_type}: {event.message}" if event.message else event.error_type
+    if not event.frames:
+        return event.log_message or head
+    if event.language.startswith("python") or event.language == "logging":
+        lines = ["Traceback (most recent call last):"]
+        for f in event.frames:
+            lines.append(f'  File "{f.file}", line {f.line}, in {f.function}')
+            if f.code:
+                lines.append(f"    {f.code}")
+        lines.append(head)
+    else:
+        lines = [head] + [f"    at {f.function} ({f.file}:{f.line})" for f in reversed(event.frames)]
+    if event.log_message:
+        lines.insert(0, event.log_message)
+    return "\n".join(lines)
