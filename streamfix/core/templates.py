@@ -206,7 +206,8 @@ class TemplateMiner:
         for alias, canonical in self._aliases.items():
             if canonical == other.id:
                 self._aliases[alias] = target.id
-        self._aliases[other.id] = target.id
+        if other.count:  # a group created by the line that caused the merge was never handed out
+            self._aliases[other.id] = target.id
         while len(self._aliases) > self.max_aliases:
             del self._aliases[next(iter(self._aliases))]
 
