@@ -88,6 +88,10 @@ def parse_ts_ns(text: str) -> int:
 
     Nanosecond fractions are kept (``datetime`` stops at microseconds). Raises ``ValueError``.
     """
+    if len(text) == 30 and text[19] == "." and text[29] == "Z":  # 2024-05-01T12:00:00.123456789Z
+        seconds = _EPOCH_CACHE.get(text[:19])
+        if seconds is not None:
+            return seconds * 1_000_000_000 + int(text[20:29])
     if text.isdigit():
         return int(text)
     dot = text.find(".", 17)
@@ -111,6 +115,8 @@ def parse_ts_ns(text: str) -> int:
         if len(_EPOCH_CACHE) > 4096:
             _EPOCH_CACHE.clear()
         _EPOCH_CACHE[key] = seconds
+        if tail in ("Z", "z"):
+            _EPOCH_CACHE[base] = seconds  # the fast path's key
     return seconds * 1_000_000_000 + frac_ns
 
 

@@ -4,7 +4,8 @@
 ``script`` (or asks ``responder(body)`` when the script is empty). A reply is a forced ``tool_use``
 answer, an API error (429 with ``retry-after``, 529 ``overloaded_error``, 500...), or a slow answer that
 is held until the test sets its ``release`` event. Every request body and its headers are recorded
-in ``requests``, and ``request_seen`` is set after each, so tests await instead of sleeping.
+in ``requests``, and ``request_seen`` is notified after each, so tests await instead of sleeping. The key
+is accepted in ``x-api-key`` or as ``Authorization: Bearer`` (newer SDKs send the latter).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class FakeAnthropic:
                     fake.requests.append(body)
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fake.request_seen.notify_all()
-                if self.headers.get("x-api-key") != fake.api_key:
+                bearer = self.headers.get("authorization", "").removeprefix("Bearer ")
+                if fake.api_key not in (self.headers.get("x-api-key"), bearer):
                     self._send(401, _error(401, "invalid x-api-key"))
                     return
                 if reply.release is not None:

@@ -1,0 +1,72 @@
+"""Throughput of one watcher into a real broker: lines/s from read to broker acknowledgement.
+
+    python benchmarks/bench_watch.py --broker 127.0.0.1:19092 --lines 500000 --source railway
+    python benchmarks/bench_watch.py --broker 127.0.0.1:19092 --lines 500000 --source file
+
+``railway`` streams ``railway logs --json`` lines from the fake CLI (tests/fakes/railway) through the
+Railway watcher (JSON parse, timestamp, dedupe, batching); ``file`` follows a file of the same lines.
+The clock starts when the watcher starts and stops when the broker has acknowledged every line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streamfix.kafka_io import Publisher, ensure_topics
+from streamfix.settings import Settings
+from streamfix.sources.base import BatchPipeline
+from streamfix.sources.files import follow_files
+from streamfix.sources.railway import RailwayWatcher
+from tests.fakes import RAILWAY_BIN, railway_json_lines
+
+
+async def run(args: argparse.Namespace) -> float:
+    settings = Settings(broker=args.broker, topic_prefix=f"bench{uuid.uuid4().hex[:8]}", topic_partitions=4,
+                        batch_max_lines=args.batch_lines)
+    await ensure_topics(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "log.jsonl"
+        log.write_text("\n".join(railway_json_lines(args.lines, replicas=4)) + "\n")
+        os.environ.update(FAKE_RAILWAY_LOG=str(log), FAKE_RAILWAY_STATE=str(Path(tmp) / "state.json"))
+        async with Publisher(settings, linger_ms=20) as pub:
+            began = time.perf_counter()
+            async with BatchPipeline(settings, pub, args.source, fmt="railway") as pipeline:
+                if args.source == "railway":
+                    watcher = RailwayWatcher(pipeline, railway_bin=str(RAILWAY_BIN), service="bench")
+                    task = asyncio.ensure_future(watcher.run())
+                else:
+                    task = asyncio.ensure_future(follow_files(pipeline, [str(log)], interval=0.01))
+                while pipeline.stats.acked_lines < args.lines:
+                    pipeline.acked.clear()
+                    await pipeline.acked.wait()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elapsed = time.perf_counter() - began
+            assert pipeline.stats.acked_lines == args.lines, pipeline.stats
+    return args.lines / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--broker", default="127.0.0.1:9092", help="Kafka bootstrap server")
+    parser.add_argument("--lines", type=int, default=500_000, help="lines to push through")
+    parser.add_argument("--source", choices=["railway", "file"], default="railway")
+    parser.add_argument("--batch-lines", type=int, default=1000, help="batch_max_lines")
+    args = parser.parse_args()
+    rate = asyncio.run(run(args))
+    print(f"{args.source}: {args.lines} lines, {rate:,.0f} lines/s (read to broker ack)")
+
+
+if __name__ == "__main__":
+    main()
