@@ -88,7 +88,7 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
 
 def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
     partitions = settings.topic_partitions
-    schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer="orjson")
+    schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="orjson")
     window = timedelta(seconds=settings.window_seconds)
     expires = timedelta(seconds=settings.window_retention_seconds)
     return {

@@ -47,10 +47,26 @@ async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = 
             except TopicAlreadyExistsError:
                 log.debug("topics were created concurrently")
             log.info("created topics", extra={"topics": [t.name for t in wanted]})
+            await _wait_for_leaders(admin, [t.name for t in wanted])
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics on {settings.bootstrap_servers}: {exc}") from exc
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """New topics take a moment to elect leaders; producing before that only earns retries."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t.get("error_code") == 0 and t["partitions"] and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise BrokerError(f"topics {names} have no partition leaders after {timeout:.0f} s")
 
 
 class Publisher:

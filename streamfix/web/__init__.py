@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 
 def register_views(sf: StreamfixApp) -> None:
-    from streamfix.web import health
+    from streamfix.web import health, patterns
 
     health.register(sf)
+    patterns.register(sf)
