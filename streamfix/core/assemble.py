@@ -1,0 +1,329 @@
+"""Multi-line assembly: a pure state machine that groups parsed lines into output units, per stream.
+
+Every line fed in ends up in exactly one :class:`Unit`: either an error unit (a Python traceback, a
+Python exception group, a Node.js or Java stack trace, a ``logging.exception`` message with its
+traceback, a line carrying a traceback in a structured field, or an error-level line) or a plain,
+non-error line. Lines of different streams (``ParsedLine.stream``) may be interleaved freely.
+
+Gaps are tolerated: the Railway CLI drops lines whose timestamp is not later than the previous one, so
+a traceback may lack its ``Traceback`` header, some frames or its exception line. A unit cut off by a
+missing line, by the end of input (:meth:`Assembler.flush`) or by a quiet period
+(:meth:`Assembler.flush_idle`) is emitted with ``incomplete=True``, never dropped.
+
+The state (:meth:`Assembler.state`) is plain JSON-able data; :meth:`Assembler.from_state` restores it,
+so a worker can keep it in a table and resume after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamfix.core.models import ParsedLine
+
+STATE_VERSION = 1
+MAX_UNIT_LINES = 1000
+MAX_INTERLEAVED = 5
+MAX_CONTINUATION = 50
+
+# States of an open unit.
+PENDING = "pending"  # one held line: an error-level line or an exception-like line, waiting for the next
+PY_FRAMES = "py_frames"  # inside a Python traceback, before its exception line
+PY_AFTER_EXC = "py_after_exc"  # after a Python exception line: message continuation or chaining
+PY_AFTER_BLANK = "py_after_blank"
+PY_CHAIN = "py_chain"  # after "During handling..." / "The above exception..."
+PY_GROUP = "py_group"  # inside an ExceptionGroup box
+STACK = "stack"  # Node.js or Java stack trace
+
+TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
+PY_FILE = re.compile(r'^\s*(?:\|\s*)?File "[^"]*", line \d+')
+PY_CHAIN_MARKER = re.compile(
+    r"^\s*(?:\|\s*)?(?:During handling of the above exception, another exception occurred:"
+    r"|The above exception was the direct cause of the following exception:)\s*$"
+)
+GROUP_LINE = re.compile(r"^\s*[|+]")
+STACK_AT = re.compile(r"^\s+at \S")
+JAVA_AT = re.compile(r"^\s+at [\w$.<>/]+\([^)]*\)\s*$")
+STACK_MORE = re.compile(r"^\s*(?:\.\.\. \d+ (?:more|common frames omitted)|Caused by: |Suppressed: |\[cause\]:|\}|Node\.js v\d)")
+JAVA_HEADER = re.compile(r'^Exception in thread "[^"]*" [\w$.]+')
+EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Error|Exception)(?::\s|:?$)")
+
+_PINO_ERROR = re.compile(r'level\\?":\s?[56]0\b')
+
+
+def might_open_error(raw: str) -> bool:
+    """Prefilter over a raw line: a line for which this is false can never open an error unit.
+
+    While :attr:`Assembler.idle` is true a caller may skip parsing such a line entirely: it is a plain
+    line. The assembler only opens a unit on an error level (``err``, ``error``, ``crit``, ``critical``,
+    ``fatal``, ``exception``, pino's 50/60), a ``Traceback`` or ``File "`` line, an exception-like line
+    (a name ending in Error or Exception), or a traceback in a structured field (``exc_info``,
+    ``exception``, ``stack``, ``err``, ``error``, ``traceback``), and each of those contains one of the
+    substrings checked here. ``in`` checks on the lowercased line are several times faster than a
+    regular expression with this many alternatives.
+    """
+    low = raw.lower()
+    return (
+        "err" in low
+        or "exc" in low
+        or "crit" in low
+        or "fatal" in low
+        or "traceback" in low
+        or "file " in low
+        or "stack" in low
+        or _PINO_ERROR.search(low) is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One output unit: ``kind`` is ``"line"`` for a plain line, otherwise the kind of error."""
+
+    kind: str
+    lines: tuple[ParsedLine, ...]
+    incomplete: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind != "line"
+
+    @property
+    def line_start(self) -> int:
+        return self.lines[0].index
+
+    @property
+    def line_end(self) -> int:
+        return self.lines[-1].index
+
+
+@dataclass(slots=True)
+class _Open:
+    state: str
+    kind: str
+    lines: list[ParsedLine]
+    incomplete: bool = False
+    count: int = 0
+    last_seen: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "kind": self.kind,
+            "incomplete": self.incomplete,
+            "count": self.count,
+            "last_seen": self.last_seen,
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Open:
+        last_seen = data.get("last_seen")
+        return cls(
+            state=str(data["state"]),
+            kind=str(data["kind"]),
+            lines=[ParsedLine.from_dict(line) for line in data.get("lines", [])],
+            incomplete=bool(data.get("incomplete", False)),
+            count=int(data.get("count", 0)),
+            last_seen=None if last_seen is None else float(last_seen),
+        )
+
+
+def _has_header(line: ParsedLine) -> bool:
+    return line.message is not line.text and line.message != line.text
+
+
+def _starts_error(line: ParsedLine) -> bool:
+    return line.is_error_level or EXC_LIKE.match(line.message) is not None
+
+
+@dataclass(slots=True)
+class Assembler:
+    """Per-stream multi-line assembly. Feed lines in order with :meth:`feed`; collect units."""
+
+    streams: dict[str, _Open] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> bool:
+        """True when no stream has an open unit."""
+        return not self.streams
+
+    # -- serialisation -------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "streams": {k: v.to_dict() for k, v in self.streams.items()}}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any] | None) -> Assembler:
+        if not data:
+            return cls()
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported assembly state version {data.get('version')!r}")
+        return cls({str(k): _Open.from_dict(v) for k, v in data.get("streams", {}).items()})
+
+    # -- feeding -------------------------------------------------------------------------------
+    def feed(self, line: ParsedLine, now: float | None = None) -> list[Unit]:
+        """Feed one line; return the units completed by it (possibly none)."""
+        out: list[Unit] = []
+        current = self.streams.get(line.stream)
+        if current is None:
+            self._idle(line, now, out)
+        else:
+            current.last_seen = now
+            self._step(current, line, now, out)
+        return out
+
+    def flush(self) -> list[Unit]:
+        """End of input: emit every open unit (cut-off tracebacks as incomplete)."""
+        out: list[Unit] = []
+        for key in list(self.streams):
+            self._close(key, out)
+        return out
+
+    def flush_idle(self, now: float, quiet_seconds: float) -> list[Unit]:
+        """Emit the open units of streams that have been quiet for at least ``quiet_seconds``."""
+        out: list[Unit] = []
+        for key, current in list(self.streams.items()):
+            if current.last_seen is None or now - current.last_seen >= quiet_seconds:
+                self._close(key, out)
+        return out
+
+    # -- internals -----------------------------------------------------------------------------
+    def _open(self, line: ParsedLine, state: str, kind: str, now: float | None, *, incomplete: bool = False,
+              lines: list[ParsedLine] | None = None) -> None:
+        self.streams[line.stream] = _Open(state, kind, lines or [line], incomplete, 0, now)
+
+    def _emit(self, key: str, out: list[Unit], *, incomplete: bool | None = None) -> None:
+        current = self.streams.pop(key)
+        flag = current.incomplete if incomplete is None else incomplete or current.incomplete
+        out.append(Unit(current.kind, tuple(current.lines), flag))
+
+    def _close(self, key: str, out: list[Unit]) -> None:
+        current = self.streams[key]
+        if current.state == PENDING:
+            head = current.lines[0]
+            self.streams.pop(key)
+            out.append(Unit("log" if head.is_error_level else "line", (head,)))
+        else:
+            cut = current.state in (PY_FRAMES, PY_CHAIN)
+            self._emit(key, out, incomplete=cut)
+
+    def _idle(self, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        text = line.message
+        if line.exc_text:
+            out.append(Unit("embedded", (line,)))
+        elif TB_START.match(text):
+            state = PY_GROUP if "Exception Group" in text or text.lstrip().startswith("+") else PY_FRAMES
+            self._open(line, state, "python", now)
+        elif PY_FILE.match(text):
+            self._open(line, PY_FRAMES, "python", now, incomplete=True)
+        elif JAVA_HEADER.match(text):
+            self._open(line, STACK, "java", now)
+        elif STACK_AT.match(text) and line.is_error_level:
+            self._open(line, STACK, "java" if JAVA_AT.match(text) else "node", now, incomplete=True)
+        elif _starts_error(line):
+            self._open(line, PENDING, "log", now)
+        else:
+            out.append(Unit("line", (line,)))
+
+    def _restart(self, key: str, line: ParsedLine, now: float | None, out: list[Unit], *,
+                 incomplete: bool = False) -> None:
+        self._emit(key, out, incomplete=incomplete)
+        self._idle(line, now, out)
+
+    def _step(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        if len(cur.lines) >= MAX_UNIT_LINES:
+            self._restart(key, line, now, out, incomplete=cur.state in (PY_FRAMES, PY_CHAIN, PY_GROUP))
+            return
+        state = cur.state
+        if state == PENDING:
+            head = cur.lines[0]
+            if TB_START.match(text) or PY_FILE.match(text):
+                group = "Exception Group" in text or text.lstrip().startswith("+")
+                if head.is_error_level:
+                    cur.lines.append(line)
+                    cur.state = PY_GROUP if group else PY_FRAMES
+                    cur.kind = "python"
+                    cur.incomplete = PY_FILE.match(text) is not None
+                else:
+                    self.streams.pop(key)
+                    out.append(Unit("line", (head,)))
+                    self._idle(line, now, out)
+            elif STACK_AT.match(text) or JAVA_AT.match(text):
+                cur.lines.append(line)
+                cur.state = STACK
+                cur.kind = "java" if JAVA_AT.match(text) else "node"
+            else:
+                self.streams.pop(key)
+                out.append(Unit("log" if head.is_error_level else "line", (head,)))
+                self._idle(line, now, out)
+        elif state == PY_FRAMES:
+            self._py_frames(cur, line, now, out)
+        elif state == PY_AFTER_EXC:
+            same_source = line.level == cur.lines[-1].level and not _has_header(line) and not line.exc_text
+            if not text.strip() and not _has_header(line):
+                cur.lines.append(line)
+                cur.state = PY_AFTER_BLANK
+            elif PY_CHAIN_MARKER.match(text):
+                cur.lines.append(line)
+                cur.state = PY_CHAIN
+            elif same_source and cur.count < MAX_CONTINUATION and not TB_START.match(text) and not PY_FILE.match(text):
+                cur.lines.append(line)
+                cur.count += 1
+            else:
+                self._restart(key, line, now, out)
+        elif state == PY_AFTER_BLANK:
+            if PY_CHAIN_MARKER.match(text):
+                cur.lines.append(line)
+                cur.state = PY_CHAIN
+            elif not text.strip() and not _has_header(line):
+                cur.lines.append(line)
+            else:
+                self._restart(key, line, now, out)
+        elif state == PY_CHAIN:
+            if not text.strip() and not _has_header(line):
+                cur.lines.append(line)
+            elif TB_START.match(text):
+                cur.lines.append(line)
+                cur.state = PY_GROUP if "Exception Group" in text else PY_FRAMES
+                cur.count = 0
+            else:
+                self._restart(key, line, now, out, incomplete=True)
+        elif state == PY_GROUP:
+            if GROUP_LINE.match(text) or (TB_START.match(text) and "Exception Group" in text):
+                cur.lines.append(line)
+            elif not _has_header(line) and PY_CHAIN_MARKER.match(text):
+                cur.lines.append(line)
+                cur.state = PY_CHAIN
+            elif not text.strip() and not _has_header(line):
+                cur.lines.append(line)
+                cur.state = PY_AFTER_BLANK
+            else:
+                self._restart(key, line, now, out)
+        else:  # STACK
+            if not _has_header(line) and (STACK_AT.match(text) or STACK_MORE.match(text) or
+                                          (text[:1].isspace() and text.strip())):
+                cur.lines.append(line)
+            else:
+                self._restart(key, line, now, out)
+
+    def _py_frames(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        if PY_FILE.match(text) or (text[:1].isspace() and not _has_header(line)) or text.startswith("[Previous line"):
+            cur.lines.append(line)
+        elif TB_START.match(text):
+            self._restart(key, line, now, out, incomplete=True)
+        elif not text.strip():
+            cur.lines.append(line)
+        elif _has_header(line) or line.exc_text or (line.fmt != "text" and line.level not in (None, cur.lines[-1].level)):
+            if line.is_error_level or line.exc_text or cur.count >= MAX_INTERLEAVED:
+                self._restart(key, line, now, out, incomplete=True)
+            else:
+                cur.count += 1
+                out.append(Unit("line", (line,)))
+        else:
+            cur.lines.append(line)
+            cur.state = PY_AFTER_EXC
+            cur.count = 0

@@ -1,0 +1,225 @@
+"""Classification: category, severity, fixability and a suggested fix for an error event.
+
+Rules are data (:mod:`streamfix.core.rules.default`): an ordered, versioned table of named patterns.
+A user rules file is checked first, in the spirit of Sentry's fingerprint rules. Its TOML form::
+
+    version = "acme-3"
+
+    [[rules]]
+    name = "card-declined"
+    type = 'stripe\\..*CardError'       # regexes, searched case-insensitively; all given must match
+    message = "declined"
+    # logger, level, service and path (any frame's file) are matchers too
+    category = "validation_error"
+    severity = "LOW"
+    fixable = false
+    title = "Card declined"
+    fingerprint = ["{{ type }}", "card-declined"]   # or one string; {{ default }} is the usual one
+
+A user rule may set only some fields (just ``fingerprint`` or ``title``, say); the rest come from the
+default table. The caller parses the file (``tomllib``) or passes its text; the core does no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from streamfix.core.models import Category, ErrorEvent, Severity
+from streamfix.core.rules.default import DEFAULT_RULES, RULES_VERSION, SUGGESTED_FIXES
+
+MATCH_FIELDS: tuple[str, ...] = ("type", "message", "logger", "level", "service", "path")
+_SEVERITY_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+DEFAULT_SEVERITY: dict[Category, Severity] = {
+    Category.PROVIDER: Severity.HIGH,
+    Category.DATABASE: Severity.HIGH,
+    Category.RATE_LIMIT: Severity.MEDIUM,
+    Category.TIMEOUT: Severity.MEDIUM,
+    Category.AUTH: Severity.CRITICAL,
+    Category.VALIDATION: Severity.LOW,
+    Category.CACHE: Severity.LOW,
+    Category.EXTERNAL_SERVICE: Severity.MEDIUM,
+    Category.INTERNAL: Severity.HIGH,
+}
+_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+class RulesError(ValueError):
+    """A rules file or table is malformed: a bad regex, an unknown category or severity."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    matchers: tuple[tuple[str, re.Pattern[str]], ...]
+    category: Category | None = None
+    severity: Severity | None = None
+    fixable: bool | None = None
+    suggested_fix: str | None = None
+    fingerprint: tuple[str, ...] | None = None
+    title: str | None = None
+
+    def matches(self, fields: Mapping[str, str]) -> bool:
+        return all(pattern.search(fields.get(key, "")) for key, pattern in self.matchers)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    version: str
+    rules: tuple[Rule, ...]
+
+    def first(self, fields: Mapping[str, str]) -> Rule | None:
+        for rule in self.rules:
+            if rule.matches(fields):
+                return rule
+        return None
+
+
+def _enum(kind: type[Category] | type[Severity], value: Any, rule: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return kind(str(value)) if kind is Category else kind(str(value).upper())
+    except ValueError:
+        raise RulesError(f"rule {rule!r}: unknown {kind.__name__.lower()} {value!r}") from None
+
+
+def _compile_rule(data: Mapping[str, Any], position: int) -> Rule:
+    name = str(data.get("name") or f"rule-{position}")
+    match = data.get("match")
+    source: Mapping[str, Any] = match if isinstance(match, Mapping) else data
+    matchers: list[tuple[str, re.Pattern[str]]] = []
+    for key in MATCH_FIELDS:
+        value = source.get(key)
+        if value is None:
+            continue
+        try:
+            matchers.append((key, re.compile(str(value), re.IGNORECASE)))
+        except re.error as exc:
+            raise RulesError(f"rule {name!r}: bad {key} pattern {value!r}: {exc}") from None
+    if not matchers:
+        raise RulesError(f"rule {name!r} has no matcher (one of {', '.join(MATCH_FIELDS)})")
+    fingerprint = data.get("fingerprint")
+    fixable = data.get("fixable")
+    return Rule(
+        name=name,
+        matchers=tuple(matchers),
+        category=_enum(Category, data.get("category"), name),
+        severity=_enum(Severity, data.get("severity"), name),
+        fixable=None if fixable is None else bool(fixable),
+        suggested_fix=None if data.get("suggested_fix") is None else str(data["suggested_fix"]),
+        fingerprint=(fingerprint,) if isinstance(fingerprint, str) else None if fingerprint is None else tuple(map(str, fingerprint)),
+        title=None if data.get("title") is None else str(data["title"]),
+    )
+
+
+def load_rules(source: str | Mapping[str, Any]) -> RuleSet:
+    """Compile user rules from TOML text or an already parsed mapping (``{"version":..., "rules": [...]}``)."""
+    if isinstance(source, str):
+        try:
+            source = tomllib.loads(source)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError(f"rules file is not valid TOML: {exc}") from None
+    rules = source.get("rules", [])
+    if not isinstance(rules, list):
+        raise RulesError("'rules' must be an array of tables")
+    return RuleSet(str(source.get("version", "user")), tuple(_compile_rule(r, i) for i, r in enumerate(rules)))
+
+
+DEFAULT_RULESET = RuleSet(
+    RULES_VERSION,
+    tuple(
+        _compile_rule({"name": name, "category": category, "severity": severity, **matchers}, i)
+        for i, (name, category, severity, matchers) in enumerate(DEFAULT_RULES)
+    ),
+)
+
+
+def _fields(event: ErrorEvent, error_type: str | None = None) -> dict[str, str]:
+    message = event.message if event.log_message is None else f"{event.message}\n{event.log_message}"
+    return {
+        "type": event.error_type if error_type is None else error_type,
+        "message": message if error_type is None else "",
+        "logger": event.logger or "",
+        "level": event.level or "",
+        "service": event.service or "",
+        "path": "\n".join(f.file for f in event.frames) if event.frames else event.file or "",
+    }
+
+
+def _shift(severity: Severity, steps: int) -> Severity:
+    position = min(max(_SEVERITY_ORDER.index(severity) + steps, 0), len(_SEVERITY_ORDER) - 1)
+    return _SEVERITY_ORDER[position]
+
+
+def _default_match(event: ErrorEvent, rules: RuleSet) -> tuple[Rule | None, str]:
+    rule = rules.first(_fields(event))
+    if rule is None or rule.category is Category.INTERNAL:
+        for chained in reversed(event.chained):
+            cause = rules.first(_fields(event, chained))
+            if cause is not None and cause.category is not Category.INTERNAL:
+                return cause, f"{cause.name} (chained {chained})"
+    return rule, rule.name if rule else "fallback"
+
+
+def classify(event: ErrorEvent, user_rules: RuleSet | None = None, rules: RuleSet = DEFAULT_RULESET) -> ErrorEvent:
+    """Return ``event`` with category, severity, fixable, suggested_fix, title and rule filled in."""
+    user = user_rules.first(_fields(event)) if user_rules else None
+    default, rule_name = _default_match(event, rules)
+    category = (user.category if user and user.category else None) or (default.category if default else None)
+    category = category or Category.INTERNAL
+    if user and user.severity:
+        severity = user.severity
+    else:
+        if user and user.category:
+            severity = DEFAULT_SEVERITY[category]
+        else:
+            severity = (default.severity if default else None) or DEFAULT_SEVERITY[category]
+        if event.level == "CRITICAL":
+            severity = Severity.CRITICAL
+        elif event.level == "WARNING":
+            severity = _shift(severity, -1)
+    fixable, fix = SUGGESTED_FIXES[category.value]
+    if user and user.fixable is not None:
+        fixable = user.fixable
+    if user and user.suggested_fix:
+        fix = user.suggested_fix
+    title = user.title if user and user.title else default_title(event)
+    name = f"user:{user.name}" if user else f"{rules.version}:{rule_name}"
+    return replace(
+        event, category=category, severity=severity, fixable=fixable, suggested_fix=fix, title=title, rule=name
+    )
+
+
+def default_title(event: ErrorEvent) -> str:
+    first = event.message.splitlines()[0] if event.message else ""
+    title = f"{event.error_type}: {first}" if first else event.error_type
+    if event.function:
+        title += f" in {event.function}"
+    return title[:200]
+
+
+def custom_fingerprint(event: ErrorEvent, user_rules: RuleSet | None, default: str) -> str | None:
+    """The fingerprint set by the first matching user rule, rendered, or None when no rule sets one."""
+    if user_rules is None:
+        return None
+    rule = user_rules.first(_fields(event))
+    if rule is None or rule.fingerprint is None:
+        return None
+    values = {
+        "default": default,
+        "type": event.error_type,
+        "message": event.message,
+        "function": event.function or "",
+        "file": event.file or "",
+        "service": event.service or "",
+        "logger": event.logger or "",
+        "level": event.level or "",
+    }
+    rendered = "\x1f".join(_TEMPLATE.sub(lambda m: values.get(m.group(1), m.group(0)), part) for part in rule.fingerprint)
+    digest = hashlib.blake2b(rendered.encode(), digest_size=16).hexdigest()
+    return f"fp1:rule:{digest}"

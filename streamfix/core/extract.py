@@ -1,0 +1,269 @@
+"""Extraction: an assembled error unit in, an unclassified :class:`ErrorEvent` out.
+
+Python tracebacks (plain, chained, exception groups, SyntaxError), Node.js and Java stack traces,
+tracebacks carried in a structured field, and error-level lines without a traceback.
+
+For a chained Python traceback the reported exception is the last one printed (the one that
+propagated); the earlier ones are listed in ``ErrorEvent.chained``. For an exception group the first
+leaf sub-exception is reported (with the group's own frames in front of its frames) and the group type
+goes into ``chained``. For Java the top exception is reported and its ``Caused by:`` types are chained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from streamfix.core.assemble import PY_CHAIN_MARKER, TB_START, Unit
+from streamfix.core.models import ErrorEvent, Frame, ParsedLine
+
+GENERIC_TYPE = "LoggedError"
+
+_NOT_APP_DEFAULT: tuple[str, ...] = (
+    "/site-packages/",
+    "/dist-packages/",
+    "/node_modules/",
+    "<frozen ",
+    "node:",
+    "internal/",
+)
+_STDLIB_PATH = re.compile(r"[/\\](?:lib|Lib)[/\\]python\d+(?:\.\d+)?[/\\]|[/\\]lib[/\\]pypy")
+_JAVA_NOT_APP: tuple[str, ...] = ("java.", "javax.", "jdk.", "sun.", "com.sun.", "kotlin.", "scala.")
+
+_PY_FILE = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$")
+_JAVA_FRAME = re.compile(r"^\s*at (?P<func>[\w$.<>/]+)\((?P<file>[^:)]*)(?::(?P<line>\d+))?\)")
+_NODE_FRAME = re.compile(
+    r"^\s*at (?:(?P<func>.+?) \((?P<file>[^()]+?)(?::(?P<line>\d+))?(?::\d+)?\)"
+    r"|(?P<file2>[^\s()]+?)(?::(?P<line2>\d+))?(?::\d+)?)\s*$"
+)
+_JAVA_HEAD = re.compile(r'^(?:Exception in thread "[^"]*" |Caused by: |\s*Suppressed: )?(?P<type>[\w$.]+)(?::\s?(?P<msg>.*))?$')
+_LOG_TYPE = re.compile(
+    r"(?:^|[\s:(\[])(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Timeout|Exit|Interrupt|Fault))\b(?::\s?(?P<msg>.*))?"
+)
+_LOG_DOTTED = re.compile(r"^(?P<type>[a-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Z]\w*)(?::\s?(?P<msg>.*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class InAppConfig:
+    """Which frames count as application code.
+
+    A frame is not in-app when its path contains one of ``not_app`` (site-packages, node_modules...),
+    when it is under a Python stdlib directory, or when its Java class is a JDK one, unless its path
+    starts with one of ``app_prefixes``, which always wins.
+    """
+
+    not_app: tuple[str, ...] = _NOT_APP_DEFAULT
+    app_prefixes: tuple[str, ...] = ()
+    java_not_app: tuple[str, ...] = field(default=_JAVA_NOT_APP)
+
+    def is_in_app(self, path: str, module: str | None = None) -> bool:
+        if self.app_prefixes and path.startswith(self.app_prefixes):
+            return True
+        if any(marker in path for marker in self.not_app) or _STDLIB_PATH.search(path):
+            return False
+        return not (module and module.startswith(self.java_not_app) and path.endswith((".java", ".kt", ".scala")))
+
+
+DEFAULT_IN_APP = InAppConfig()
+
+
+def python_module(path: str) -> str | None:
+    """Dotted module name of a Python file path (the part after site-packages for libraries)."""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    else:
+        stdlib = _STDLIB_PATH.search(path)
+        path = path[stdlib.end() :] if stdlib else path.rsplit("/", 1)[-1]
+    if not path.endswith(".py"):
+        return None
+    dotted = path[:-3].replace("/", ".").replace("\\", ".")
+    return dotted.removesuffix(".__init__") or None
+
+
+@dataclass(slots=True)
+class _Segment:
+    frames: list[Frame] = field(default_factory=list)
+    error_type: str | None = None
+    message: list[str] = field(default_factory=list)
+
+
+def _py_segments(texts: Sequence[str], in_app: InAppConfig) -> list[_Segment]:
+    """Split Python traceback text into one segment per printed exception (in printed order)."""
+    segments: list[_Segment] = [_Segment()]
+    group = any("Exception Group Traceback" in t for t in texts[:3])
+    expect_code = False
+    for raw in texts:
+        text = raw
+        if group:
+            stripped = raw.lstrip()
+            if stripped.startswith("+"):
+                if segments[-1].frames or segments[-1].error_type:
+                    segments.append(_Segment())
+                expect_code = False
+                continue
+            if stripped.startswith("|"):
+                text = stripped[2:] if stripped.startswith("| ") else stripped[1:]
+        seg = segments[-1]
+        if seg.error_type is not None:
+            if TB_START.match(text) or PY_CHAIN_MARKER.match(text):
+                segments.append(_Segment())
+            elif text.strip():
+                seg.message.append(text)
+            continue
+        if m := _PY_FILE.match(text):
+            path = m.group("file")
+            func = m.group("func") or "<module>"
+            seg.frames.append(
+                Frame(path, int(m.group("line")), func, in_app.is_in_app(path), python_module(path))
+            )
+            expect_code = True
+            continue
+        if TB_START.match(text) or PY_CHAIN_MARKER.match(text) or not text.strip():
+            expect_code = False
+            continue
+        if text[:1].isspace():
+            body = text.strip()
+            if expect_code and seg.frames and seg.frames[-1].code is None and body.strip("^~ "):
+                last = seg.frames[-1]
+                seg.frames[-1] = Frame(last.file, last.line, last.function, last.in_app, last.module, body)
+            expect_code = False
+            continue
+        if text.startswith("[Previous line"):
+            continue
+        if m := _PY_EXC.match(text):
+            seg.error_type = m.group("type")
+            seg.message.append(m.group("msg") or "")
+        else:
+            seg.error_type = text.split(":", 1)[0].strip() or GENERIC_TYPE
+            seg.message.append(text.split(":", 1)[1].strip() if ":" in text else "")
+        expect_code = False
+    return [s for s in segments if s.frames or s.error_type]
+
+
+def _innermost(frames: Sequence[Frame]) -> Frame | None:
+    for frame in reversed(frames):
+        if frame.in_app:
+            return frame
+    return frames[-1] if frames else None
+
+
+def _python(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Frame, ...], tuple[str, ...], bool]:
+    segments = _py_segments(texts, in_app)
+    if not segments:
+        return GENERIC_TYPE, "", (), (), True
+    group = any("Exception Group Traceback" in t for t in texts[:3])
+    if group and len(segments) > 1:
+        top, leaves = segments[0], [s for s in segments[1:] if s.error_type and "ExceptionGroup" not in s.error_type]
+        primary = leaves[0] if leaves else segments[-1]
+        frames = tuple(top.frames + primary.frames)
+        chained = tuple(s.error_type or GENERIC_TYPE for s in segments if s is not primary)
+    else:
+        primary = segments[-1]
+        frames = tuple(primary.frames)
+        chained = tuple(s.error_type or GENERIC_TYPE for s in segments[:-1])
+    missing = primary.error_type is None
+    return primary.error_type or GENERIC_TYPE, "\n".join(primary.message).strip(), frames, chained, missing
+
+
+def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, str, tuple[Frame, ...], tuple[str, ...]]:
+    error_type, message, chained = GENERIC_TYPE, "", []
+    frames: list[Frame] = []
+    in_top = True
+    for text in texts:
+        jm = _JAVA_FRAME.match(text) if kind == "java" else None
+        nm = None if jm else _NODE_FRAME.match(text)
+        if jm or nm:
+            if not in_top:
+                continue
+            if jm:
+                func = jm.group("func")
+                cls = func.rsplit(".", 1)[0]
+                path = jm.group("file")
+                line = jm.group("line")
+                frames.append(Frame(path, int(line) if line else None, func, in_app.is_in_app(path, cls), cls))
+            elif nm:
+                path = nm.group("file") or nm.group("file2") or ""
+                line = nm.group("line") or nm.group("line2")
+                frames.append(Frame(path, int(line) if line else None, nm.group("func") or "<anonymous>", in_app.is_in_app(path)))
+            continue
+        stripped = text.strip()
+        if stripped.startswith(("Caused by:", "Suppressed:", "[cause]:")):
+            in_top = False
+            hm = _JAVA_HEAD.match(stripped.removeprefix("[cause]: "))
+            if hm:
+                chained.append(hm.group("type"))
+            continue
+        if error_type == GENERIC_TYPE and stripped and (hm := _JAVA_HEAD.match(stripped)):
+            error_type, message = hm.group("type"), (hm.group("msg") or "").strip()
+    frames.reverse()  # innermost last, as in Python
+    return error_type, message, tuple(frames), tuple(chained)
+
+
+def _from_message(message: str) -> tuple[str, str]:
+    text = message.strip()
+    if m := _LOG_DOTTED.match(text):
+        return m.group("type"), (m.group("msg") or "").strip()
+    if m := _LOG_TYPE.search(text):
+        msg = (m.group("msg") or "").strip()
+        return m.group("type"), msg or text
+    return GENERIC_TYPE, text
+
+
+def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
+    """Build the (unclassified) error event of an error unit."""
+    lines: tuple[ParsedLine, ...] = unit.lines
+    head = lines[0]
+    texts = [line.message for line in lines]
+    log_message: str | None = None
+    chained: tuple[str, ...] = ()
+    frames: tuple[Frame, ...] = ()
+    incomplete = unit.incomplete
+    language = unit.kind
+    if unit.kind == "embedded" and head.exc_text:
+        log_message = head.message
+        texts = head.exc_text.splitlines()
+        language = "python" if any(TB_START.match(t) for t in texts[:3]) else "node" if "    at " in head.exc_text else "java"
+        if language == "python":
+            error_type, message, frames, chained, missing = _python(texts, in_app)
+        else:
+            error_type, message, frames, chained = _stack(texts, in_app, language)
+    elif unit.kind == "python":
+        if not TB_START.match(texts[0]) and not texts[0].lstrip().startswith("File"):
+            log_message, texts = texts[0], texts[1:]
+        error_type, message, frames, chained, missing = _python(texts, in_app)
+        incomplete = incomplete or missing
+    elif unit.kind in ("java", "node"):
+        error_type, message, frames, chained = _stack(texts, in_app, unit.kind)
+        if error_type == GENERIC_TYPE and head.is_error_level:
+            log_message = head.message
+    else:
+        error_type, message = _from_message(head.message)
+        log_message = head.message
+    where = _innermost(frames)
+    if log_message is not None and not log_message.strip():
+        log_message = None
+    level = next((line.level for line in lines if line.level), None)
+    return ErrorEvent(
+        error_type=error_type,
+        message=message,
+        line_start=unit.line_start,
+        line_end=unit.line_end,
+        file=where.file if where else None,
+        line=where.line if where else None,
+        function=where.function if where else None,
+        frames=frames,
+        language=language,
+        logger=next((line.logger for line in lines if line.logger), None),
+        level=level,
+        timestamp=head.timestamp,
+        service=head.service,
+        deployment=head.deployment,
+        stream=head.stream,
+        log_message=log_message,
+        incomplete=incomplete,
+        chained=chained,
+    )

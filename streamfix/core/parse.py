@@ -1,0 +1,338 @@
+"""Line parsing: any supported log line in, one :class:`ParsedLine` out.
+
+Supported shapes, detected per line without configuration:
+
+* Railway CLI ``railway logs --json`` lines (``message``, ``timestamp``, a level under ``level``,
+  ``lvl`` or ``severity``, other attributes flattened into top-level keys in any order);
+* Loki entries (``logcli --output=jsonl`` shape ``{"labels": ..., "line": ...}`` or a push/query
+  stream ``{"stream": ..., "values": [[ns, line]]}``), whose line is parsed again;
+* JSON structured logs (structlog, python-json-logger, pino, bunyan), with a traceback carried in
+  ``exc_info``, ``exception``, ``stack`` or ``err.stack``;
+* plain text lines with any common header: ISO, syslog or epoch timestamps, level words, logger names,
+  PIDs and bracketed thread names.
+
+The entry point is :func:`parse_line`. Plain-text header splitting is exposed as :func:`split_header`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from streamfix.core.models import ParsedLine
+
+FORMATS: tuple[str, ...] = ("auto", "railway", "loki", "json", "text")
+
+_LEVEL_WORDS: dict[str, str] = {
+    "trace": "TRACE",
+    "debug": "DEBUG",
+    "dbg": "DEBUG",
+    "info": "INFO",
+    "information": "INFO",
+    "notice": "INFO",
+    "warn": "WARNING",
+    "warning": "WARNING",
+    "err": "ERROR",
+    "error": "ERROR",
+    "exception": "ERROR",
+    "crit": "CRITICAL",
+    "critical": "CRITICAL",
+    "fatal": "CRITICAL",
+}
+_PINO_LEVELS: dict[int, str] = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
+
+_MESSAGE_KEYS = ("message", "msg", "event", "@message", "log")
+_LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "log.level", "@level", "loglevel", "detected_level")
+_TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "asctime", "date")
+_LOGGER_KEYS = ("logger", "logger_name", "log.logger", "name", "loggerName")
+_EXC_KEYS = ("exc_info", "exception", "exc_text", "stack", "stack_trace", "traceback", "err", "error")
+_SERVICE_KEYS = ("service", "serviceName", "service_name", "railway_service", "app", "job")
+_DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
+_STREAM_KEYS = ("replica", "replicaId", "replica_id", "pod", "container", "instance", "hostname", "pid")
+_LABEL_KEYS = frozenset(
+    _SERVICE_KEYS + _DEPLOYMENT_KEYS + _STREAM_KEYS + ("environment", "env", "namespace", "region")
+)
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_SEP = re.compile(r"[\s|]*(?:-\s+|:\s*)?")
+_TS = re.compile(
+    r"\[?(?P<ts>"
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
+    r"|\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r"|\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(?: [+-]\d{4})?"
+    r"|(?P<syslog>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2})"
+    r"|\d{10}(?:\.\d+)?|\d{13}"
+    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r")\]?(?=[\s|:,\]]|$)"
+)
+_SYSLOG_PROG = re.compile(r"\s*[\w.\-]+ (?P<prog>[\w.\-/]+)(?:\[\d+\])?:\s")
+_LEVEL = re.compile(
+    r"(?:[\[<(](?P<b>(?i:trace|debug|info|notice|warn(?:ing)?|err(?:or)?|crit(?:ical)?|fatal))[\]>)]"
+    r"|(?:level|lvl|severity)=\"?(?P<kv>\w+)\"?"
+    r"|(?P<u>TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|CRIT(?:ICAL)?|FATAL)"
+    r")(?=[\s:|,\]\-]|$)"
+)
+_PID = re.compile(r"(?:\[\d+\]|\(\d+\)|pid[=:]\d+|\d+#\d+:?|\d+(?=\s))")
+_BRACKET = re.compile(r"\[(?P<inner>[^\]\s]{1,80}|[^\]]{1,40})\]")
+_LOGGER = re.compile(r"(?P<name>[a-z_][\w\-]*(?:\.[\w\-]+)*|[A-Za-z_][\w\-]*(?:\.[\w\-]+)+)(?=:|\s+-\s|\s+\|)")
+_DOTTED = re.compile(r"[A-Za-z_][\w\-]*(?:\.[\w\-$]+)+")
+
+
+def normalize_level(value: object) -> str | None:
+    """Map a level as written by any logger (``"warn"``, ``"ERROR"``, pino's ``50``) to a name in LEVELS.
+
+    Only the words the prefilter (:func:`streamfix.core.assemble.might_open_error`) looks for map to an
+    error level: ``err``, ``error``, ``exception``, ``crit``, ``critical``, ``fatal``.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _PINO_LEVELS.get(int(value))
+    return _LEVEL_WORDS.get(str(value).strip().lower())
+
+
+def split_header(text: str) -> tuple[str | None, str | None, str | None, str]:
+    """Split a plain-text header off ``text``: ``(level, timestamp, logger, message)``.
+
+    The header is only cut when a timestamp or a level word is found in it; otherwise the message is
+    ``text`` unchanged (so traceback lines keep their indentation).
+    """
+    level: str | None = None
+    timestamp: str | None = None
+    logger: str | None = None
+    pos = 0
+    end = len(text)
+    found = False
+    cut = 0
+    for _ in range(8):
+        pos = _SEP.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= end:
+            break
+        if timestamp is None and level is None and (m := _TS.match(text, pos)):
+            timestamp = m.group("ts")
+            pos = m.end()
+            if m.group("syslog") and (prog := _SYSLOG_PROG.match(text, pos)):
+                logger = prog.group("prog")
+                pos = prog.end()
+            found = True
+            cut = pos
+            continue
+        if level is None and (m := _LEVEL.match(text, pos)):
+            word = m.group("b") or m.group("kv") or m.group("u")
+            level = _LEVEL_WORDS.get(word.lower())
+            if level is None:
+                break
+            pos = m.end()
+            found = True
+            cut = pos
+            continue
+        if found and (m := _PID.match(text, pos)):
+            pos = m.end()
+            cut = pos
+            continue
+        if m := _BRACKET.match(text, pos):
+            inner = m.group("inner")
+            if logger is None and _DOTTED.fullmatch(inner):
+                logger = inner
+            pos = m.end()
+            if found:
+                cut = pos
+            continue
+        if found and logger is None and (m := _LOGGER.match(text, pos)):
+            logger = m.group("name")
+            pos = m.end()
+            cut = pos
+            continue
+        break
+    if not found:
+        return None, None, None, text
+    message = _SEP.match(text, cut).end()  # type: ignore[union-attr]
+    return level, timestamp, logger, text[message:]
+
+
+def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = obj.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return orjson.dumps(value).decode()
+
+
+def _render_structlog_frames(stacks: list[Any]) -> str | None:
+    """Render structlog's ``dict_tracebacks`` list (outermost exception first) as a Python traceback."""
+    parts: list[str] = []
+    for position, stack in enumerate(reversed(stacks)):
+        if not isinstance(stack, dict):
+            return None
+        if position:
+            parts.append("")
+            parts.append(
+                "The above exception was the direct cause of the following exception:"
+                if stack.get("is_cause")
+                else "During handling of the above exception, another exception occurred:"
+            )
+            parts.append("")
+        parts.append("Traceback (most recent call last):")
+        for frame in stack.get("frames") or []:
+            if isinstance(frame, dict):
+                parts.append(f'  File "{frame.get("filename")}", line {frame.get("lineno")}, in {frame.get("name")}')
+                if frame.get("line"):
+                    parts.append(f"    {frame['line']}")
+        value = stack.get("exc_value")
+        parts.append(f"{stack.get('exc_type')}: {value}" if value else str(stack.get("exc_type")))
+    return "\n".join(parts)
+
+
+def _exception_text(obj: Mapping[str, Any]) -> str | None:
+    for key in _EXC_KEYS:
+        value = obj.get(key)
+        if not value:
+            continue
+        if isinstance(value, str):
+            if "\n" in value or "Traceback" in value:
+                return value
+        elif isinstance(value, dict):
+            stack = value.get("stack") or value.get("stack_trace") or value.get("traceback")
+            if isinstance(stack, str) and stack:
+                return stack
+        elif isinstance(value, list) and value and isinstance(value[0], dict) and "exc_type" in value[0]:
+            return _render_structlog_frames(value)
+    return None
+
+
+def _labels(obj: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (key, _as_text(value)) for key, value in obj.items() if key in _LABEL_KEYS and value not in (None, "")
+    )
+
+
+def _stream_key(labels: tuple[tuple[str, str], ...]) -> str:
+    return "|".join(f"{k}={v}" for k, v in labels if k in _SERVICE_KEYS or k in _STREAM_KEYS)
+
+
+def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -> ParsedLine:
+    raw_message = _first(obj, _MESSAGE_KEYS)
+    text = _as_text(raw_message) if raw_message is not None else ""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if text.endswith("\n"):
+        text = text.rstrip("\n")
+    level_value = _first(obj, _LEVEL_KEYS)
+    # Numeric levels are pino's and bunyan's, always under "level".
+    if isinstance(level_value, int | float) and "level" not in obj:
+        level_value = None
+    level = normalize_level(level_value)
+    timestamp = _first(obj, _TIME_KEYS)
+    logger = _first(obj, _LOGGER_KEYS)
+    labels = _labels(obj)
+    if fmt == "auto":
+        fmt = "railway" if "message" in obj and "timestamp" in obj and "levelname" not in obj else "json"
+    message = text
+    if fmt == "railway" or "log" in obj:
+        # Plain-text output captured by the platform: the line's own header wins over the platform's level
+        # (Railway marks every stderr line as an error).
+        own_level, own_ts, own_logger, message = split_header(text)
+        level = own_level or level
+        logger = logger or own_logger
+        timestamp = timestamp or own_ts
+    service = next((v for k, v in labels if k in _SERVICE_KEYS), None)
+    deployment = next((v for k, v in labels if k in _DEPLOYMENT_KEYS), None)
+    return ParsedLine(
+        index=index,
+        fmt=fmt,
+        text=text,
+        message=message,
+        level=level,
+        timestamp=None if timestamp is None else _as_text(timestamp),
+        logger=None if logger is None or not isinstance(logger, str) else logger,
+        service=service,
+        deployment=deployment,
+        stream=_stream_key(labels),
+        exc_text=_exception_text(obj),
+        labels=labels,
+    )
+
+
+def _from_loki(obj: Mapping[str, Any], index: int) -> ParsedLine | None:
+    labels_obj = obj.get("labels") or obj.get("stream")
+    if not isinstance(labels_obj, dict):
+        return None
+    line = obj.get("line")
+    timestamp = obj.get("timestamp") or obj.get("ts")
+    values = obj.get("values")
+    if line is None and isinstance(values, list) and values and isinstance(values[0], list):
+        timestamp, line = values[0][0], values[0][1]
+    if not isinstance(line, str):
+        return None
+    inner = parse_line(line, index=index, fmt="auto")
+    labels = _labels(labels_obj) + tuple(p for p in inner.labels if p[0] not in labels_obj)
+    service = next((v for k, v in labels if k in _SERVICE_KEYS), None)
+    deployment = next((v for k, v in labels if k in _DEPLOYMENT_KEYS), None)
+    return ParsedLine(
+        index=index,
+        fmt="loki",
+        text=inner.text,
+        message=inner.message,
+        level=inner.level or normalize_level(_first(labels_obj, _LEVEL_KEYS)),
+        timestamp=inner.timestamp or (None if timestamp is None else str(timestamp)),
+        logger=inner.logger,
+        service=service,
+        deployment=deployment,
+        stream=_stream_key(labels),
+        exc_text=inner.exc_text,
+        labels=labels,
+    )
+
+
+def parse_text(text: str, *, index: int) -> ParsedLine:
+    """Parse one plain text line."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    level, timestamp, logger, message = split_header(text)
+    return ParsedLine(
+        index=index, fmt="text", text=text, message=message, level=level, timestamp=timestamp, logger=logger
+    )
+
+
+def parse_line(raw: str, *, index: int, fmt: str = "auto") -> ParsedLine:
+    """Parse one input line of any supported format (``fmt`` one of :data:`FORMATS`).
+
+    Never raises on bad input: a line that does not decode as the requested structured format is parsed
+    as plain text.
+    """
+    raw = raw.rstrip("\r\n")
+    if fmt != "text" and raw[:1] == "{":
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict):
+            if fmt in ("auto", "loki") and ("labels" in obj or "stream" in obj) and (
+                "line" in obj or "values" in obj
+            ):
+                loki = _from_loki(obj, index)
+                if loki is not None:
+                    return loki
+            return _from_mapping(obj, index, "auto" if fmt in ("auto", "loki") else fmt, raw)
+    return parse_text(raw, index=index)
+
+
+def detect_format(lines: list[str]) -> str:
+    """Guess the format of a sample of lines: the most common per-line format."""
+    counts: dict[str, int] = {}
+    for number, raw in enumerate(lines[:50]):
+        if raw.strip():
+            parsed = parse_line(raw, index=number)
+            counts[parsed.fmt] = counts.get(parsed.fmt, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else "text"

@@ -1,0 +1,1 @@
+"""Classification rule tables (data, not code): see :mod:`streamfix.core.rules.default`."""

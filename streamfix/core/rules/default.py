@@ -1,0 +1,98 @@
+"""The default classification rules: an ordered, versioned table of named patterns.
+
+Each row is ``(name, category, severity, matchers)``. ``matchers`` maps a field to a regular expression
+searched (case-insensitively) in it: ``type`` (the dotted error type), ``message`` (the exception
+message, or the log message for a line without a traceback), ``logger``, ``level``, ``service`` or
+``path`` (the file of the innermost in-app frame). All matchers of a row must match. The first row that
+matches wins, so specific rows (a client library's rate-limit error) come before generic ones (any
+error of that library). Bump :data:`RULES_VERSION` whenever a row changes what it matches.
+"""
+
+from __future__ import annotations
+
+RULES_VERSION = "rules-2026.11.1"
+
+_LLM_SDKS = r"^(?:openai|anthropic|cohere|mistralai|groq|together|replicate|litellm|portkey_ai|portkey|openrouter|google\.generativeai|google\.genai|vertexai)\b"
+_HTTP_CLIENTS = r"^(?:httpx|httpcore|requests|aiohttp|urllib3|urllib\.error|http\.client|websockets|grpc|botocore|boto3|google\.api_core)\b"
+
+DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    # Process-level failures first: they are critical whatever library raised them.
+    ("out-of-memory", "internal_error", "CRITICAL", {"type": r"(?:^|\.)(?:MemoryError|OutOfMemoryError)$"}),
+    ("recursion", "internal_error", "HIGH", {"type": r"(?:^|\.)(?:RecursionError|StackOverflowError)$"}),
+    # Rate limits, by type then by status/message.
+    ("rate-limit-type", "rate_limit_error", "MEDIUM", {"type": r"RateLimit|TooManyRequests|Throttl|QuotaExceeded"}),
+    ("rate-limit-message", "rate_limit_error", "MEDIUM",
+     {"message": r"\b429\b|rate[ _-]?limit|too many requests|quota exceeded|exceeded your current quota|retry-after|throttl"}),
+    # Authentication and authorisation.
+    ("auth-type", "auth_error", "CRITICAL",
+     {"type": r"Authentication|Unauthori[sz]ed|PermissionDenied|Forbidden|InvalidToken|ExpiredSignature|InvalidSignature"
+              r"|AccessDenied|NotAuthenticated|InvalidPassword|InvalidAuthorization|AuthApiError|AuthError$|InsufficientPrivilege"}),
+    ("auth-message", "auth_error", "CRITICAL",
+     {"message": r"\b401\b|\b403\b|unauthori[sz]ed|forbidden|invalid[ _-]api[ _-]key|incorrect api key|no api key"
+                 r"|authentication failed|password authentication failed|invalid (?:jwt|token|credentials)|jwt expired"
+                 r"|permission denied|not authenticated|access denied"}),
+    # Timeouts (clients, drivers, asyncio).
+    ("timeout-type", "timeout_error", "MEDIUM",
+     {"type": r"Timeout|TimedOut|DeadlineExceeded|QueryCanceled|ReadTimeout|ConnectTimeout|PoolTimeout"}),
+    ("timeout-message", "timeout_error", "MEDIUM",
+     {"message": r"timed? ?out|timeout|deadline exceeded|statement timeout|canceling statement due to|\b504\b|\b408\b|ETIMEDOUT"}),
+    # Input validation.
+    ("stripe-card", "validation_error", "LOW", {"type": r"^stripe\b.*CardError$"}),
+    ("validation-type", "validation_error", "LOW",
+     {"type": r"ValidationError|RequestValidationError|JSONDecodeError|UnicodeDecodeError|InvalidRequestError"
+              r"|UnprocessableEntity|SchemaError|MarshmallowError|^ValueError$|^(?:\w+\.)*ParseError$"}),
+    ("validation-message", "validation_error", "LOW",
+     {"message": r"\b422\b|validation error|unprocessable entity|invalid input|field required|is not a valid"}),
+    # Caches.
+    ("cache-type", "cache_error", "LOW",
+     {"type": r"^(?:redis|aioredis|valkey|pymemcache|memcache|aiomcache|aiocache|diskcache)\b|CacheError|RedisError|RedisClusterException"}),
+    ("cache-message", "cache_error", "LOW", {"message": r"\bredis\b|\bvalkey\b|memcache|:6379\b|:11211\b"}),
+    # Databases (drivers, ORMs, Supabase/PostgREST).
+    ("database-type", "database_error", "HIGH",
+     {"type": r"^(?:asyncpg|psycopg2?|psycopg|sqlalchemy|sqlite3|pymysql|MySQLdb|aiomysql|pymongo|motor|postgrest|supabase"
+              r"|prisma|tortoise|peewee|django\.db|databases|sqlmodel|piccolo|edgedb|neo4j|cassandra|clickhouse_connect)\b"
+              r"|OperationalError|IntegrityError|ProgrammingError|DatabaseError|InterfaceError|UniqueViolation"
+              r"|ForeignKeyViolation|DeadlockDetected|SerializationFailure|TooManyConnections|PostgresError|PostgrestError"}),
+    ("database-message", "database_error", "HIGH",
+     {"message": r"relation \S+ does not exist|duplicate key value|deadlock detected|could not connect to server"
+                 r"|connection to server .* failed|too many connections|remaining connection slots|database is locked"
+                 r"|no such table|no such column|syntax error at or near|violates \w+(?: \w+)? constraint|PGRST\d+"
+                 r"|server closed the connection unexpectedly|SSL SYSCALL error|:5432\b"}),
+    # Payment, e-mail and other SaaS APIs (before the LLM rules: Stripe has an APIConnectionError too).
+    ("payment-email-type", "external_service_error", "MEDIUM",
+     {"type": r"^(?:stripe|resend|sendgrid|postmark|mailgun|twilio|slack_sdk|github|pusher|algoliasearch|sentry_sdk)\b"
+              r"|StripeError|ResendError|SendGridException"}),
+    # LLM providers and gateways.
+    ("provider-type", "provider_error", "HIGH",
+     {"type": _LLM_SDKS + r"|OverloadedError|APIStatusError"}),
+    ("provider-message", "provider_error", "HIGH",
+     {"message": r"openrouter|portkey|overloaded_error|\b529\b|model_not_found|context_length_exceeded|api\.openai\.com"
+                 r"|api\.anthropic\.com|generativelanguage\.googleapis\.com|no (?:available )?providers"}),
+    # HTTP clients, cloud SDKs and the network.
+    ("http-client-type", "external_service_error", "MEDIUM",
+     {"type": _HTTP_CLIENTS + r"|HTTPStatusError|HTTPError|ConnectError|ConnectionError|ConnectionRefusedError"
+              r"|ConnectionResetError|RemoteProtocolError|ClientResponseError|ClientConnectorError|ServerDisconnected"
+              r"|SSLError|gaierror|NewConnectionError|MaxRetryError|ProxyError|BrokenPipeError|FetchError|AxiosError"}),
+    ("network-message", "external_service_error", "MEDIUM",
+     {"message": r"connection refused|connection reset|name or service not known|temporary failure in name resolution"
+                 r"|\b50[0234]\b|bad gateway|service unavailable|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|socket hang up"
+                 r"|nodename nor servname|network is unreachable|no route to host"}),
+    # Everything else is a bug in the application's code.
+    ("internal-crash", "internal_error", "HIGH",
+     {"type": r"(?:^|\.)(?:KeyError|AttributeError|TypeError|IndexError|NameError|ZeroDivisionError|AssertionError"
+              r"|UnboundLocalError|RuntimeError|ImportError|ModuleNotFoundError|SyntaxError"
+              r"|IndentationError|LookupError|StopIteration|ReferenceError|NullPointerException"
+              r"|IllegalStateException|IllegalArgumentException|ClassCastException|ArrayIndexOutOfBoundsException)$"}),
+)
+
+SUGGESTED_FIXES: dict[str, tuple[bool, str]] = {
+    "provider_error": (True, "Retry with exponential backoff and fall back to another provider or model when the provider fails."),
+    "database_error": (True, "Use a connection pool with health checks, retry transient errors and check the query and schema."),
+    "rate_limit_error": (True, "Back off and retry honouring the Retry-After header; throttle or queue outgoing calls."),
+    "timeout_error": (True, "Set an explicit timeout on the call and retry with exponential backoff; move slow work off the request path."),
+    "auth_error": (False, "Rotate or fix the credentials (API key, token, password) in the service's environment."),
+    "validation_error": (True, "Validate and normalise the input at the boundary and return a clear client error."),
+    "cache_error": (True, "Degrade gracefully: treat cache failures as misses, add a short timeout and reconnect."),
+    "external_service_error": (True, "Add a timeout, retries with backoff and a circuit breaker around the external call; handle error statuses."),
+    "internal_error": (True, "Fix the code at the reported frame: guard the failing operation and add a regression test."),
+}
