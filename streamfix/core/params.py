@@ -36,6 +36,9 @@ _TLD = (
 # so ``dcbf.........0`` keeps its label and only the ``0`` is a variable.
 _W = r"[^\s=:,;()\[\]{}\"'<>|.]"
 _HEX = r"[0-9a-fA-F]"
+# Variables start where a token starts: after whitespace, a bracket, a quote or a separator. Checking
+# this first lets the scanner skip the middle of words without trying every rule there.
+_TOKEN_START = r"(?<![^\s=:,;()\[\]{}\"'<>|.#@/\\-])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ _NUMERIC = re.compile(r"[-+]?\d+(?:\.\d+)?")
 def _compile(rules: tuple[ParamRule, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
     names = tuple(rule.name for rule in rules)
     joined = "|".join(f"(?P<r{index}>{rule.pattern})" for index, rule in enumerate(rules))
-    return re.compile(joined), names
+    return re.compile(f"{_TOKEN_START}(?:{joined})"), names
 
 
 MASK_PATTERN, _MASK_NAMES = _compile(PARAMETERIZATION_RULES)

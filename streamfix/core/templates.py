@@ -74,7 +74,8 @@ class TemplateMiner:
         self.strip_headers = strip_headers
         self._groups: dict[str, TemplateGroup] = {}
         self._aliases: dict[str, str] = {}
-        self._by_length: dict[int, list[str]] = {}
+        # Groups by token count, then by first token (``<*>`` when the template starts with one).
+        self._index: dict[int, dict[str, list[str]]] = {}
         self._siblings: dict[str, dict[str, str]] = {}
         self._lines: dict[str | bytes, str] = {}
         self._shapes: dict[str, str] = {}
@@ -145,11 +146,25 @@ class TemplateMiner:
         cache[key] = group_id
 
     def _match(self, tokens: tuple[str, ...]) -> TemplateGroup | None:
-        for gid in self._by_length.get(len(tokens), ()):
-            group = self._groups[gid]
-            if all(t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)):
-                return group
+        buckets = self._index.get(len(tokens))
+        if not buckets:
+            return None
+        for bucket in (buckets.get(tokens[0], ()), buckets.get(WILDCARD, ())):
+            for gid in bucket:
+                group = self._groups[gid]
+                if all(t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)):
+                    return group
         return None
+
+    def _index_add(self, group: TemplateGroup) -> None:
+        self._index.setdefault(len(group.tokens), {}).setdefault(group.tokens[0], []).append(group.id)
+
+    def _index_remove(self, group: TemplateGroup) -> None:
+        buckets = self._index[len(group.tokens)]
+        bucket = buckets[group.tokens[0]]
+        bucket.remove(group.id)
+        if not bucket:
+            del buckets[group.tokens[0]]
 
     def _new_id(self, shape: str) -> str:
         base = "t" + hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
@@ -165,7 +180,7 @@ class TemplateMiner:
         self._seq += 1
         group = TemplateGroup(self._new_id(shape), shape, 0, self._seq, tokens)
         self._groups[group.id] = group
-        self._by_length.setdefault(len(tokens), []).append(group.id)
+        self._index_add(group)
         for position, token in enumerate(tokens):
             if token == WILDCARD:
                 continue
@@ -186,7 +201,12 @@ class TemplateMiner:
         for other in members:
             merged = [t if t == o else WILDCARD for t, o in zip(merged, other.tokens, strict=True)]
         self._set_template(target, tuple(merged))
-        for gid in list(self._by_length.get(len(merged), ())):
+        buckets = self._index[len(merged)]
+        first = target.tokens[0]
+        candidates = (
+            [g for bucket in buckets.values() for g in bucket] if first == WILDCARD else buckets[first]
+        )
+        for gid in list(candidates):
             other = self._groups[gid]
             if other is not target and all(
                 t in (o, WILDCARD) for t, o in zip(target.tokens, other.tokens, strict=True)
@@ -195,8 +215,10 @@ class TemplateMiner:
         return target
 
     def _set_template(self, group: TemplateGroup, tokens: tuple[str, ...]) -> None:
+        self._index_remove(group)
         group.tokens = tokens
         group.template = " ".join(tokens)
+        self._index_add(group)
 
     def _absorb(self, target: TemplateGroup, other: TemplateGroup) -> None:
         logger.debug("merging template group", extra={"group": other.id, "into": target.id})
@@ -213,7 +235,7 @@ class TemplateMiner:
 
     def _drop(self, group: TemplateGroup) -> None:
         del self._groups[group.id]
-        self._by_length[len(group.tokens)].remove(group.id)
+        self._index_remove(group)
         for skeleton in group.sibling_keys:
             values = self._siblings.get(skeleton)
             if values is not None and len(values) < self.variability_threshold:
@@ -279,7 +301,7 @@ class TemplateMiner:
             )
             group.sibling_keys = [str(key) for key in item["siblings"]]
             miner._groups[group.id] = group
-            miner._by_length.setdefault(len(tokens), []).append(group.id)
+            miner._index_add(group)
         miner._aliases = {str(a): str(c) for a, c in state["aliases"].items()}
         miner._siblings = {
             str(k): {str(t): str(g) for t, g in v.items()} for k, v in state["siblings"].items()
