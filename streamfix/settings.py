@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # --- Fixer -------------------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL"))
-    anthropic_model: str = Field("claude-sonnet-4-5", description="Claude model for root-cause analysis")
+    anthropic_model: str = Field("claude-sonnet-5-5", description="Claude model for root-cause analysis")
     github_token: SecretStr | None = Field(None, validation_alias=_env("GITHUB_TOKEN"))
     github_api_url: str = Field("https://api.github.com", description="GitHub REST base URL (Enterprise)")
     github_repo: str | None = Field(None, description="owner/name of the repository fixes go to")
@@ -153,3 +153,37 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and ``overrides``); call once per entry point."""
     return Settings(**overrides)
+
+
+def env_names(name: str, field: Any) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"STREAMFIX_{name.upper()}"]
+
+
+def markdown_table() -> str:
+    """The configuration table of the README (kept equal to it by a test)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "" if default is None else ("`" + (",".join(default) if isinstance(default, list) else str(default)) + "`")
+        if field.annotation is not None and "SecretStr" in str(field.annotation):
+            shown = "(secret)"
+        meaning = field.description or {
+            "error_monitoring_enabled": "Run error extraction and grouping",
+            "auto_fix_enabled": "Turn fixable patterns over the threshold into fix requests",
+            "loki_enabled": "Ship streamfix's own logs to Loki",
+            "loki_push_url": "Loki push endpoint for streamfix's own logs",
+            "anthropic_api_key": "Claude API key; without it fixes get the rule-based suggestion",
+            "anthropic_base_url": "Claude API base URL (proxies, tests)",
+            "github_token": "GitHub token; without it fixes stop at a local branch",
+        }.get(name, "")
+        rows.append(f"| `{' / '.join(env_names(name, field))}` | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - documentation tool
+    import sys
+
+    sys.stdout.write(markdown_table())

@@ -45,3 +45,14 @@ def test_invalid_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("STREAMFIX_TOPIC_PARTITIONS", "zero")
     with pytest.raises(ValueError, match="topic_partitions"):
         load_settings()
+
+
+def test_readme_configuration_table_is_current() -> None:
+    from pathlib import Path
+
+    from streamfix.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
+    table = readme[readme.index(start) + len(start):readme.index(end)]
+    assert table == markdown_table(), "regenerate the README table with: python -m streamfix.settings"
