@@ -64,7 +64,8 @@ PARAMETERIZATION_RULES: tuple[ParamRule, ...] = (
     ParamRule("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"),
     ParamRule("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     ParamRule("uuid", rf"\b{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\b"),
-    ParamRule("ip", r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"),
+    # An IPv4 address, with a port, or as the start of a reverse-DNS name (``1.2.3.4.dsl.example.om``).
+    ParamRule("ip", r"\b\d{1,3}(?:\.\d{1,3}){3}(?:\.[a-zA-Z0-9-]+)*(?::\d{1,5})?\b"),
     ParamRule("mac", rf"\b(?:{_HEX}{{2}}[:-]){{3,}}{_HEX}{{2}}\b"),
     ParamRule("ip", rf"(?<![\w:])(?=[\w:]*\d)(?:{_HEX}{{0,4}}:){{2,7}}{_HEX}{{1,4}}(?![\w:])|::1\b"),
     ParamRule("path", r"(?<![\w/.])(?:\.{0,2}/[\w.$@%+~-]*)+(?:\?\S*)?"),
@@ -73,9 +74,9 @@ PARAMETERIZATION_RULES: tuple[ParamRule, ...] = (
     ParamRule("hex", rf"\b0[xX]{_HEX}+\b"),
     ParamRule(
         "duration",
-        r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours)\b",
+        r"(?<![\w.])[<>~]?\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours)\b",
     ),
-    ParamRule("size", r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|B|bytes)\b"),
+    ParamRule("size", r"(?<![\w.])[<>~]?\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|B|bytes)\b"),
     # Any token with a digit in it: numbers, ``blk_-123``, ``job_2015...``, ``user42``, versions.
     ParamRule("id", rf"(?:{_W}+\.)*{_W}*\d(?:\.?{_W})*"),
 )
@@ -99,7 +100,9 @@ _PARAM_PATTERN, _PARAM_NAMES = _compile((QUOTED_RULE, *PARAMETERIZATION_RULES))
 _EMPTY_VALUE = re.compile(r"(?<![\w.>])(?:\(\)|\[\]|\"\"|'')")
 _EMPTY_AS_WILDCARD = {"()": "(<*>)", "[]": "[<*>]", '""': '"<*>"', "''": "'<*>'"}
 _GLUED_WILDCARDS = re.compile(r"<\*>(?:[^\s<]{0,2}<\*>)+")
-_SPACED_WILDCARDS = re.compile(r"<\*>(?:\s+<\*>)+")
+# ``<*> <*>`` and ``<*> (<*>)``: a value followed by more values or by another form of it in brackets
+# (``18846 bytes (18.4 KB)``).
+_SPACED_WILDCARDS = re.compile(r"<\*>(?:\s+(?:<\*>|[(\[]<\*>[)\]](?!\S)))+")
 
 
 def mask(text: str) -> str:
