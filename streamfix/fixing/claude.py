@@ -138,19 +138,23 @@ class Analysis:
 
 
 def _wrap(label: str, data: str) -> str:
+    """Redact ``data`` and wrap it in delimiters the data cannot contain (a hash of itself)."""
+    data = scrub(data, where="prompt")
     tag = hashlib.sha256(data.encode("utf-8", "replace")).hexdigest()[:16]
     return f"<<<UNTRUSTED-DATA-{tag} {label}>>>\n{data}\n<<<END-UNTRUSTED-DATA-{tag}>>>"
 
 
 def build_prompt(request: FixRequest, windows: Sequence[SourceWindow]) -> str:
     """The user message: facts we trust in plain text, logs and source as wrapped untrusted data."""
-    facts = (
+    facts = scrub(
         f"Error pattern {request.fingerprint}: {request.error_type} in category {request.category}, "
-        f"severity {request.severity}, seen {request.occurrences} times."
+        f"severity {request.severity}, seen {request.occurrences} times.",
+        where="prompt",
     )
     where = (
         f"Innermost app frame: {request.file}:{request.line} in {request.function}" if request.file else ""
     )
+    where = scrub(where, where="prompt")
     error_text = f"{request.error_type}: {request.message}\n\n{request.sample_traceback}".strip()
     parts = [facts, where, "The error as logged:", _wrap("log", error_text)]
     if request.suggested_fix:
@@ -165,7 +169,7 @@ def build_prompt(request: FixRequest, windows: Sequence[SourceWindow]) -> str:
     else:
         parts.append("No source file of the repository matched the frames.")
     parts.append("Find the root cause and call propose_fix.")
-    return scrub("\n\n".join(p for p in parts if p), where="prompt")
+    return "\n\n".join(p for p in parts if p)
 
 
 def _retryable(exc: Exception) -> str | None:

@@ -94,8 +94,24 @@ def pr_body(
 class GitHubPulls:
     """Pull requests of one repository."""
 
-    def __init__(self, api_url: str, token: str, repo_name: str, *, timeout: int = 30) -> None:
-        self._gh = Github(base_url=api_url.rstrip("/"), auth=Auth.Token(token), timeout=timeout, retry=None)
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        repo_name: str,
+        *,
+        timeout: int = 30,
+        seconds_between_requests: float = 0.25,
+        seconds_between_writes: float = 1.0,
+    ) -> None:
+        self._gh = Github(
+            base_url=api_url.rstrip("/"),
+            auth=Auth.Token(token),
+            timeout=timeout,
+            retry=None,
+            seconds_between_requests=seconds_between_requests,
+            seconds_between_writes=seconds_between_writes,
+        )
         self._repo_name = repo_name
         self._repo: Any = None
 
