@@ -104,6 +104,9 @@ class ContextFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+            record.exc_info = None  # formatters fall back to the redacted exc_text
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         record._streamfix_filtered = True
         return True
 

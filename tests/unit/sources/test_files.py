@@ -1,0 +1,90 @@
+"""File following across rotation and truncation (driven step by step), and stdin."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from streamfix.settings import Settings
+from streamfix.sources.base import BatchPipeline
+from streamfix.sources.files import FileFollower, read_stdin
+from tests.fakes import MemorySender
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a") as fh:
+        fh.write(text)
+
+
+def test_follow_new_lines_and_wait_for_a_partial_line(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    f = FileFollower(str(log))
+    assert f.poll() == []  # not there yet
+    append(log, "one\ntwo\r\nthr")
+    assert f.poll() == ["one", "two"]
+    assert f.poll() == []
+    append(log, "ee\n")
+    assert f.poll() == ["three"]
+    f.close()
+
+
+def test_rotation_by_rename_reads_the_old_file_to_its_end(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "a1\n")
+    f = FileFollower(str(log))
+    assert f.poll() == ["a1"]
+    append(log, "a2\na3")  # written just before rotation, partial last line
+    os.rename(log, tmp_path / "app.log.1")
+    append(log, "b1\n")
+    assert f.poll() == ["a2", "a3", "b1"]
+    assert f.rotations == 1
+    append(log, "b2\n")
+    assert f.poll() == ["b2"]
+    f.close()
+
+
+def test_truncation_starts_over(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "x" * 50 + "\n")
+    f = FileFollower(str(log))
+    assert len(f.poll()) == 1
+    log.write_text("new\n")  # truncate and write less than before
+    assert f.poll() == ["new"]
+    assert f.truncations == 1
+    f.close()
+
+
+def test_deleted_then_recreated(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "old\n")
+    f = FileFollower(str(log))
+    assert f.poll() == ["old"]
+    log.unlink()
+    assert f.poll() == []
+    append(log, "fresh\n")
+    assert f.poll() == ["fresh"]
+    f.close()
+
+
+def test_from_end_skips_existing_content(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "before\n")
+    f = FileFollower(str(log), from_start=False)
+    assert f.poll() == []
+    append(log, "after\n")
+    assert f.poll() == ["after"]
+    f.close()
+
+
+async def test_stdin_reads_until_eof() -> None:
+    sender = MemorySender()
+    data = b"".join(f"line {i}\n".encode() for i in range(2500)) + b"last without newline"
+    async with BatchPipeline(Settings(batch_max_lines=1000), sender, "stdin") as pipeline:
+        count = await read_stdin(pipeline, io.BytesIO(data))
+    assert count == 2501
+    assert sender.lines[-1] == "last without newline"
+    assert [len(b.lines) for b in sender.batches] == [1000, 1000, 501]
+    assert [b.seq for b in sender.batches] == [0, 1, 2]
+    assert len({b.batch_id for b in sender.batches}) == 3
+    assert all(b.timestamps_ns is None for b in sender.batches)
