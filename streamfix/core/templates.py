@@ -19,7 +19,8 @@ Merges never lose counts: the merged group's id becomes an **alias** of the surv
 template of the group (``t`` + 12 hex digits), so the same input gives the same ids in any process.
 
 Memory is bounded: at most ``max_groups`` groups (the least-seen tenth is evicted when the cap is
-reached, and aliases to them dropped), ``max_aliases`` aliases, and ``max_shapes`` cached shapes.
+reached, and aliases to them dropped), ``max_aliases`` aliases, ``max_shapes`` cached shapes, and
+variability records only for the first 48 positions of live groups (stored as fixed-size digests).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from streamfix.core.params import PARAMS_VERSION, WILDCARD, mask
 logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+# Only the first tokens of a template are watched for variability: it keeps the per-group memory
+# linear in the line length, and the positions that tell events apart come early.
+_MAX_VARIABLE_POSITIONS = 48
 _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
 _BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 
@@ -181,10 +185,11 @@ class TemplateMiner:
         group = TemplateGroup(self._new_id(shape), shape, 0, self._seq, tokens)
         self._groups[group.id] = group
         self._index_add(group)
-        for position, token in enumerate(tokens):
+        for position, token in enumerate(tokens[:_MAX_VARIABLE_POSITIONS]):
             if token == WILDCARD:
                 continue
-            skeleton = f"{position}|" + " ".join((*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+            rest = " ".join((*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+            skeleton = f"{position}|" + hashlib.blake2b(rest.encode(), digest_size=12).hexdigest()
             values = self._siblings.setdefault(skeleton, {})
             values.setdefault(token, group.id)
             group.sibling_keys.append(skeleton)
@@ -238,7 +243,7 @@ class TemplateMiner:
         self._index_remove(group)
         for skeleton in group.sibling_keys:
             values = self._siblings.get(skeleton)
-            if values is not None and len(values) < self.variability_threshold:
+            if values is not None:
                 for token in [t for t, g in values.items() if g == group.id]:
                     del values[token]
                 if not values:

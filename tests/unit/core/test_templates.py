@@ -185,6 +185,9 @@ def test_group_cap_evicts_least_seen() -> None:
     assert len(miner) <= 10
     assert miner.evictions > 0
     assert any(group.template == "hot event" for group in miner.groups())
+    state = miner.to_state()
+    assert len(state["siblings"]) <= sum(len(group["siblings"]) for group in state["groups"])
+    assert len(miner._lines) <= 50
 
 
 @pytest.mark.parametrize("bad", [{"variability_threshold": 1}, {"max_groups": 5}])
