@@ -126,6 +126,20 @@ class Settings(BaseSettings):
     # --- API ---------------------------------------------------------------------------------------
     api_token: SecretStr | None = Field(None, description="Bearer token for mutating API routes")
     api_auth_reads: bool = Field(False, description="Require the token on read routes too")
+    api_rate_limit: float = Field(20.0, ge=0, description="API requests per second per client (0: no limit)")
+    api_rate_burst: int = Field(40, ge=1, description="API requests a client may make at once before the rate applies")
+    api_max_body_bytes: int = Field(65536, ge=0, description="Largest API request body; larger ones get 413")
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (comma-separated; none by default)"
+    )
+    api_cache_seconds: float = Field(1.0, ge=0, description="How long a read route's answer is reused (s)")
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # --- Logging -----------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level of streamfix's own logs")
