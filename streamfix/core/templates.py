@@ -156,7 +156,12 @@ class TemplateMiner:
         for bucket in (buckets.get(tokens[0], ()), buckets.get(WILDCARD, ())):
             for gid in bucket:
                 group = self._groups[gid]
-                if all(t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)):
+                if group.tokens == tokens:
+                    return group
+                # A template of variables only (``<*>``) would swallow every line of its length.
+                if any(t != WILDCARD for t in group.tokens) and all(
+                    t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)
+                ):
                     return group
         return None
 
@@ -185,6 +190,8 @@ class TemplateMiner:
         group = TemplateGroup(self._new_id(shape), shape, 0, self._seq, tokens)
         self._groups[group.id] = group
         self._index_add(group)
+        if sum(token != WILDCARD for token in tokens) < 2:
+            return group  # turning its only constant into a variable would leave nothing to match on
         for position, token in enumerate(tokens[:_MAX_VARIABLE_POSITIONS]):
             if token == WILDCARD:
                 continue

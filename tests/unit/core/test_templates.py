@@ -123,6 +123,14 @@ def test_variable_position_merges_and_records_aliases() -> None:
     assert group.count == 5, "counts of merged groups are carried over, not split"
 
 
+def test_single_word_lines_never_become_a_catch_all() -> None:
+    miner = TemplateMiner(variability_threshold=3)
+    words = ["FOLLOWING", "LEADING", "LOOKING", "OBSERVING", "jetty-6.1.26", "enabled:true"]
+    assert len({miner.add(word)[0] for word in words}) == len(words)
+    assert miner.add("jetty-7.0.1")[1] == "<*>"
+    assert miner.add("enabled:false")[1] == "enabled:false"
+
+
 def test_merge_absorbs_groups_the_new_template_covers() -> None:
     miner = TemplateMiner(variability_threshold=3)
     ids = [miner.add(f"job {name} finished")[0] for name in NAMES[:3]]
