@@ -24,7 +24,7 @@ from streamfix.core.models import ParsedLine
 
 STATE_VERSION = 1
 MAX_UNIT_LINES = 1000
-MAX_INTERLEAVED = 5
+MAX_INTERLEAVED = 5  # consecutive plain lines of the same stream inside a traceback
 MAX_CONTINUATION = 50
 
 # States of an open unit.
@@ -105,6 +105,7 @@ class _Open:
     incomplete: bool = False
     count: int = 0
     last_seen: float | None = None
+    foreign: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +113,7 @@ class _Open:
             "kind": self.kind,
             "incomplete": self.incomplete,
             "count": self.count,
+            "foreign": self.foreign,
             "last_seen": self.last_seen,
             "lines": [line.to_dict() for line in self.lines],
         }
@@ -125,12 +127,22 @@ class _Open:
             lines=[ParsedLine.from_dict(line) for line in data.get("lines", [])],
             incomplete=bool(data.get("incomplete", False)),
             count=int(data.get("count", 0)),
+            foreign=int(data.get("foreign", 0)),
             last_seen=None if last_seen is None else float(last_seen),
         )
 
 
 def _has_header(line: ParsedLine) -> bool:
     return line.message is not line.text and line.message != line.text
+
+
+def _foreign(unit_line: ParsedLine, line: ParsedLine) -> bool:
+    """A non-error line of the same stream that cannot belong to the open unit (interleaved output)."""
+    if line.is_error_level or line.exc_text:
+        return False
+    if _has_header(line):
+        return True
+    return line.fmt != "text" and line.level != unit_line.level
 
 
 def _starts_error(line: ParsedLine) -> bool:
@@ -237,6 +249,22 @@ class Assembler:
             self._restart(key, line, now, out, incomplete=cur.state in (PY_FRAMES, PY_CHAIN, PY_GROUP))
             return
         state = cur.state
+        if state != PENDING and _foreign(cur.lines[-1], line):
+            if cur.foreign < MAX_INTERLEAVED:
+                cur.foreign += 1
+                out.append(Unit("line", (line,)))
+            else:
+                self._restart(key, line, now, out, incomplete=state in (PY_FRAMES, PY_CHAIN))
+            return
+        size = len(cur.lines)
+        self._dispatch(cur, line, now, out)
+        if len(cur.lines) > size:
+            cur.foreign = 0
+
+    def _dispatch(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        state = cur.state
         if state == PENDING:
             head = cur.lines[0]
             if TB_START.match(text) or PY_FILE.match(text):
@@ -317,12 +345,8 @@ class Assembler:
             self._restart(key, line, now, out, incomplete=True)
         elif not text.strip():
             cur.lines.append(line)
-        elif _has_header(line) or line.exc_text or (line.fmt != "text" and line.level not in (None, cur.lines[-1].level)):
-            if line.is_error_level or line.exc_text or cur.count >= MAX_INTERLEAVED:
-                self._restart(key, line, now, out, incomplete=True)
-            else:
-                cur.count += 1
-                out.append(Unit("line", (line,)))
+        elif _has_header(line) or line.exc_text or (line.fmt != "text" and line.level != cur.lines[-1].level):
+            self._restart(key, line, now, out, incomplete=True)
         else:
             cur.lines.append(line)
             cur.state = PY_AFTER_EXC

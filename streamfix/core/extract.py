@@ -58,12 +58,12 @@ class InAppConfig:
     app_prefixes: tuple[str, ...] = ()
     java_not_app: tuple[str, ...] = field(default=_JAVA_NOT_APP)
 
-    def is_in_app(self, path: str, module: str | None = None) -> bool:
+    def is_in_app(self, path: str, java_class: str | None = None) -> bool:
         if self.app_prefixes and path.startswith(self.app_prefixes):
             return True
-        if any(marker in path for marker in self.not_app) or _STDLIB_PATH.search(path):
-            return False
-        return not (module and module.startswith(self.java_not_app) and path.endswith((".java", ".kt", ".scala")))
+        if java_class is not None:
+            return not java_class.startswith(self.java_not_app)
+        return not (any(marker in path for marker in self.not_app) or _STDLIB_PATH.search(path))
 
 
 DEFAULT_IN_APP = InAppConfig()
@@ -180,7 +180,7 @@ def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, s
             if not in_top:
                 continue
             if jm:
-                func = jm.group("func")
+                func = jm.group("func").rsplit("/", 1)[-1]  # drop a JPMS module ("java.base/")
                 cls = func.rsplit(".", 1)[0]
                 path = jm.group("file")
                 line = jm.group("line")

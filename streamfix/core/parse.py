@@ -218,7 +218,7 @@ def _labels(obj: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _stream_key(labels: tuple[tuple[str, str], ...]) -> str:
-    return "|".join(f"{k}={v}" for k, v in labels if k in _SERVICE_KEYS or k in _STREAM_KEYS)
+    return "|".join(sorted(f"{k}={v}" for k, v in labels if k in _SERVICE_KEYS or k in _STREAM_KEYS))
 
 
 def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -> ParsedLine:

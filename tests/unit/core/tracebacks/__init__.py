@@ -1,0 +1,70 @@
+"""Small failing programs: each one raises a real exception, and its docstring says what to expect.
+
+``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
+is marked with a ``# RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
+not installed. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+_EXPECT = re.compile(r"^EXPECT (?P<fields>.+)$", re.MULTILINE)
+_REQUIRES = re.compile(r"^REQUIRES (?P<module>\S+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Program:
+    """One failing program and what its traceback must be extracted as."""
+
+    name: str
+    path: Path
+    error_type: str
+    function: str
+    file: str
+    line: int
+    requires: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
+
+    def run(self) -> str:
+        """Run the program; return its stderr (the traceback)."""
+        done = subprocess.run(
+            [sys.executable, str(self.path)], capture_output=True, text=True, timeout=60, check=False, cwd=HERE
+        )
+        if done.returncode == 0:
+            raise AssertionError(f"{self.name} did not fail")
+        return done.stderr
+
+
+def load(path: Path) -> Program:
+    source = path.read_text()
+    match = _EXPECT.search(source)
+    if match is None:
+        raise ValueError(f"{path} has no EXPECT line")
+    fields = dict(item.split("=", 1) for item in match.group("fields").split())
+    if "line" in fields:
+        line = int(fields["line"])
+    else:
+        line = next(n for n, text in enumerate(source.splitlines(), 1) if "# RAISE-SITE" in text)
+    requires = _REQUIRES.search(source)
+    return Program(
+        name=path.stem,
+        path=path,
+        error_type=fields["type"],
+        function=fields["function"],
+        file=fields.get("file", str(path)),
+        line=line,
+        requires=requires.group("module") if requires else None,
+    )
+
+
+PROGRAMS: tuple[Program, ...] = tuple(load(p) for p in sorted(HERE.glob("[a-z]*.py")))

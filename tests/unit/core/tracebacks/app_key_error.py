@@ -1,0 +1,17 @@
+"""A KeyError in application code.
+
+EXPECT type=KeyError function=price_of
+"""
+
+PRICES = {"apple": 3}
+
+
+def price_of(item: str) -> int:
+    return PRICES[item]  # RAISE-SITE
+
+
+def checkout(items: list[str]) -> int:
+    return sum(price_of(item) for item in items)
+
+
+checkout(["apple", "pear"])

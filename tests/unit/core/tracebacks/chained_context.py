@@ -1,0 +1,19 @@
+"""An exception raised while handling another one ("During handling of the above exception").
+
+EXPECT type=ZeroDivisionError function=average
+"""
+
+
+def parse(value: str) -> int:
+    return int(value)
+
+
+def average(values: list[str]) -> float:
+    try:
+        numbers = [parse(v) for v in values]
+    except ValueError:
+        numbers = []
+    return sum(numbers) / len(numbers)  # RAISE-SITE
+
+
+average(["1", "x"])
