@@ -102,13 +102,12 @@ def railway_cmd(services: tuple[str, ...], environment: str | None, interval: fl
     Resumes after any restart from the last timestamp seen (kept on <prefix>.source-cursors) and
     drops lines it already published.
     """
-    from streamfix.sources.runner import check_railway_cli, watch_railway
+    from streamfix.sources.railway import check_cli
+    from streamfix.sources.runner import watch_railway
 
     settings = _settings(log_level, "watch-railway", railway_bin=railway_bin)
-    try:
-        check_railway_cli(settings)
-    except StreamfixError as exc:
-        _fail(str(exc))
+    for service in services or (None,):
+        _run(lambda service=service: check_cli(settings.railway_bin, service, environment))  # type: ignore[misc]
     _run(lambda: watch_railway(settings, services=services, environment=environment, interval=interval,
                                auto_fix=auto_fix))
 
@@ -135,7 +134,7 @@ def _loki_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def loki_cmd(query: str | None, url: str | None, org_id: str | None, interval: float | None, live: bool,
              auto_fix: bool, log_level: str | None) -> None:
     """Poll Loki's query_range forward from the last timestamp published (or tail it with --live)."""
-    from streamfix.sources.loki import target_from_settings
+    from streamfix.sources.loki import preflight, target_from_settings
     from streamfix.sources.runner import watch_loki
 
     settings = _settings(log_level, "watch-loki")
@@ -143,6 +142,7 @@ def loki_cmd(query: str | None, url: str | None, org_id: str | None, interval: f
         target = target_from_settings(settings, url=url, query=query, org_id=org_id)
     except StreamfixError as exc:
         _fail(str(exc), EXIT_CONFIG)
+    _run(lambda: preflight(settings, target))
     _run(lambda: watch_loki(settings, target, interval=interval, live=live, auto_fix=auto_fix))
 
 
@@ -188,14 +188,15 @@ def scan_command(hours: float, query: str | None, url: str | None, org_id: str |
     """Backfill the last N hours from Loki onto the raw topic (progress on a terminal)."""
     from streamfix.kafka_io import Publisher, ensure_topics
     from streamfix.progress import Progress
-    from streamfix.sources.loki import ScanResult, scan, target_from_settings
+    from streamfix.sources.loki import ScanResult, preflight, scan, target_from_settings
     from streamfix.sources.runner import SOURCE_TOPICS
 
     settings = _settings(log_level, "scan")
     try:
-        target_from_settings(settings, url=url, query=query, org_id=org_id)
+        target = target_from_settings(settings, url=url, query=query, org_id=org_id)
     except StreamfixError as exc:
         _fail(str(exc), EXIT_CONFIG)
+    _run(lambda: preflight(settings, target))
 
     async def run() -> ScanResult:
         await ensure_topics(settings, SOURCE_TOPICS)

@@ -123,6 +123,13 @@ def check_response(resp: httpx.Response) -> None:
         raise SourceError(f"Loki refused the query (HTTP {resp.status_code}): {resp.text.strip()[:200]}")
 
 
+async def preflight(settings: Settings, target: LokiTarget) -> None:
+    """One tiny query, so a wrong URL or credential fails before anything else starts."""
+    now = time.time_ns()
+    async with make_client(settings, target) as client:
+        await query_range(client, target.query, now - 1_000_000_000, now, 1)
+
+
 @dataclass(slots=True)
 class PollStats:
     pages: int = 0

@@ -70,6 +70,25 @@ def _first(obj: dict[str, object], keys: Sequence[str]) -> str:
     return "-"
 
 
+async def check_cli(railway_bin: str, service: str | None = None, environment: str | None = None) -> None:
+    """Run ``railway logs --json -n 1`` once, so a missing CLI, login or link fails with the CLI's message."""
+    args = [railway_bin, "logs", "--json", "-n", "1"]
+    args += ["-s", service] if service else []
+    args += ["-e", environment] if environment else []
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+    except (FileNotFoundError, PermissionError):
+        raise SourceError(
+            f"railway CLI not found: {railway_bin!r} is not on PATH (install @railway/cli or set STREAMFIX_RAILWAY_BIN)"
+        ) from None
+    _, err = await proc.communicate()
+    if proc.returncode:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise SourceError(f"railway CLI failed (exit {proc.returncode}): {lines[-1] if lines else 'no message'}")
+
+
 @dataclass(slots=True)
 class RunResult:
     lines: int
