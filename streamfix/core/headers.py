@@ -58,7 +58,9 @@ _BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
 # upper-case word (``RAS KERNEL``), a month or weekday name, or a name followed by `` - ``.
 _HEADERISH = rf"(?:\S*\d\S*|{_BRACKET}|[-|]|[A-Z][A-Z0-9_]*|{_MONTH}|{_WEEKDAY}|[\w.$:-]+(?=\s+-\s))"
 _STARTS_LIKE_HEADER = rf"(?=[\[<(-]|{_MONTH}\b|{_WEEKDAY}\b|(?:\S+\s+)?\S*\d)"
-_COMPONENT = r"(?:[\w$.@/<>()-]+:(?=\s)|[\w$-]+(?:\.[\w$-]+)+(?=\s+\[))"
+# A component after the level: ``org.foo.Bar:``, ``nova.compute.manager`` before ``[...]``, or a name
+# padded to a fixed-width column (followed by two or more spaces).
+_COMPONENT = r"(?:[\w$.@/<>()-]+:(?=\s)|[\w$-]+(?:\.[\w$-]+)+(?=\s+\[)|[\w$.-]+(?=\s{2,}))"
 _AFTER_LEVEL = (
     rf"(?:\s+{_BRACKET})*"
     rf"(?:\s+-(?=\s)|\s+{_COMPONENT}(?:\s+{_BRACKET})?(?:\s+-(?=\s))?|:(?=\s))?"
@@ -71,7 +73,7 @@ _LEVEL_HEADER = re.compile(
 )
 _SYSLOG_HEADER = re.compile(
     rf"\s*(?:\S+\s+){{0,6}}?(?:{_MONTH}\s+\d{{1,2}}\s+\d\d:\d\d:\d\d|\d{{4}}-\d\d-\d\dT\S+)"
-    rf"\s+\S+\s+[^\s:\[\]]+(?:\[\d+\])?:\s+"
+    rf"\s+\S+\s+[^\s:\[\]]+(?:\[\d+\])?(?:\s+\([^()\s]*\))?:\s+"
 )
 _BRACKET_PROGRAM_HEADER = re.compile(r"\s*\[[^\]]*\d[^\]]*\]\s+[^\s\[\]]+\s+-\s+")
 _PIPE_HEADER = re.compile(r"\s*[^|\s]*\d[^|\s]*\|(?:[^|\s]+\|){1,4}")

@@ -63,6 +63,21 @@ HEADER_CASES = [
         "[10.30 16:49:06] chrome.exe - proxy.example.com:5070 open",
         "proxy.example.com:5070 open",
     ),
+    (
+        "padded-component",
+        "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack",
+        "Loaded Servicing Stack",
+    ),
+    (
+        "syslog-extra-pid",
+        "Jul  1 09:29:02 host-1 sandboxd[129] ([31211]): deny network-outbound",
+        "deny network-outbound",
+    ),
+    (
+        "syslog-after-fields",
+        "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed",
+        "session closed",
+    ),
     ("no-header", "connection reset by peer", "connection reset by peer"),
     ("level-word-in-plain-message", "user said INFO is missing", "user said INFO is missing"),
 ]
