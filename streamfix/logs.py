@@ -153,6 +153,9 @@ def configure_logging(settings: Settings, *, process: str = "streamfix", stream:
         root.addHandler(handler)
     for noisy in ("aiokafka", "httpx", "httpcore", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Retried internally (e.g. NotLeaderForPartition right after a topic is created); failures that
+    # matter surface as BrokerError.
+    logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)
     return shipper
 
 

@@ -45,17 +45,20 @@ def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine; SIGINT/SIGTERM cancel it (so it can flush); errors become one line."""
     from streamfix.errors import ConfigError
 
+    stopped: list[int] = []
+
     async def main() -> T:
         task = asyncio.ensure_future(factory())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, lambda sig=sig: (stopped.append(sig), task.cancel()))
         return await task
 
     try:
         return asyncio.run(main())
     except asyncio.CancelledError:
-        sys.exit(130)
+        click.echo("stopped; last batch flushed and cursors written", err=True)
+        sys.exit(0 if stopped and stopped[0] == signal.SIGTERM else 130)
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
     except StreamfixError as exc:
