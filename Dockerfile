@@ -3,12 +3,17 @@
 # streamfix image. Stages:
 #   build        installs streamfix and its dependencies into /opt/venv
 #   base         the runtime: python:3.11-slim, git, the venv, a non-root user, the health check
-#   railway-cli  fetches the Railway CLI (only built for the "railway" target)
+#   runtime      base as it is: worker, fixer, Loki/file/stdin watchers (CMD streamfix worker)
+#   railway-cli  fetches the Railway CLI (only built when the railway variant is)
 #   railway      base + the Railway CLI, for `streamfix watch railway`
-#   runtime      the default target: `streamfix worker`
+#   final        the image: runtime, or railway when STREAMFIX_VARIANT=railway
 #
-#   docker build -t streamfix .                        # worker, fixer, Loki/file watchers
-#   docker build --target railway -t streamfix:railway .
+#   docker build -t streamfix .
+#   docker build --build-arg STREAMFIX_VARIANT=railway -t streamfix:railway .   # or --target railway
+#
+# The build argument is there for platforms that build from a repository and pass service variables
+# as build arguments but cannot pick a target (Railway); BuildKit builds only the stages it needs.
+ARG STREAMFIX_VARIANT=runtime
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -36,9 +41,8 @@ FROM python:3.11-slim AS base
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-ARG UID=10001
-RUN groupadd --system --gid "${UID}" streamfix \
- && useradd --system --uid "${UID}" --gid streamfix --home-dir /home/streamfix --create-home \
+RUN groupadd --system --gid 10001 streamfix \
+ && useradd --system --uid 10001 --gid streamfix --home-dir /home/streamfix --create-home \
         --shell /usr/sbin/nologin streamfix \
  && mkdir -p /var/lib/streamfix \
  && chown streamfix:streamfix /var/lib/streamfix
@@ -62,6 +66,8 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 ENTRYPOINT ["tini", "--"]
 CMD ["streamfix", "worker"]
 
+FROM base AS runtime
+
 FROM node:22-slim AS railway-cli
 # The npm package downloads the CLI binary in its install script (needs network at build time).
 ARG RAILWAY_CLI_VERSION=5.63.1
@@ -71,6 +77,8 @@ RUN npm install --global --foreground-scripts "@railway/cli@${RAILWAY_CLI_VERSIO
 
 FROM base AS railway
 COPY --from=railway-cli /usr/local/bin/railway /usr/local/bin/railway
+# A watcher serves no web API; docker-compose.yml checks that it reaches the broker instead.
+HEALTHCHECK NONE
 CMD ["streamfix", "watch", "railway", "--auto-fix"]
 
-FROM base AS runtime
+FROM ${STREAMFIX_VARIANT} AS final

@@ -20,7 +20,8 @@ class Stage:
 
 
 def parse_dockerfile(text: str) -> list[Stage]:
-    """Instructions per stage: comments dropped, continuation lines joined."""
+    """Instructions per stage: comments dropped, continuation lines joined, global build
+    arguments (``ARG`` before the first ``FROM``) expanded with their defaults in ``FROM``."""
     logical: list[str] = []
     current = ""
     for raw in text.splitlines():
@@ -34,17 +35,21 @@ def parse_dockerfile(text: str) -> list[Stage]:
         current = ""
     assert not current, "the Dockerfile ends inside a continued line"
     stages: list[Stage] = []
+    global_args: dict[str, str] = {}
     for line in logical:
         keyword, _, args = line.strip().partition(" ")
         keyword = keyword.upper()
         args = args.strip()
         if keyword == "FROM":
+            for name, default in global_args.items():
+                args = args.replace("${" + name + "}", default).replace("$" + name, default)
             words = args.split()
             words = [w for w in words if not w.startswith("--platform")]
             name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
             stages.append(Stage(base=words[0], name=name))
         elif keyword == "ARG" and not stages:
-            continue
+            name, _, default = args.partition("=")
+            global_args[name] = default
         else:
             assert stages, f"{keyword} before the first FROM"
             stages[-1].instructions.append((keyword, args))
@@ -77,6 +82,11 @@ def stages() -> list[Stage]:
 @pytest.fixture(scope="module")
 def final(stages: list[Stage]) -> Stage:
     return stages[-1]
+
+
+def test_default_variant_is_the_runtime_stage(stages: list[Stage], final: Stage) -> None:
+    assert final.name == "final"
+    assert final.base == "runtime"
 
 
 def test_multi_stage_on_python_311_slim(stages: list[Stage], final: Stage) -> None:
@@ -133,6 +143,8 @@ def test_the_railway_target_carries_the_cli(stages: list[Stage]) -> None:
     copies = [args for kw, args in railway.instructions if kw == "COPY"]
     assert any("/usr/local/bin/railway" in args for args in copies)
     assert json.loads(effective(stages, railway, "CMD") or "[]") == ["streamfix", "watch", "railway", "--auto-fix"]
+    assert effective(stages, railway, "HEALTHCHECK") == "NONE"
+    assert chain(stages, railway)[-1].base == "python:3.11-slim"
 
 
 def test_copied_sources_exist_and_are_not_ignored(stages: list[Stage]) -> None:
