@@ -50,8 +50,13 @@ def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     async def main() -> T:
         task = asyncio.ensure_future(factory())
         loop = asyncio.get_running_loop()
+
+        def stop(sig: int) -> None:
+            stopped.append(sig)
+            task.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda sig=sig: (stopped.append(sig), task.cancel()))
+            loop.add_signal_handler(sig, stop, sig)
         return await task
 
     try:
