@@ -5,10 +5,12 @@ How a line is grouped:
 1. **Shape cache.** The line with every digit replaced by ``0`` is looked up in a dict. Every token
    that contains a digit is a variable (see :mod:`streamfix.core.params`), so two lines that differ only
    in digits always get the same template; most lines cost one ``translate`` and one dict lookup.
-2. On a miss, the header is cut off (:mod:`streamfix.core.headers`), the message is masked
+2. On a miss, runs of hex characters holding a digit (UUIDs, hashes) are collapsed and that key is
+   looked up in a second cache, so lines that differ only in such ids still skip the regexes.
+3. On a miss there too, the header is cut off (:mod:`streamfix.core.headers`), the message is masked
    (:func:`streamfix.core.params.mask`) and split into tokens. A group whose template has the same
    number of tokens and matches every constant token takes the line.
-3. Otherwise a new group is created. For each of its constant positions the miner records which
+4. Otherwise a new group is created. For each of its constant positions the miner records which
    value it had among templates that are otherwise equal. When one position has shown
    ``variability_threshold`` distinct values, it is a variable: those groups are merged into the
    oldest one, whose template gets ``<*>`` there, and any other group the new template covers is
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +44,9 @@ STATE_VERSION = 1
 _MAX_VARIABLE_POSITIONS = 48
 _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
 _BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+# A run of hex characters that holds a digit (ids, hashes, UUID parts, numbers) always ends up inside
+# a ``<*>`` of :func:`mask`, so such runs can be collapsed in the key of the second-level cache.
+_HEX_RUNS = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
 
 
 @dataclass(slots=True)
@@ -82,6 +88,7 @@ class TemplateMiner:
         self._index: dict[int, dict[str, list[str]]] = {}
         self._siblings: dict[str, dict[str, str]] = {}
         self._lines: dict[str | bytes, str] = {}
+        self._coarse: dict[str, str] = {}
         self._shapes: dict[str, str] = {}
         self._seq = 0
         self.merges = 0
@@ -133,14 +140,19 @@ class TemplateMiner:
     # -- learning -------------------------------------------------------------------------------
 
     def _learn(self, line: str, key: str | bytes) -> TemplateGroup:
-        message = strip_header(line) if self.strip_headers else line
-        shape = " ".join(mask(message).split())
-        gid = self._shapes.get(shape)
+        coarse = _HEX_RUNS.sub("0", line)
+        gid = self._coarse.get(coarse)
         group = self._groups.get(self._aliases.get(gid, gid)) if gid else None
         if group is None:
-            tokens = tuple(shape.split(" "))
-            group = self._match(tokens) or self._create(shape, tokens)
-            self._remember(self._shapes, shape, group.id)
+            message = strip_header(line) if self.strip_headers else line
+            shape = " ".join(mask(message).split())
+            gid = self._shapes.get(shape)
+            group = self._groups.get(self._aliases.get(gid, gid)) if gid else None
+            if group is None:
+                tokens = tuple(shape.split(" "))
+                group = self._match(tokens) or self._create(shape, tokens)
+                self._remember(self._shapes, shape, group.id)
+            self._remember(self._coarse, coarse, group.id)
         self._remember(self._lines, key, group.id)
         return group
 
