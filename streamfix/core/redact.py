@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -85,6 +86,9 @@ RULES: tuple[Rule, ...] = (
     _rule("high_entropy", _B + r"[A-Za-z0-9+_\-]{32,}={0,2}" + _E),
 )
 
+MIN_KNOWN_LENGTH = 6
+"""Known secret values shorter than this are not removed on their own (too many false hits)."""
+
 ENTROPY_MIN_BITS = 4.0
 """Shannon entropy (bits per character) above which a long mixed token counts as a secret. Hex digests
 (fingerprints, commit SHAs) top out at 4.0 and so are kept."""
@@ -105,9 +109,31 @@ def _looks_random(token: str) -> bool:
     return has_digit and has_alpha and shannon_entropy(core) > ENTROPY_MIN_BITS
 
 
-def redact(text: str, rules: tuple[Rule, ...] = RULES) -> tuple[str, dict[str, int]]:
-    """Return ``text`` with every secret replaced, and how many of each kind were replaced."""
+def redact(
+    text: str, rules: tuple[Rule, ...] = RULES, *, known: Iterable[str] = ()
+) -> tuple[str, dict[str, int]]:
+    """Return ``text`` with every secret replaced, and how many of each kind were replaced.
+
+    ``known`` are literal secret values found earlier in the inputs (see :func:`find_secrets`); they are
+    removed wherever they appear, even without the context that identified them the first time.
+    """
+    text, counts, _ = _apply(text, rules, known)
+    return text, counts
+
+
+def find_secrets(text: str, rules: tuple[Rule, ...] = RULES) -> set[str]:
+    """The literal secret values the rules find in ``text`` (for later use as ``known``)."""
+    return _apply(text, rules, ())[2]
+
+
+def _apply(text: str, rules: tuple[Rule, ...], known: Iterable[str]) -> tuple[str, dict[str, int], set[str]]:
     counts: dict[str, int] = {}
+    found: set[str] = set()
+    for value in sorted({k for k in known if len(k) >= MIN_KNOWN_LENGTH}, key=len, reverse=True):
+        hits = text.count(value)
+        if hits:
+            text = text.replace(value, "[REDACTED:known_secret]")
+            counts["known_secret"] = counts.get("known_secret", 0) + hits
     for rule in rules:
 
         def substitute(match: re.Match[str], rule: Rule = rule) -> str:
@@ -120,9 +146,11 @@ def redact(text: str, rules: tuple[Rule, ...] = RULES) -> tuple[str, dict[str, i
             marker = f"[REDACTED:{rule.name}]"
             if "secret" in rule.pattern.groupindex and match.group("secret") is not None:
                 start, end = match.span("secret")
+                found.add(match.group("secret").strip("\"'"))
                 offset = match.start(0)
                 return whole[: start - offset] + marker + whole[end - offset :]
+            found.add(whole)
             return marker
 
         text = rule.pattern.sub(substitute, text)
-    return text, counts
+    return text, counts, found

@@ -10,7 +10,7 @@ these methods in a worker thread. PyGithub errors become :class:`~streamfix.erro
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -38,10 +38,10 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "unknown"
 
 
-def pr_title(request: FixRequest) -> str:
+def pr_title(request: FixRequest, *, known: Iterable[str] = ()) -> str:
     where = f" in {request.function}" if request.function else ""
     title = f"fix({request.category}): {request.error_type}{where}"
-    return scrub(title[:120], where="pr_title")
+    return scrub(title[:120], where="pr_title", known=known)
 
 
 def pr_body(
@@ -52,6 +52,7 @@ def pr_body(
     confidence: float,
     changed_lines: int,
     issue_number: int | None = None,
+    known: Iterable[str] = (),
 ) -> str:
     """The pull request description; redacted as a whole before it leaves the process."""
     traceback = (request.sample_traceback or f"{request.error_type}: {request.message}")[
@@ -88,7 +89,7 @@ def pr_body(
     ]
     if issue_number is not None:
         lines += ["", f"Fixes #{issue_number}"]
-    return scrub("\n".join(lines), where="pr_body")
+    return scrub("\n".join(lines), where="pr_body", known=known)
 
 
 class GitHubPulls:
@@ -170,7 +171,10 @@ class GitHubPulls:
     def find_issue(self, fingerprint: str) -> int | None:
         """An open issue (not a PR) whose title or body mentions the fingerprint, newest first."""
         try:
-            for issue in self._get_repo().get_issues(state="open", sort="created", direction="desc")[:100]:
+            issues = self._get_repo().get_issues(state="open", sort="created", direction="desc")
+            for seen, issue in enumerate(issues):
+                if seen >= 100:
+                    break
                 if issue.pull_request is None and fingerprint in f"{issue.title}\n{issue.body or ''}":
                     return int(issue.number)
         except GithubException as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 from streamfix.fixing.redact import scrub
 from streamfix.wire import FixRequest
@@ -30,7 +31,9 @@ def branch_name(request: FixRequest) -> str:
     return f"{BRANCH_PREFIX}/{_slug(request.category)}/{short_id(request.fingerprint)}"
 
 
-def commit_message(request: FixRequest, root_cause: str, explanation: str) -> str:
+def commit_message(
+    request: FixRequest, root_cause: str, explanation: str, *, known: Iterable[str] = ()
+) -> str:
     """Subject with the error summary; body with the root cause. Redacted."""
     message = " ".join(request.message.split())
     subject = f"fix({_slug(request.category)}): {request.error_type}: {message}"
@@ -46,4 +49,4 @@ def commit_message(request: FixRequest, root_cause: str, explanation: str) -> st
         f"Error pattern: {request.fingerprint}",
         f"Occurrences: {request.occurrences}",
     ]
-    return scrub("\n".join(body).strip() + "\n", where="commit_message")
+    return scrub("\n".join(body).strip() + "\n", where="commit_message", known=known)

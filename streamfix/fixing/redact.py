@@ -6,16 +6,20 @@ Call :func:`scrub` on every string that leaves the process (prompts, commit mess
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
-from streamfix.core.redact import redact
+from streamfix.core.redact import find_secrets, redact
 from streamfix.metrics import REDACTIONS
 
 log = logging.getLogger(__name__)
 
 
-def scrub(text: str, *, where: str = "") -> str:
-    """Redact ``text``, count what was removed by kind, and log only the counts."""
-    cleaned, counts = redact(text)
+__all__ = ["find_secrets", "scrub"]
+
+
+def scrub(text: str, *, where: str = "", known: Iterable[str] = ()) -> str:
+    """Redact ``text`` (and the ``known`` secret values), count removals by kind, log only the counts."""
+    cleaned, counts = redact(text, known=known)
     for kind, n in counts.items():
         REDACTIONS.labels(kind=kind).inc(n)
     if counts:

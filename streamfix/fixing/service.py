@@ -28,6 +28,7 @@ from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
 from streamfix.fixing.github import GitHubPulls, PullRef, PullState, pr_body, pr_title
 from streamfix.fixing.naming import branch_name, commit_message, fix_id
+from streamfix.fixing.redact import find_secrets
 from streamfix.fixing.repo import gather_context
 from streamfix.fixing.store import MemoryStore
 from streamfix.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
@@ -343,7 +344,9 @@ class FixService:
             result = await self._emit(result, "fix_generated")
             try:
                 await asyncio.to_thread(apply.write, git.root, planned, blocked=s.fix_blocked_paths)
-                message = commit_message(request, analysis.root_cause, analysis.explanation)
+                message = commit_message(
+                    request, analysis.root_cause, analysis.explanation, known=secrets_of(request)
+                )
                 sha = await asyncio.to_thread(git.commit, planned.paths, message, when=request.requested_at)
                 result = result.model_copy(update={"branch": branch, "commit_sha": sha})
                 if self._pulls is None:
@@ -372,6 +375,7 @@ class FixService:
         pulls = self._pulls
         try:
             issue = await asyncio.to_thread(pulls.find_issue, request.fingerprint)
+            known = secrets_of(request)
             body = pr_body(
                 request,
                 root_cause=analysis.root_cause,
@@ -379,13 +383,14 @@ class FixService:
                 confidence=analysis.confidence,
                 changed_lines=changed_lines,
                 issue_number=issue,
+                known=known,
             )
             labels = ["auto-fix", request.category, f"severity:{request.severity.lower()}"]
             ref = await asyncio.to_thread(
                 lambda: pulls.open_pr(
                     branch=branch,
                     base=self._git.default_branch if self._git else "main",
-                    title=pr_title(request),
+                    title=pr_title(request, known=known),
                     body=body,
                     labels=labels,
                     draft=self.settings.fix_draft_prs,
@@ -394,6 +399,14 @@ class FixService:
         except FixError as exc:
             return await self._emit(result, "pr_failed", error=str(exc))
         return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
+
+
+def secrets_of(request: FixRequest) -> set[str]:
+    """Secret values in the request's texts; removed verbatim from everything derived later."""
+    text = "\n".join(
+        [request.message, request.sample_traceback, request.suggested_fix, request.function or ""]
+    )
+    return find_secrets(text)
 
 
 def not_before_of(headers: Any) -> float | None:

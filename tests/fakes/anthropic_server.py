@@ -58,7 +58,9 @@ class FakeAnthropic:
         self.request_seen = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -103,7 +105,9 @@ class FakeAnthropic:
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.split("?")[0] != "/v1/messages":
-                    self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": "no route"}})
+                    self._send(
+                        404, {"type": "error", "error": {"type": "not_found_error", "message": "no route"}}
+                    )
                     return
                 reply = fake._next(body)
                 with fake.request_seen:
@@ -121,7 +125,9 @@ class FakeAnthropic:
                     return
                 self._send(200, _message(body, reply), reply.headers)
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
@@ -147,7 +153,9 @@ def _message(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     if reply.text is not None:
         content.append({"type": "text", "text": reply.text})
     if reply.tool_input is not None:
-        content.append({"type": "tool_use", "id": "toolu_01", "name": reply.tool_name, "input": reply.tool_input})
+        content.append(
+            {"type": "tool_use", "id": "toolu_01", "name": reply.tool_name, "input": reply.tool_input}
+        )
     return {
         "id": "msg_01",
         "type": "message",

@@ -54,7 +54,9 @@ class FakeGitHub:
         self._next_number = 1
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -103,7 +105,12 @@ class FakeGitHub:
             "id": 1,
             "name": self.repo,
             "full_name": self.full_name,
-            "owner": {"login": self.owner, "id": 1, "url": f"{self.base_url}/users/{self.owner}", "type": "Organization"},
+            "owner": {
+                "login": self.owner,
+                "id": 1,
+                "url": f"{self.base_url}/users/{self.owner}",
+                "type": "Organization",
+            },
             "private": False,
             "url": self._repo_url(),
             "html_url": f"{self.base_url}/{self.full_name}",
@@ -125,8 +132,18 @@ class FakeGitHub:
             "merged": pull.merged,
             "mergeable": True,
             "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
-            "head": {"ref": pull.head, "sha": pull.sha, "label": f"{self.owner}:{pull.head}", "repo": self._repo_json()},
-            "base": {"ref": pull.base, "sha": "0" * 40, "label": f"{self.owner}:{pull.base}", "repo": self._repo_json()},
+            "head": {
+                "ref": pull.head,
+                "sha": pull.sha,
+                "label": f"{self.owner}:{pull.head}",
+                "repo": self._repo_json(),
+            },
+            "base": {
+                "ref": pull.base,
+                "sha": "0" * 40,
+                "label": f"{self.owner}:{pull.base}",
+                "repo": self._repo_json(),
+            },
         }
 
     def _issue_json(self, number: int) -> dict[str, Any]:
@@ -134,20 +151,33 @@ class FakeGitHub:
         if number in self.pulls:
             pull = self.pulls[number]
             return {
-                "number": number, "url": url, "title": pull.title, "body": pull.body, "state": pull.state,
+                "number": number,
+                "url": url,
+                "title": pull.title,
+                "body": pull.body,
+                "state": pull.state,
                 "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
                 "pull_request": {"url": f"{self._repo_url()}/pulls/{number}"},
             }
         issue = self.issues[number]
-        return {"number": number, "url": url, "title": issue.title, "body": issue.body, "state": issue.state,
-                "labels": [], "pull_request": None}
+        return {
+            "number": number,
+            "url": url,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state,
+            "labels": [],
+            "pull_request": None,
+        }
 
     def _branch_sha(self, branch: str) -> str | None:
         if self.remote is None:
             return "f" * 40
         out = subprocess.run(
             ["git", "--git-dir", str(self.remote), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return out.stdout.strip() or None
 
@@ -156,7 +186,7 @@ class FakeGitHub:
         prefix = f"/repos/{self.full_name}"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
-        rest = path[len(prefix):].strip("/")
+        rest = path[len(prefix) :].strip("/")
         parts = rest.split("/") if rest else []
         q = {k: v[0] for k, v in query.items()}
         with self.lock:
@@ -170,18 +200,29 @@ class FakeGitHub:
                 sha = self._branch_sha("/".join(parts[3:]))
                 if sha is None:
                     return 404, {"message": "Not Found"}
-                return 200, {"ref": "refs/" + "/".join(parts[2:]), "url": f"{self._repo_url()}/git/{'/'.join(parts[1:])}",
-                             "object": {"sha": sha, "type": "commit", "url": f"{self._repo_url()}/git/commits/{sha}"}}
+                return 200, {
+                    "ref": "refs/" + "/".join(parts[2:]),
+                    "url": f"{self._repo_url()}/git/{'/'.join(parts[1:])}",
+                    "object": {"sha": sha, "type": "commit", "url": f"{self._repo_url()}/git/commits/{sha}"},
+                }
             if parts[:2] == ["git", "refs"] and method == "POST":
                 ref = body["ref"]
-                return 201, {"ref": ref, "url": f"{self._repo_url()}/git/{ref}",
-                             "object": {"sha": body["sha"], "type": "commit", "url": f"{self._repo_url()}/git/commits/{body['sha']}"}}
+                return 201, {
+                    "ref": ref,
+                    "url": f"{self._repo_url()}/git/{ref}",
+                    "object": {
+                        "sha": body["sha"],
+                        "type": "commit",
+                        "url": f"{self._repo_url()}/git/commits/{body['sha']}",
+                    },
+                }
         return 404, {"message": "Not Found"}
 
     def _pulls_route(self, method: str, parts: list[str], q: dict[str, str], body: Any) -> tuple[int, Any]:
         if not parts and method == "GET":
             found = [
-                p for p in self.pulls.values()
+                p
+                for p in self.pulls.values()
                 if q.get("state", "open") in ("all", p.state)
                 and ("head" not in q or q["head"] == f"{self.owner}:{p.head}")
                 and ("base" not in q or q["base"] == p.base)
@@ -189,17 +230,36 @@ class FakeGitHub:
             return 200, [self._pull_json(p) for p in found]
         if not parts and method == "POST":
             head = body["head"].split(":")[-1]
-            if any(p.head == head and p.base == body["base"] and p.state == "open" for p in self.pulls.values()):
-                return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom",
-                             "message": f"A pull request already exists for {self.owner}:{head}."}],
-                             "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"}
+            if any(
+                p.head == head and p.base == body["base"] and p.state == "open" for p in self.pulls.values()
+            ):
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {self.owner}:{head}.",
+                        }
+                    ],
+                    "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                }
             sha = self._branch_sha(head)
             if sha is None:
-                return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head",
-                             "code": "invalid"}]}
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+                }
             number = self._take_number()
-            self.pulls[number] = Pull(number, head, body["base"], body["title"], body.get("body") or "",
-                                      bool(body.get("draft", False)), sha)
+            self.pulls[number] = Pull(
+                number,
+                head,
+                body["base"],
+                body["title"],
+                body.get("body") or "",
+                bool(body.get("draft", False)),
+                sha,
+            )
             return 201, self._pull_json(self.pulls[number])
         if len(parts) == 1 and method == "GET" and parts[0].isdigit() and int(parts[0]) in self.pulls:
             return 200, self._pull_json(self.pulls[int(parts[0])])

@@ -38,9 +38,16 @@ def analysis(**over: Any) -> dict[str, Any]:
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass
@@ -70,9 +77,18 @@ def make_sample_repo(tmp_path: Path) -> SampleRepo:
 
 def genuine_traceback(work: Path) -> str:
     """Run the sample app; its real traceback, with the checkout path shown as the container's /app."""
-    proc = subprocess.run([sys.executable, "-m", "shop.main"], cwd=work, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shop.main"], cwd=work, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 1
     return proc.stderr.replace(str(work), "/app").strip()
+
+
+def run_app(work: Path) -> int:
+    """Exit status of the sample app run from ``work``."""
+    return subprocess.run(
+        [sys.executable, "-m", "shop.main"], cwd=work, capture_output=True, check=False
+    ).returncode
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$', re.MULTILINE)
@@ -80,7 +96,9 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fun
 
 def frames_of(traceback: str) -> list[FrameRecord]:
     return [
-        FrameRecord(file=m["file"], line=int(m["line"]), function=m["func"], in_app=m["file"].startswith("/app/"))
+        FrameRecord(
+            file=m["file"], line=int(m["line"]), function=m["func"], in_app=m["file"].startswith("/app/")
+        )
         for m in _FRAME.finditer(traceback)
     ]
 
@@ -163,3 +181,32 @@ def tree_snapshot(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
             else:
                 out[rel] = "dir"
     return out
+
+
+def build_service(settings: Settings, github_url: str, recorder: Recorder, **over: Any) -> Any:
+    """A FixService with the real adapters, pointed at the fakes (PyGithub's write throttle off)."""
+    from streamfix.fixing.claude import ClaudeAnalyzer
+    from streamfix.fixing.github import GitHubPulls
+    from streamfix.fixing.gitops import GitOps
+    from streamfix.fixing.service import FixService
+
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    adapters: dict[str, Any] = {
+        "analyzer": ClaudeAnalyzer.from_settings(settings) if settings.anthropic_api_key else None,
+        "git": GitOps(
+            settings.fix_clone_dir, str(settings.repo_url), settings.repo_default_branch, token=token
+        ),
+        "pulls": (
+            GitHubPulls(
+                github_url,
+                token,
+                str(settings.github_repo),
+                seconds_between_requests=0,
+                seconds_between_writes=0,
+            )
+            if token
+            else None
+        ),
+    }
+    adapters.update(over)
+    return FixService(settings, publish=recorder.publish, park=recorder.park, **adapters)

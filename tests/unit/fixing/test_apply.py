@@ -9,6 +9,11 @@ from tests.unit.fixing.helpers import GOOD_EDIT, SampleRepo, tree_snapshot
 
 BLOCKED = [".github/workflows/", "**/secrets*", "**/migrations/"]
 
+
+def plan_and_write(root: Path, edit: Edit) -> None:
+    write(root, plan(root, [edit], blocked=BLOCKED, max_diff_lines=200), blocked=BLOCKED)
+
+
 HOSTILE = [
     ("dotdot", Edit("../outside/target.py", "VALUE = 1", "VALUE = 2"), "escapes"),
     ("dotdot-inner", Edit("shop/../../outside/target.py", "VALUE = 1", "VALUE = 2"), "escapes"),
@@ -25,16 +30,21 @@ HOSTILE = [
     ("no-match", Edit("shop/pricing.py", "return total // len(orders)", "x"), "matches 0 times"),
     ("two-matches", Edit("shop/pricing.py", "order", "ORDER"), "expected exactly once"),
     ("empty-search", Edit("shop/pricing.py", "", "x"), "empty search"),
-    ("syntax", Edit("shop/pricing.py", "    return total / len(orders)\n", "    return (total /\n"), "compile"),
+    (
+        "syntax",
+        Edit("shop/pricing.py", "    return total / len(orders)\n", "    return (total /\n"),
+        "compile",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("edit", "why"), [(e, w) for _, e, w in HOSTILE], ids=[h[0] for h in HOSTILE])
-def test_hostile_edit_is_refused_and_nothing_is_written(sample_repo: SampleRepo, edit: Edit, why: str) -> None:
+def test_hostile_edit_is_refused_and_nothing_is_written(
+    sample_repo: SampleRepo, edit: Edit, why: str
+) -> None:
     before = tree_snapshot(sample_repo.work.parent, skip=(".git", "remote.git"))
     with pytest.raises(UnsafeEdit) as info:
-        planned = plan(sample_repo.work, [edit], blocked=BLOCKED, max_diff_lines=200)
-        write(sample_repo.work, planned, blocked=BLOCKED)
+        plan_and_write(sample_repo.work, edit)
     assert why in str(info.value)
     assert tree_snapshot(sample_repo.work.parent, skip=(".git", "remote.git")) == before
 
@@ -57,7 +67,9 @@ def test_good_edit_is_planned_then_written(sample_repo: SampleRepo) -> None:
     assert "if not orders" in (sample_repo.work / "shop/pricing.py").read_text()
 
 
-def test_symlink_swapped_in_after_planning_is_refused_at_write(sample_repo: SampleRepo, tmp_path: Path) -> None:
+def test_symlink_swapped_in_after_planning_is_refused_at_write(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
     planned = plan(sample_repo.work, [Edit(**GOOD_EDIT)], blocked=BLOCKED, max_diff_lines=200)
     target = sample_repo.work / "shop/pricing.py"
     target.unlink()

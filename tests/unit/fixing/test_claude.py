@@ -24,10 +24,17 @@ TRACEBACK = """Traceback (most recent call last):
 ZeroDivisionError: division by zero"""
 
 
-def analyzer(server: FakeAnthropic, *, sdk_retries: int = 0, attempts: int = 3, timeout: float = 10.0,
-             delays: list[float] | None = None) -> ClaudeAnalyzer:
-    client = anthropic.AsyncAnthropic(api_key=server.api_key, base_url=server.base_url, max_retries=sdk_retries,
-                                      timeout=timeout)
+def analyzer(
+    server: FakeAnthropic,
+    *,
+    sdk_retries: int = 0,
+    attempts: int = 3,
+    timeout: float = 10.0,
+    delays: list[float] | None = None,
+) -> ClaudeAnalyzer:
+    client = anthropic.AsyncAnthropic(
+        api_key=server.api_key, base_url=server.base_url, max_retries=sdk_retries, timeout=timeout
+    )
 
     async def sleep(seconds: float) -> None:
         if delays is not None:
@@ -69,8 +76,10 @@ async def test_untrusted_data_is_delimited(fake_claude: FakeAnthropic) -> None:
 async def test_secret_in_log_never_reaches_the_model(fake_claude: FakeAnthropic) -> None:
     fake_claude.script.append(tool_reply(**analysis()))
     secret = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
-    leaky = request(message=f"stripe.error.AuthenticationError: Invalid API Key provided: {secret}",
-                    sample_traceback=TRACEBACK + f"\nstripe key {secret}")
+    leaky = request(
+        message=f"stripe.error.AuthenticationError: Invalid API Key provided: {secret}",
+        sample_traceback=TRACEBACK + f"\nstripe key {secret}",
+    )
     await analyzer(fake_claude).analyze(build_prompt(leaky, []))
     assert secret not in fake_claude.raw_bodies()
     assert "[REDACTED:stripe_key]" in fake_claude.raw_bodies()

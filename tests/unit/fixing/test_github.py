@@ -15,14 +15,22 @@ def push_branch(sample: SampleRepo, branch: str) -> None:
 
 
 def pulls(fake: FakeGitHub) -> GitHubPulls:
-    return GitHubPulls(fake.base_url, fake.token, fake.full_name, seconds_between_requests=0, seconds_between_writes=0)
+    return GitHubPulls(
+        fake.base_url, fake.token, fake.full_name, seconds_between_requests=0, seconds_between_writes=0
+    )
 
 
 def test_open_then_reuse(sample_repo: SampleRepo, fake_github: FakeGitHub) -> None:
     push_branch(sample_repo, "auto-fix/x/1")
     gh = pulls(fake_github)
-    kwargs = {"branch": "auto-fix/x/1", "base": "main", "title": "t", "body": "b",
-              "labels": ["auto-fix", "internal_error", "severity:high"], "draft": True}
+    kwargs = {
+        "branch": "auto-fix/x/1",
+        "base": "main",
+        "title": "t",
+        "body": "b",
+        "labels": ["auto-fix", "internal_error", "severity:high"],
+        "draft": True,
+    }
     first = gh.open_pr(**kwargs)  # type: ignore[arg-type]
     second = gh.open_pr(**kwargs)  # type: ignore[arg-type]
     assert (first.number, first.reused, second.number, second.reused) == (1, False, 1, True)
@@ -33,8 +41,9 @@ def test_open_then_reuse(sample_repo: SampleRepo, fake_github: FakeGitHub) -> No
     assert len(fake_github.pulls) == 1
 
 
-def test_422_race_reuses_the_existing_pull(sample_repo: SampleRepo, fake_github: FakeGitHub,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_422_race_reuses_the_existing_pull(
+    sample_repo: SampleRepo, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     push_branch(sample_repo, "auto-fix/x/2")
     gh = pulls(fake_github)
     gh.open_pr(branch="auto-fix/x/2", base="main", title="t", body="b", labels=[], draft=True)
@@ -69,7 +78,9 @@ def test_states(sample_repo: SampleRepo, fake_github: FakeGitHub) -> None:
 
 def test_bad_token(fake_github: FakeGitHub) -> None:
     with pytest.raises(FixError, match="HTTP 401"):
-        GitHubPulls(fake_github.base_url, "wrong", fake_github.full_name, seconds_between_requests=0).pr_state(1)
+        GitHubPulls(
+            fake_github.base_url, "wrong", fake_github.full_name, seconds_between_requests=0
+        ).pr_state(1)
 
 
 def test_find_issue_by_fingerprint(fake_github: FakeGitHub) -> None:

@@ -16,8 +16,9 @@ def ops(sample: SampleRepo, tmp_path: Path) -> GitOps:
     return GitOps(tmp_path / "clone", str(sample.remote), "main", token=TOKEN)
 
 
-def test_clone_branch_commit_push_is_deterministic(sample_repo: SampleRepo, tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_clone_branch_commit_push_is_deterministic(
+    sample_repo: SampleRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     g = ops(sample_repo, tmp_path)
     g.sync()
@@ -48,15 +49,21 @@ def test_askpass_answers_username_and_token() -> None:
 
     env = GitAuth(TOKEN).env()
     script = env["GIT_ASKPASS"]
-    user = subprocess.run([script, "Username for 'https://github.com': "], env=env, capture_output=True, text=True)
-    password = subprocess.run([script, "Password for 'https://x@github.com': "], env=env, capture_output=True, text=True)
+    user = subprocess.run(
+        [script, "Username for 'https://github.com': "], env=env, capture_output=True, text=True
+    )
+    password = subprocess.run(
+        [script, "Password for 'https://x@github.com': "], env=env, capture_output=True, text=True
+    )
     assert user.stdout.strip() == "x-access-token"
     assert password.stdout.strip() == TOKEN
     assert TOKEN not in Path(script).read_text()
 
 
 def test_git_errors_are_translated_without_the_token(tmp_path: Path) -> None:
-    g = GitOps(tmp_path / "clone", f"https://x-access-token:{TOKEN}@127.0.0.1:1/none.git", "main", token=TOKEN)
+    g = GitOps(
+        tmp_path / "clone", f"https://x-access-token:{TOKEN}@127.0.0.1:1/none.git", "main", token=TOKEN
+    )
     with pytest.raises(FixError) as info:
         g.sync()
     assert TOKEN not in str(info.value)

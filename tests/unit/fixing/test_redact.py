@@ -10,7 +10,9 @@ from tests.unit.fixing.secrets_corpus import lines
 CORPUS = lines()
 
 
-@pytest.mark.parametrize(("line", "secret"), [(line, secret) for _, line, secret in CORPUS], ids=[c[0] for c in CORPUS])
+@pytest.mark.parametrize(
+    ("line", "secret"), [(line, secret) for _, line, secret in CORPUS], ids=[c[0] for c in CORPUS]
+)
 def test_corpus_secret_is_redacted(line: str, secret: str) -> None:
     out, counts = redact(line)
     assert secret not in out

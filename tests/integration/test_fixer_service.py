@@ -1,0 +1,177 @@
+"""The fix service end to end against the fake Anthropic and GitHub servers and a real bare remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamfix.metrics import REGISTRY
+from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
+from tests.fakes.github_server import FakeGitHub
+from tests.unit.fixing import fixtures
+from tests.unit.fixing.helpers import (
+    Recorder,
+    SampleRepo,
+    analysis,
+    build_service,
+    fix_settings,
+    genuine_traceback,
+    git,
+    make_request,
+    run_app,
+)
+
+BRANCH = "auto-fix/internal_error/"
+
+# the shared fixtures of the fixer tests
+sample_repo = fixtures.sample_repo
+fake_claude = fixtures.fake_claude
+fake_github = fixtures.fake_github
+
+
+def remote_branches(remote: Path) -> list[str]:
+    out = git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/")
+    return sorted(out.split())
+
+
+def metric(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+async def test_request_to_pr_open_to_merged(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.script.append(tool_reply(**analysis()))
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec)
+    request = make_request(genuine_traceback(sample_repo.work))
+
+    final = await service.handle(request)
+
+    assert rec.statuses == ["pending", "analyzing", "fix_generated", "branch_pushed", "pr_open"]
+    assert final.status == "pr_open"
+    assert final.pr_number == 1
+    assert final.pr_url == f"{fake_github.base_url}/acme/shop/pull/1"
+    assert final.branch is not None
+    assert final.branch.startswith(BRANCH)
+    # one commit on top of main, on the bare remote, touching only the fixed file
+    assert remote_branches(sample_repo.remote) == sorted(["main", final.branch])
+    assert git(sample_repo.remote, "rev-list", "--count", f"main..{final.branch}") == "1"
+    assert git(sample_repo.remote, "diff", "--name-only", "main", final.branch) == "shop/pricing.py"
+    assert git(sample_repo.remote, "rev-parse", final.branch) == final.commit_sha
+    subject = git(sample_repo.remote, "log", "-1", "--format=%s", final.branch)
+    assert subject == "fix(internal_error): ZeroDivisionError: division by zero"
+    # the fixed app no longer crashes
+    check = tmp_path / "check"
+    git(tmp_path, "clone", "-q", "-b", final.branch, str(sample_repo.remote), str(check))
+    assert run_app(check) == 0
+    # the PR: draft, labels, body
+    pull = fake_github.pulls[1]
+    assert (pull.head, pull.base, pull.draft) == (final.branch, "main", True)
+    assert pull.labels == ["auto-fix", "internal_error", "severity:high"]
+    for expected in (
+        "| Occurrences | 42 |",
+        "| First seen | 2025-11-28 03:20:00 UTC |",
+        "## Root cause",
+        "| Confidence | 0.92 |",
+        "ZeroDivisionError: division by zero",
+        "## Sample traceback",
+    ):
+        assert expected in pull.body
+    # the prompt carried the source window around the failing line and its imports
+    prompt = fake_claude.requests[0]["messages"][0]["content"]
+    assert "# file: shop/pricing.py" in prompt
+    assert "   14 |     return total / len(orders)" in prompt
+    assert "from collections.abc import Sequence" in prompt
+    # the tracker: still open, then merged
+    assert await service.track() == []
+    merged_before = metric("streamfix_prs_merged_total")
+    fake_github.merge(1)
+    changed = await service.track()
+    assert [r.status for r in changed] == ["merged"]
+    assert rec.results[-1].status == "merged"
+    assert metric("streamfix_prs_merged_total") - merged_before == 1
+    assert metric("streamfix_fix_success_ratio") == 1.0
+    assert fake_github.pulls[1].merged  # merged by the fake (a human), never by the service
+    assert not [c for c in fake_github.calls if c[1].endswith("/merge")]
+
+
+async def test_closed_pr_lowers_the_success_ratio(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.responder = lambda body: tool_reply(**analysis())
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec)
+    tb = genuine_traceback(sample_repo.work)
+    first = await service.handle(make_request(tb))
+    second = await service.handle(make_request(tb, fingerprint="fp1:other", request_id="fp1:other#1"))
+    assert (first.pr_number, second.pr_number) == (1, 2)
+    fake_github.merge(1)
+    fake_github.close(2)
+    assert sorted(r.status for r in await service.track()) == ["closed", "merged"]
+    assert metric("streamfix_fix_success_ratio") == 0.5
+
+
+async def test_replayed_ten_times_gives_one_pr(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.responder = lambda body: tool_reply(**analysis())
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    request = make_request(genuine_traceback(sample_repo.work))
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec)
+    same_instance = [await service.handle(request) for _ in range(10)]
+    fresh_instances = [
+        await build_service(settings, fake_github.base_url, Recorder()).handle(request) for _ in range(10)
+    ]
+    results = same_instance + fresh_instances
+    assert {r.status for r in results} == {"pr_open"}
+    assert {r.pr_number for r in results} == {1}
+    assert {r.commit_sha for r in results} == {same_instance[0].commit_sha}
+    assert len(fake_github.pulls) == 1
+    assert len(remote_branches(sample_repo.remote)) == 2
+    assert git(sample_repo.remote, "rev-list", "--count", f"main..{results[0].branch}") == "1"
+    assert len(fake_claude.requests) == 11  # replays on a live worker are answered from its store
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the process dying: not an Exception, so nothing in the service catches it."""
+
+
+class CrashingPulls:
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def find_issue(self, fingerprint: str) -> int | None:
+        return None
+
+    def open_pr(self, **kwargs: Any) -> Any:
+        raise SimulatedCrash
+
+    def pr_state(self, number: int) -> Any:
+        return self.real.pr_state(number)
+
+
+async def test_crash_between_push_and_pr_then_fresh_instance(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.responder = lambda body: tool_reply(**analysis())
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    request = make_request(genuine_traceback(sample_repo.work))
+    first = build_service(settings, fake_github.base_url, Recorder())
+    first = build_service(settings, fake_github.base_url, Recorder(), pulls=CrashingPulls(first._pulls))
+    with pytest.raises(SimulatedCrash):
+        await first.handle(request)
+    pushed = [b for b in remote_branches(sample_repo.remote) if b != "main"]
+    assert len(pushed) == 1
+    assert fake_github.pulls == {}
+    rec = Recorder()
+    results = [await build_service(settings, fake_github.base_url, rec).handle(request) for _ in range(3)]
+    assert [r.status for r in results] == ["pr_open"] * 3
+    assert len(fake_github.pulls) == 1
+    assert fake_github.pulls[1].head == pushed[0]
+    assert git(sample_repo.remote, "rev-list", "--count", f"main..{pushed[0]}") == "1"
