@@ -1,0 +1,143 @@
+"""Read routes: health, /metrics, error lists, patterns, the dashboard summary, the timeline, fixes.
+
+Each answer is computed by :mod:`streamfix.core.queries` over the tables' values and kept for
+``api_cache_seconds``, so many clients polling the same view cost one computation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from streamfix import metrics
+from streamfix.core import queries
+from streamfix.core.patterns import public_view
+from streamfix.web import http
+from streamfix.web.context import ApiContext
+from streamfix.web.routing import mount
+
+if TYPE_CHECKING:
+    from streamfix.app import StreamfixApp
+
+MAX_HOURS = 720.0
+CRITICAL = frozenset({"CRITICAL"})
+FIX_STATUSES = frozenset({
+    "pending", "analyzing", "fix_generated", "fix_invalid", "analysis_failed", "skipped_budget",
+    "skipped_no_api_key", "branch_pushed", "pr_open", "pr_failed", "merged", "closed",
+})
+
+
+def hours_param(request: web.Request, default: float = 24.0) -> float:
+    return http.number(request.query, "hours", default=default, low=0.0, high=MAX_HOURS)
+
+
+def register(sf: StreamfixApp, ctx: ApiContext) -> None:
+    settings = ctx.settings
+    width = settings.window_seconds
+
+    def patterns() -> list[Any]:
+        return ctx.reader.values("patterns")
+
+    def cached(key: str, compute: Any) -> web.Response:
+        return http.raw_json(ctx.cache.get_or_compute(key, lambda: http.dumps(compute())))
+
+    async def health(request: web.Request) -> web.StreamResponse:
+        """Liveness and how many patterns this worker tracks."""
+        return http.json_response({
+            "status": "healthy",
+            "monitoring_enabled": settings.error_monitoring_enabled,
+            "error_patterns_tracked": ctx.reader.size("patterns"),
+        })
+
+    async def prometheus(request: web.Request) -> web.StreamResponse:
+        """Prometheus text exposition of streamfix's registry."""
+        metrics.PATTERNS.set(ctx.reader.size("patterns"))
+        return web.Response(body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
+                            charset="utf-8")
+
+    def error_list(kind: str, severities: frozenset[str] | None, fixable: bool | None) -> Any:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            hours = hours_param(request)
+            limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
+            return cached(f"{kind}|{hours}|{limit}", lambda: queries.select(
+                patterns(), now=ctx.clock(), hours=hours, window_seconds=width, severities=severities,
+                fixable=fixable, limit=limit))
+
+        handler.__doc__ = f"Patterns seen in the last `hours` ({kind})."
+        return handler
+
+    async def all_patterns(request: web.Request) -> web.StreamResponse:
+        """Every pattern, most severe and most frequent first."""
+        limit = http.integer(request.query, "limit", default=1000, low=1, high=10000)
+        offset = http.integer(request.query, "offset", default=0, low=0, high=10_000_000)
+        category = request.query.get("category") or None
+
+        def compute() -> dict[str, Any]:
+            items = queries.select(patterns(), now=ctx.clock(), window_seconds=width, category=category)
+            return {"patterns": items[offset:offset + limit], "total": len(items)}
+
+        return cached(f"patterns|{limit}|{offset}|{category}", compute)
+
+    async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
+        """One pattern with its sample traceback, frames, fix state and fixes."""
+        pattern = ctx.reader.get("patterns", fingerprint)
+        if pattern is None:
+            raise http.ApiError(404, "not_found", f"no pattern with fingerprint {fingerprint[:100]!r}")
+        detail = public_view(pattern)
+        return http.json_response({
+            "error": queries.error_object(pattern),
+            "traceback": detail.get("traceback", ""),
+            "frames": detail.get("frames", []),
+            "incomplete": bool(detail.get("incomplete", False)),
+            "fix_state": ctx.reader.get("fix_state", fingerprint),
+            "fixes": queries.fix_list([ctx.reader.get("fixes", fingerprint)]),
+        })
+
+    async def dashboard(request: web.Request) -> web.StreamResponse:
+        """Summary cards, recent critical and fixable patterns, latest fixes."""
+        hours = hours_param(request)
+        limit = http.integer(request.query, "limit", default=10, low=1, high=100)
+        return cached(f"dashboard|{hours}|{limit}", lambda: queries.dashboard(
+            patterns(), ctx.reader.values("fixes"), now=ctx.clock(), hours=hours, window_seconds=width,
+            limit=limit))
+
+    async def timeline(request: web.Request) -> web.StreamResponse:
+        """Occurrences per category over time, from the per-window counts."""
+        hours = hours_param(request)
+        return cached(f"timeline|{hours}", lambda: queries.timeline(
+            patterns(), now=ctx.clock(), hours=hours, window_seconds=width))
+
+    async def fixes(request: web.Request) -> web.StreamResponse:
+        """Every fix, latest update first."""
+        status = request.query.get("status") or None
+        if status is not None and status not in FIX_STATUSES:
+            raise http.ApiError(422, "invalid_parameter",
+                                {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"})
+        limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
+
+        def compute() -> dict[str, Any]:
+            items = queries.fix_list(ctx.reader.values("fixes"), status=status)
+            return {"fixes": items[:limit], "total": len(items)}
+
+        return cached(f"fixes|{status}|{limit}", compute)
+
+    async def fix_detail(request: web.Request, fix_id: str) -> web.StreamResponse:
+        """One fix by its id."""
+        found = queries.find_fix(ctx.reader.values("fixes"), fix_id)
+        if found is None:
+            raise http.ApiError(404, "not_found", f"no fix with id {fix_id[:100]!r}")
+        return http.json_response(found)
+
+    mount(sf, "/error-monitor/health", "health", get=health)
+    mount(sf, "/metrics", "metrics", get=prometheus)
+    mount(sf, "/error-monitor/errors/recent", "errors_recent", get=error_list("recent", None, None))
+    mount(sf, "/error-monitor/errors/critical", "errors_critical", get=error_list("critical", CRITICAL, None))
+    mount(sf, "/error-monitor/errors/fixable", "errors_fixable", get=error_list("fixable", None, True))
+    mount(sf, "/error-monitor/errors/patterns", "errors_patterns", get=all_patterns)
+    mount(sf, "/error-monitor/errors/timeline", "errors_timeline", get=timeline)
+    mount(sf, "/error-monitor/patterns/{fingerprint}", "pattern_detail", get=pattern_detail)
+    mount(sf, "/error-monitor/dashboard", "dashboard", get=dashboard)
+    mount(sf, "/error-monitor/fixes/generated", "fixes_generated", get=fixes)
+    mount(sf, "/error-monitor/fixes/{fix_id}", "fix_detail", get=fix_detail)
