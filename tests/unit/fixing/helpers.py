@@ -208,5 +208,6 @@ def build_service(settings: Settings, github_url: str, recorder: Recorder, **ove
             else None
         ),
     }
+    adapters.update({"publish": recorder.publish, "park": recorder.park})
     adapters.update(over)
-    return FixService(settings, publish=recorder.publish, park=recorder.park, **adapters)
+    return FixService(settings, **adapters)

@@ -1,0 +1,115 @@
+"""Through a real broker: a FixRequest on the fix-requests topic becomes a PR, then a merged fix.
+
+The consumer loop (:func:`streamfix.fixing.consumer.consume`) reads the request, the service talks to
+the fake Anthropic and GitHub servers and pushes to a real bare remote, and every state lands on the
+fix-results topic, which the test reads back from the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from pydantic import SecretStr
+
+from streamfix import topics
+from streamfix.fixing.consumer import KafkaFixIO, consume
+from streamfix.kafka_io import Publisher, ensure_topics
+from streamfix.settings import Settings
+from streamfix.wire import FixResult
+from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
+from tests.fakes.github_server import FakeGitHub
+from tests.unit.fixing import fixtures
+from tests.unit.fixing.helpers import (
+    Recorder,
+    SampleRepo,
+    analysis,
+    build_service,
+    genuine_traceback,
+    git,
+    make_request,
+)
+
+pytestmark = pytest.mark.kafka
+
+# the shared fixtures of the fixer tests
+sample_repo = fixtures.sample_repo
+fake_claude = fixtures.fake_claude
+fake_github = fixtures.fake_github
+
+
+async def read_until(results: AIOKafkaConsumer, status: str, seen: list[FixResult]) -> FixResult:
+    while True:
+        batches = await results.getmany(timeout_ms=500)
+        for messages in batches.values():
+            for message in messages:
+                assert message.key == FixResult.loads(message.value).fingerprint.encode()
+                seen.append(FixResult.loads(message.value))
+                if seen[-1].status == status:
+                    return seen[-1]
+
+
+async def test_fix_request_on_the_broker_to_merged_pr(
+    kafka_settings: Settings,
+    sample_repo: SampleRepo,
+    fake_claude: FakeAnthropic,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    fake_claude.script.append(tool_reply(**analysis()))
+    settings = kafka_settings.model_copy(
+        update={
+            "anthropic_api_key": SecretStr(fake_claude.api_key),
+            "anthropic_base_url": fake_claude.base_url,
+            "anthropic_max_retries": 0,
+            "fix_retry_base_delay": 0.0,
+            "github_token": SecretStr(fake_github.token),
+            "github_repo": fake_github.full_name,
+            "repo_url": str(sample_repo.remote),
+            "fix_clone_dir": tmp_path / "clone",
+            "fix_track_interval": 3600.0,
+        }
+    )
+    await ensure_topics(settings, [topics.FIX_REQUESTS, topics.FIX_RESULTS])
+    request = make_request(genuine_traceback(sample_repo.work))
+
+    results = AIOKafkaConsumer(
+        topics.FIX_RESULTS.name(settings),
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await results.start()
+    stop = asyncio.Event()
+    try:
+        async with KafkaFixIO(settings) as io:
+            service = build_service(
+                settings, fake_github.base_url, Recorder(), publish=io.publish, park=io.park
+            )
+            loop = asyncio.create_task(consume(settings, service, stop))
+            async with Publisher(settings) as pub:
+                await (await pub.send("fix_requests", request.fingerprint, request))
+            seen: list[FixResult] = []
+            opened = await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
+            assert [r.status for r in seen] == [
+                "pending",
+                "analyzing",
+                "fix_generated",
+                "branch_pushed",
+                "pr_open",
+            ]
+            assert opened.pr_number == 1
+            assert git(sample_repo.remote, "rev-list", "--count", f"main..{opened.branch}") == "1"
+            assert fake_github.pulls[1].labels == ["auto-fix", "internal_error", "severity:high"]
+            assert "## Root cause" in fake_github.pulls[1].body
+            fake_github.merge(1)
+            await service.track()
+            merged = await asyncio.wait_for(read_until(results, "merged", seen), timeout=60)
+            assert merged.pr_number == 1
+            stop.set()
+            assert await asyncio.wait_for(loop, timeout=60) == 1
+    finally:
+        stop.set()
+        await results.stop()
