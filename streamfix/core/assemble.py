@@ -35,6 +35,9 @@ PY_AFTER_BLANK = "py_after_blank"
 PY_CHAIN = "py_chain"  # after "During handling..." / "The above exception..."
 PY_GROUP = "py_group"  # inside an ExceptionGroup box
 STACK = "stack"  # Node.js or Java stack trace
+NODE_PRE = "node_pre"  # Node.js uncaught-error preamble: "file.js:LINE", the source line, a caret
+NODE_PRE_BLANK = "node_pre_blank"  # after the blank line that ends the preamble: the error line is next
+MAX_PREAMBLE = 6
 
 TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
 PY_FILE = re.compile(r'^\s*(?:\|\s*)?File "[^"]*", line \d+')
@@ -46,8 +49,10 @@ GROUP_LINE = re.compile(r"^\s*[|+]")
 STACK_AT = re.compile(r"^\s+at \S")
 JAVA_AT = re.compile(r"^\s+at [\w$.<>/]+\([^)]*\)\s*$")
 STACK_MORE = re.compile(r"^\s*(?:\.\.\. \d+ (?:more|common frames omitted)|Caused by: |Suppressed: |\[cause\]:|\}|Node\.js v\d)")
+NODE_PREAMBLE = re.compile(r"^(?:/|[A-Za-z]:\\|file://)\S*\.[cm]?[jt]sx?:\d+$")
+NODE_ERROR_LINE = re.compile(r"^[\w$.]+(?::\s.*)?$")
 JAVA_HEADER = re.compile(r'^Exception in thread "[^"]*" [\w$.]+')
-EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Error|Exception)(?::\s|:?$)")
+EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)(?::\s|:?$)")
 
 _PINO_ERROR = re.compile(r'level\\?":\s?[56]0\b')
 
@@ -230,6 +235,8 @@ class Assembler:
             self._open(line, PY_FRAMES, "python", now, incomplete=True)
         elif JAVA_HEADER.match(text):
             self._open(line, STACK, "java", now)
+        elif line.is_error_level and NODE_PREAMBLE.match(text):
+            self._open(line, NODE_PRE, "node", now)
         elif STACK_AT.match(text) and line.is_error_level:
             self._open(line, STACK, "java" if JAVA_AT.match(text) else "node", now, incomplete=True)
         elif _starts_error(line):
@@ -244,7 +251,6 @@ class Assembler:
 
     def _step(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         key = line.stream
-        text = line.message
         if len(cur.lines) >= MAX_UNIT_LINES:
             self._restart(key, line, now, out, incomplete=cur.state in (PY_FRAMES, PY_CHAIN, PY_GROUP))
             return
@@ -329,9 +335,23 @@ class Assembler:
                 cur.state = PY_AFTER_BLANK
             else:
                 self._restart(key, line, now, out)
+        elif state == NODE_PRE:
+            if not text.strip():
+                cur.state = NODE_PRE_BLANK
+                cur.lines.append(line)
+            elif len(cur.lines) < MAX_PREAMBLE and not _has_header(line):
+                cur.lines.append(line)
+            else:
+                self._restart(key, line, now, out, incomplete=True)
+        elif state == NODE_PRE_BLANK:
+            if EXC_LIKE.match(text) or NODE_ERROR_LINE.match(text):
+                cur.lines.append(line)
+                cur.state = STACK
+            else:
+                self._restart(key, line, now, out, incomplete=True)
         else:  # STACK
             if not _has_header(line) and (STACK_AT.match(text) or STACK_MORE.match(text) or
-                                          (text[:1].isspace() and text.strip())):
+                                          (text[:1].isspace() and text.strip()) or not text.strip()):
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)

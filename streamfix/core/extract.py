@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from streamfix.core.assemble import PY_CHAIN_MARKER, TB_START, Unit
+from streamfix.core.assemble import NODE_PREAMBLE, PY_CHAIN_MARKER, TB_START, Unit
 from streamfix.core.models import ErrorEvent, Frame, ParsedLine
 
 GENERIC_TYPE = "LoggedError"
@@ -173,6 +173,9 @@ def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, s
     error_type, message, chained = GENERIC_TYPE, "", []
     frames: list[Frame] = []
     in_top = True
+    blank = next((i for i, t in enumerate(texts) if not t.strip()), None)
+    if texts and blank is not None and NODE_PREAMBLE.match(texts[0]):
+        texts = texts[blank + 1 :]  # skip Node's "file.js:LINE", source line and caret
     for text in texts:
         jm = _JAVA_FRAME.match(text) if kind == "java" else None
         nm = None if jm else _NODE_FRAME.match(text)

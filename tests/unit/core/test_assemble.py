@@ -56,6 +56,16 @@ NODE = [
     "    at getUser (/app/src/users.js:14:22)",
     "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)",
 ]
+NODE_UNCAUGHT = [
+    "/app/src/users.js:6",
+    "  return user.profile.id;",
+    "                      ^",
+    "",
+    "TypeError: Cannot read properties of undefined (reading 'id')",
+    "    at profileId (/app/src/users.js:6:23)",
+    "",
+    "Node.js v20.20.2",
+]
 JAVA = [
     'Exception in thread "main" java.lang.IllegalStateException: empty',
     "\tat com.shop.Cart.checkout(Cart.java:42)",
@@ -64,6 +74,10 @@ JAVA = [
     "\t... 1 more",
 ]
 INFO = ["2026-11-28 12:00:00,002 INFO app.web: GET /health 200", "2026-11-28 12:00:00,003 INFO app.web: 0 errors today"]
+
+
+def railway(lines: list[str], service: str, level: str = "error") -> list[str]:
+    return [orjson.dumps({"message": m, "timestamp": "t", "level": level, "service": service}).decode() for m in lines]
 
 
 def assemble(lines: list[str]) -> list[Unit]:
@@ -86,6 +100,9 @@ CASES = [
     ("logging-exception", [*LOG_EXC, INFO[0]], [("python", 0, 7, False), ("line", 8, 8, False)]),
     ("node", [*NODE, INFO[0]], [("node", 0, 2, False), ("line", 3, 3, False)]),
     ("java", JAVA, [("java", 0, 4, False)]),
+    ("node-uncaught-railway", railway(NODE_UNCAUGHT, "web"), [("node", 0, 7, False)]),
+    ("node-uncaught-text-preamble-is-plain", NODE_UNCAUGHT, [("line", 0, 0, False), ("line", 1, 1, False),
+     ("line", 2, 2, False), ("line", 3, 3, False), ("node", 4, 7, False)]),
     ("error-line-alone", ["ERROR:app:disk full", INFO[0]], [("log", 0, 0, False), ("line", 1, 1, False)]),
     ("info-with-word-error", INFO, [("line", 0, 0, False), ("line", 1, 1, False)]),
     ("exception-like-at-info-is-plain", ["ValueError: not an error here", INFO[0]], [("line", 0, 0, False), ("line", 1, 1, False)]),
@@ -100,10 +117,6 @@ CASES = [
 @pytest.mark.parametrize(("lines", "expected"), [pytest.param(lines, exp, id=name) for name, lines, exp in CASES])
 def test_assembly_shapes(lines: list[str], expected: list[tuple[str, int, int, bool]]) -> None:
     assert shape(assemble(lines)) == expected
-
-
-def railway(lines: list[str], service: str, level: str = "error") -> list[str]:
-    return [orjson.dumps({"message": m, "timestamp": "t", "level": level, "service": service}).decode() for m in lines]
 
 
 def test_streams_interleaved_line_by_line() -> None:
@@ -164,7 +177,7 @@ def test_parsed_line_dict_round_trip() -> None:
 
 # -- property tests -----------------------------------------------------------------------------------
 
-SNIPPETS = [PY_TB, CHAINED, GROUP, SYNTAX, LOG_EXC, NODE, JAVA, INFO, ["ERROR:app:disk full"], [""],
+SNIPPETS = [PY_TB, CHAINED, GROUP, SYNTAX, LOG_EXC, NODE, NODE_UNCAUGHT, JAVA, INFO, ["ERROR:app:disk full"], [""],
             ["plain output"], PY_TB[:3], PY_TB[2:], ["  indented stray line"], ["ValueError: v"]]
 
 

@@ -13,7 +13,7 @@ def event(error_type: str, message: str = "", **fields: object) -> ErrorEvent:
     return ErrorEvent(error_type=error_type, message=message, line_start=0, line_end=0, **fields)  # type: ignore[arg-type]
 
 
-P, D, R, T, A, V, C, X, I = (
+P, D, R, T, A, V, C, X, INT = (
     Category.PROVIDER, Category.DATABASE, Category.RATE_LIMIT, Category.TIMEOUT, Category.AUTH,
     Category.VALIDATION, Category.CACHE, Category.EXTERNAL_SERVICE, Category.INTERNAL,
 )
@@ -87,12 +87,12 @@ CASES: list[tuple[str, str, str, Category]] = [
     ("dns", "socket.gaierror", "[Errno -2] Name or service not known", X),
     ("node-econnrefused", "Error", "connect ECONNREFUSED 127.0.0.1:8080", X),
     # internal
-    ("key-error", "KeyError", "'pear'", I),
-    ("attribute-error", "AttributeError", "'NoneType' object has no attribute 'id'", I),
-    ("type-error", "TypeError", "unsupported operand type(s)", I),
-    ("java-npe", "java.lang.NullPointerException", "", I),
-    ("generic-logged", "LoggedError", "nightly export failed", I),
-    ("custom-app-error", "OrderError", "order 42 not found", I),
+    ("key-error", "KeyError", "'pear'", INT),
+    ("attribute-error", "AttributeError", "'NoneType' object has no attribute 'id'", INT),
+    ("type-error", "TypeError", "unsupported operand type(s)", INT),
+    ("java-npe", "java.lang.NullPointerException", "", INT),
+    ("generic-logged", "LoggedError", "nightly export failed", INT),
+    ("custom-app-error", "OrderError", "order 42 not found", INT),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -23,7 +25,7 @@ def run_in_batches(lines: list[str], cuts: list[int]) -> tuple[list[ErrorEvent],
     events: list[ErrorEvent] = []
     plain = errors = 0
     bounds = sorted({min(c, len(lines)) for c in cuts} | {0, len(lines)})
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         result = run_batch(lines[start:end], state)
         state = orjson.loads(orjson.dumps(result.state))
         events += result.events
@@ -84,7 +86,7 @@ def test_mixed_stream_events_in_order() -> None:
 
 
 def test_fingerprints_group_same_error_and_use_the_shared_module() -> None:
-    one = run_batch(PY_TB + ["x"] + PY_TB, final=True).events
+    one = run_batch([*PY_TB, "x", *PY_TB], final=True).events
     assert one[0].fingerprint == one[1].fingerprint
     assert one[0].fingerprint.startswith("fp1:")
 

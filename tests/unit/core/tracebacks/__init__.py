@@ -1,22 +1,24 @@
 """Small failing programs: each one raises a real exception, and its docstring says what to expect.
 
 ``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
-is marked with a ``# RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
+not installed, ``REQUIRES-BINARY <program>`` (``node``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-_EXPECT = re.compile(r"^EXPECT (?P<fields>.+)$", re.MULTILINE)
-_REQUIRES = re.compile(r"^REQUIRES (?P<module>\S+)$", re.MULTILINE)
+_EXPECT = re.compile(r"^(?://\s*)?EXPECT (?P<fields>.+)$", re.MULTILINE)
+_REQUIRES = re.compile(r"^(?://\s*)?REQUIRES (?P<module>\S+)$", re.MULTILINE)
+_REQUIRES_BINARY = re.compile(r"^(?://\s*)?REQUIRES-BINARY (?P<binary>\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -30,16 +32,18 @@ class Program:
     file: str
     line: int
     requires: str | None
+    binary: str | None = None
 
     @property
     def available(self) -> bool:
+        if self.binary is not None:
+            return shutil.which(self.binary) is not None
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
     def run(self) -> str:
         """Run the program; return its stderr (the traceback)."""
-        done = subprocess.run(
-            [sys.executable, str(self.path)], capture_output=True, text=True, timeout=60, check=False, cwd=HERE
-        )
+        command = [self.binary or sys.executable, str(self.path)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=HERE)
         if done.returncode == 0:
             raise AssertionError(f"{self.name} did not fail")
         return done.stderr
@@ -54,8 +58,9 @@ def load(path: Path) -> Program:
     if "line" in fields:
         line = int(fields["line"])
     else:
-        line = next(n for n, text in enumerate(source.splitlines(), 1) if "# RAISE-SITE" in text)
+        line = next(n for n, text in enumerate(source.splitlines(), 1) if "RAISE-SITE" in text and "EXPECT" not in text)
     requires = _REQUIRES.search(source)
+    binary = _REQUIRES_BINARY.search(source)
     return Program(
         name=path.stem,
         path=path,
@@ -64,7 +69,8 @@ def load(path: Path) -> Program:
         file=fields.get("file", str(path)),
         line=line,
         requires=requires.group("module") if requires else None,
+        binary=binary.group("binary") if binary else None,
     )
 
 
-PROGRAMS: tuple[Program, ...] = tuple(load(p) for p in sorted(HERE.glob("[a-z]*.py")))
+PROGRAMS: tuple[Program, ...] = tuple(load(p) for p in sorted([*HERE.glob("[a-z]*.py"), *HERE.glob("[a-z]*.js")]))
