@@ -99,6 +99,21 @@ async def test_repeated_timestamps_are_skipped_by_the_cli_and_not_duplicated(fak
     assert [orjson.loads(x)["message"] for x in sender.lines] == ["m0", "m1", "m4", "m6"]
 
 
+async def test_equal_timestamps_are_kept_and_exact_repeats_dropped(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t0 = 1_767_225_600_000_000_000
+    stamps = [t0, t0 + 1, t0 + 1, t0 + 1, t0 + 2]
+    lines = [orjson.dumps({"message": f"m{i}", "timestamp": format_ts_ns(ts)}).decode() for i, ts in enumerate(stamps)]
+    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("FAKE_RAILWAY_KEEP_REPEATS", "1")
+    monkeypatch.setenv("FAKE_RAILWAY_ECHO", "2")  # lines 0, 2 and 4 are printed twice
+    async with watching(MemoryCursorStore()) as (sender, watcher):
+        await sender.wait_lines(5)
+        assert watcher.dedupe.duplicates == 3
+    assert [orjson.loads(x)["message"] for x in sender.lines] == ["m0", "m1", "m2", "m3", "m4"]
+
+
 async def test_not_logged_in_is_fatal_with_the_cli_message(fake_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (fake_env / "log.jsonl").write_text("")
     monkeypatch.setenv("FAKE_RAILWAY_NOT_LOGGED_IN", "1")
