@@ -1,6 +1,7 @@
 """`kubectl kustomize` renders each overlay, and every object validates against strict Kubernetes
 JSON schemas (kubernetes-validate's bundled schemas, additionalProperties: false) or, for the
-ServiceMonitor, against tests/deploy/schemas/servicemonitor-monitoring-v1.json. No cluster needed."""
+Prometheus Operator's ServiceMonitor and PrometheusRule, against the schemas in tests/deploy/schemas/.
+No cluster needed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 from kubernetes_validate.utils import SchemaNotFoundError
 
 from streamfix.settings import Settings
-from tests.deploy.helpers import K8S, SCHEMAS, load_json
+from tests.deploy.helpers import ALERT_RULES, K8S, SCHEMAS, load_json, load_yaml
 
 KUBECTL = shutil.which("kubectl")
 # The oldest Kubernetes minor version the manifests are meant for.
@@ -50,19 +51,27 @@ def objects(overlay: str, kind: str) -> dict[str, dict[str, Any]]:
     return {obj["metadata"]["name"]: obj for obj in render(overlay) if obj["kind"] == kind}
 
 
+# Custom resources of the Prometheus Operator → their vendored schema.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring-v1.json",
+}
+
+
 @cache
-def _servicemonitor_validator() -> jsonschema.Draft202012Validator:
-    schema = load_json(SCHEMAS / "servicemonitor-monitoring-v1.json")
+def _crd_validator(filename: str) -> jsonschema.Draft202012Validator:
+    schema = load_json(SCHEMAS / filename)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
 
 def validation_errors(obj: dict[str, Any]) -> list[str]:
     """Schema errors of one rendered object; unknown fields count as errors."""
-    if obj.get("apiVersion") == "monitoring.coreos.com/v1" and obj.get("kind") == "ServiceMonitor":
+    crd_schema = CRD_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+    if crd_schema is not None:
         return [
             f"{'.'.join(str(p) for p in e.absolute_path)}: {e.message}"
-            for e in _servicemonitor_validator().iter_errors(obj)
+            for e in _crd_validator(crd_schema).iter_errors(obj)
         ]
     try:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -100,6 +109,11 @@ def test_overlay_renders_and_every_object_is_schema_valid(overlay: str) -> None:
         pytest.param("Service", "v1", lambda o: o["spec"]["ports"][0].update(prot="TCP"), id="unknown-port-field"),
         pytest.param("ServiceMonitor", "monitoring.coreos.com/v1",
                      lambda o: o["spec"]["endpoints"][0].update(metricsPath="/metrics"), id="servicemonitor-unknown"),
+        pytest.param("PrometheusRule", "monitoring.coreos.com/v1",
+                     lambda o: o["spec"]["groups"][0]["rules"][0].update(annotation={}), id="prometheusrule-unknown"),
+        pytest.param("PrometheusRule", "monitoring.coreos.com/v1",
+                     lambda o: o["spec"]["groups"][0]["rules"][0].update({"for": "5 minutes"}),
+                     id="prometheusrule-bad-duration"),
     ],
 )
 def test_validation_rejects_broken_objects(kind: str, api_version: str, mutate: Any) -> None:
@@ -220,3 +234,9 @@ def test_monitoring_overlay_scrapes_the_worker_service() -> None:
         assert endpoint["port"] in port_names
         assert endpoint["path"] == "/metrics"
     assert not objects("prod", "ServiceMonitor"), "prod must work without the Prometheus Operator"
+
+
+def test_monitoring_overlay_carries_the_alert_rules_unchanged() -> None:
+    (rule,) = objects("monitoring", "PrometheusRule").values()
+    assert rule["spec"]["groups"] == load_yaml(ALERT_RULES)["groups"]
+    assert not objects("prod", "PrometheusRule")
