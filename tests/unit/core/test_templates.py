@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -214,7 +215,7 @@ def test_group_cap_evicts_least_seen() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"variability_threshold": 1}, {"max_groups": 5}])
-def test_rejects_bad_configuration(bad: dict[str, int]) -> None:
+def test_rejects_bad_configuration(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be at least"):
         TemplateMiner(**bad)
 
@@ -257,7 +258,8 @@ def _grouping_accuracy(predicted: list[str], truth: list[str]) -> float:
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"labelled Loghub-2k data not found at {SHARED_DATA}")
 def test_grouping_accuracy_on_loghub() -> None:
-    content_scores, raw_scores = [], []
+    content_scores: list[float] = []
+    raw_scores: list[float] = []
     for system in SYSTEMS:
         folder = SHARED_DATA / system
         with open(folder / f"{system}_2k.log_structured_corrected.csv", newline="", encoding="utf-8") as f:
