@@ -113,3 +113,56 @@ async def test_fix_request_on_the_broker_to_merged_pr(
     finally:
         stop.set()
         await results.stop()
+
+
+def test_worker_fixer_agent_opens_the_pr(
+    kafka_settings: Settings,
+    sample_repo: SampleRepo,
+    fake_claude: FakeAnthropic,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    """The same flow through a real ``streamfix worker`` process and its Faust fixer agent."""
+    from tests.integration.helpers import running_worker
+
+    fake_claude.script.append(tool_reply(**analysis()))
+    asyncio.run(ensure_topics(kafka_settings))
+    request = make_request(genuine_traceback(sample_repo.work))
+    env = {
+        "ANTHROPIC_API_KEY": fake_claude.api_key,
+        "ANTHROPIC_BASE_URL": fake_claude.base_url,
+        "GITHUB_TOKEN": fake_github.token,
+        "STREAMFIX_GITHUB_API_URL": fake_github.base_url,
+        "STREAMFIX_GITHUB_REPO": fake_github.full_name,
+        "STREAMFIX_REPO_URL": str(sample_repo.remote),
+        "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"),
+        "STREAMFIX_FIX_TRACK_INTERVAL": "3600",
+    }
+
+    async def flow() -> list[FixResult]:
+        results = AIOKafkaConsumer(
+            topics.FIX_RESULTS.name(kafka_settings),
+            bootstrap_servers=kafka_settings.bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await results.start()
+        try:
+            async with Publisher(kafka_settings) as pub:
+                await (await pub.send("fix_requests", request.fingerprint, request))
+            seen: list[FixResult] = []
+            await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
+            return seen
+        finally:
+            await results.stop()
+
+    log_path = tmp_path / "worker.log"
+    with running_worker(kafka_settings, log_path, **env) as proc:
+        seen = asyncio.run(flow())
+    assert proc.returncode == 0, log_path.read_text()[-3000:]
+    assert [r.status for r in seen] == ["pending", "analyzing", "fix_generated", "branch_pushed", "pr_open"]
+    assert len(fake_github.pulls) == 1
+    assert fake_github.pulls[1].labels == ["auto-fix", "internal_error", "severity:high"]
+    worker_log = log_path.read_text()
+    assert fake_claude.api_key not in worker_log
+    assert fake_github.token not in worker_log

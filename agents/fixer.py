@@ -1,0 +1,48 @@
+"""The fixer agent: fix requests in, fix results out. All logic is in :mod:`streamfix.fixing.service`.
+
+Consumes the fix-requests topic (keyed by fingerprint) with ``fix_concurrency`` concurrent handlers;
+publishes every FixResult state to the fix-results topic (keyed by fingerprint), from which the
+fix-results agent derives the ``fix_state`` and ``fixes`` tables. Requests parked while Claude is
+unavailable are re-published to the fix-requests topic with a ``streamfix-not-before`` header. A timer
+polls open fix PRs every ``fix_track_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from streamfix.fixing.service import NOT_BEFORE_HEADER, FixService
+from streamfix.wire import FixRequest, FixResult
+
+if TYPE_CHECKING:
+    from streamfix.app import StreamfixApp
+
+log = logging.getLogger(__name__)
+
+
+def register(sf: StreamfixApp) -> None:
+    settings = sf.settings
+    requests_topic, results_topic = sf.topics["fix_requests"], sf.topics["fix_results"]
+
+    async def publish(result: FixResult) -> None:
+        await results_topic.send(key=result.fingerprint.encode(), value=result.model_dump(mode="json"))
+
+    async def park(request: FixRequest, not_before: float) -> None:
+        await requests_topic.send(
+            key=request.fingerprint.encode(),
+            value=request.model_dump(mode="json"),
+            headers={NOT_BEFORE_HEADER: f"{not_before:.3f}".encode()},
+        )
+
+    service = FixService.from_settings(settings, publish=publish, park=park, base=sf.tables.get("fixes"))
+    sf.state["fix_service"] = service
+
+    @sf.app.agent(requests_topic, name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency)
+    async def fixer(stream: Any) -> None:
+        async for event in stream.events():
+            await service.handle_raw(event.value, headers=event.headers)
+
+    @sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-tracker")
+    async def track_fix_prs() -> None:
+        await service.track()
