@@ -43,6 +43,7 @@ def register(sf: StreamfixApp) -> None:
         async for event in stream.events():
             await service.handle_raw(event.value, headers=event.headers)
 
-    @sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-tracker")
     async def track_fix_prs() -> None:
         await service.track()
+
+    sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-tracker")(track_fix_prs)
