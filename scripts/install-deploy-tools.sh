@@ -6,9 +6,11 @@
 #   systemd-analyze  Debian package "systemd"     (systemd-analyze verify of the unit file)
 #   kubectl          expected on PATH              (kubectl kustomize); not installed here, see below
 #
-# Python packages the tests import (kubernetes-validate, jsonschema, PyYAML) come from the project's
-# dev extra, not from this script.
+# The Python packages the tests import (kubernetes-validate, jsonschema, PyYAML) belong in the
+# project's dev extra; if the virtualenv ($VENV, default .venv) lacks one, it is installed there too.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -51,4 +53,20 @@ if command -v kubectl >/dev/null 2>&1; then
 else
     echo "install-deploy-tools: kubectl not found; the kustomize tests will be skipped." >&2
     echo "  Install kubectl from your distribution or the Kubernetes package repository." >&2
+fi
+
+if [ -x "$VENV/bin/python" ]; then
+    missing=()
+    "$VENV/bin/python" -c "import kubernetes_validate" 2>/dev/null || missing+=("kubernetes-validate>=1.31")
+    "$VENV/bin/python" -c "import jsonschema" 2>/dev/null || missing+=("jsonschema>=4.20")
+    "$VENV/bin/python" -c "import yaml" 2>/dev/null || missing+=("PyYAML>=6")
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "install-deploy-tools: installing into $VENV: ${missing[*]}"
+        "$VENV/bin/python" -m pip install -q "${missing[@]}"
+    else
+        echo "install-deploy-tools: Python packages present in $VENV"
+    fi
+else
+    echo "install-deploy-tools: no virtualenv at $VENV; install kubernetes-validate, jsonschema and PyYAML" >&2
+    echo "  into the environment that runs the tests." >&2
 fi

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +46,12 @@ _MATCHERS = re.compile(r"\{[^{}]*\}")
 _RANGE = re.compile(r"\[[^\]]*\]")
 _IDENTIFIER = re.compile(r"(?<![\w.$:])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()")
 _NUMBER_OR_DURATION = re.compile(r"^(\d+(\.\d+)?([smhdwy]|ms)?)+$")
+
+
+def loud_skip(message: str, *, allow_module_level: bool = False) -> NoReturn:
+    """Skip, with a banner on stderr: a missing tool must never pass for a passing check."""
+    print(f"\n{'!' * 100}\n{message}\n{'!' * 100}", file=sys.stderr)
+    pytest.skip(message, allow_module_level=allow_module_level)
 
 
 def load_yaml(path: Path) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from tests.deploy.helpers import (
     dashboard_promql,
     load_json,
     load_yaml,
+    loud_skip,
     substitute_grafana_variables,
 )
 
@@ -29,12 +29,10 @@ PROMTOOL = shutil.which("promtool")
 @pytest.fixture(scope="module")
 def promtool() -> str:
     if PROMTOOL is None:
-        message = (
+        loud_skip(
             "PROMTOOL NOT FOUND: the Prometheus rule and config checks did NOT run. "
             "Run scripts/install-deploy-tools.sh (installs the Debian package prometheus)."
         )
-        print(f"\n{'!' * 100}\n{message}\n{'!' * 100}", file=sys.stderr)
-        pytest.skip(message)
     return PROMTOOL
 
 

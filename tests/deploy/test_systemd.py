@@ -6,12 +6,11 @@ from __future__ import annotations
 import configparser
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.helpers import SYSTEMD_UNIT
+from tests.deploy.helpers import SYSTEMD_UNIT, loud_skip
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 EXEC = "/opt/streamfix/bin/streamfix"
@@ -88,9 +87,7 @@ def _verifiable_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def systemd_analyze() -> str:
     if SYSTEMD_ANALYZE is None:
-        message = "SYSTEMD-ANALYZE NOT FOUND: the unit was NOT verified (structural checks only)."
-        print(f"\n{'!' * 100}\n{message}\n{'!' * 100}", file=sys.stderr)
-        pytest.skip(message)
+        loud_skip("SYSTEMD-ANALYZE NOT FOUND: the unit was NOT verified (structural checks only).")
     return SYSTEMD_ANALYZE
 
 
