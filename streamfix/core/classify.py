@@ -159,9 +159,11 @@ def _shift(severity: Severity, steps: int) -> Severity:
 def _default_match(event: ErrorEvent, rules: RuleSet) -> tuple[Rule | None, str]:
     rule = rules.first(_fields(event))
     if rule is None or rule.category is Category.INTERNAL:
+        # An application error wrapping a timeout, a database error... is that kind of error. A bug
+        # in an error handler (validation failed, then the fallback crashed) stays internal.
         for chained in reversed(event.chained):
             cause = rules.first(_fields(event, chained))
-            if cause is not None and cause.category is not Category.INTERNAL:
+            if cause is not None and cause.category not in (Category.INTERNAL, Category.VALIDATION):
                 return cause, f"{cause.name} (chained {chained})"
     return rule, rule.name if rule else "fallback"
 

@@ -204,3 +204,7 @@ def test_user_rules_from_parsed_mapping() -> None:
 def test_bad_user_rules(source: str) -> None:
     with pytest.raises(RulesError):
         load_rules(source)
+
+
+def test_crash_in_validation_handler_stays_internal() -> None:
+    assert classify(event("ZeroDivisionError", "division by zero", chained=("ValueError",))).category is Category.INTERNAL

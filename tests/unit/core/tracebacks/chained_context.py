@@ -12,8 +12,9 @@ def average(values: list[str]) -> float:
     try:
         numbers = [parse(v) for v in values]
     except ValueError:
-        numbers = []
-    return sum(numbers) / len(numbers)  # RAISE-SITE
+        numbers = [parse(v) for v in values if v.isdigit() and v != v]
+        return sum(numbers) / len(numbers)  # RAISE-SITE
+    return sum(numbers) / len(numbers)
 
 
 average(["1", "x"])
