@@ -7,7 +7,7 @@ Pure functions over pattern dicts (the values of the ``patterns`` table, see
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from streamfix.core.patterns import count_since, public_view, window_start
@@ -155,7 +155,7 @@ def timeline(
 
 
 def dashboard(
-    patterns: list[Mapping[str, Any] | None], fix_maps: Iterable[Mapping[str, Any] | None], *, now: float,
+    patterns: Sequence[Mapping[str, Any] | None], fix_maps: Iterable[Mapping[str, Any] | None], *, now: float,
     hours: float, window_seconds: int, limit: int = 10,
 ) -> dict[str, Any]:
     """The dashboard: summary counts over every pattern, the recent critical and fixable ones, the latest fixes."""
