@@ -150,3 +150,22 @@ def test_no_secret_values_in_the_compose_file() -> None:
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     for name in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN", "RAILWAY_TOKEN", "STREAMFIX_API_TOKEN"):
         assert not re.search(rf"{name}\s*[:=]\s*\S", text), f"{name} is set in docker-compose.yml"
+
+
+def test_loki_reads_the_mounted_config(compose: dict[str, Any]) -> None:
+    loki = compose["services"]["loki"]
+    (flag,) = loki["command"]
+    config_path = flag.removeprefix("-config.file=")
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in loki["volumes"]}
+    source = REPO_ROOT / mounts[config_path]
+    config = load_yaml(source)
+    assert config["server"]["http_listen_port"] == 3100
+    assert config["auth_enabled"] is False
+    assert config["common"]["path_prefix"] == "/loki"
+    assert "/loki" in mounts
+
+
+def test_prometheus_reads_the_mounted_config(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
