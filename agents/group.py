@@ -11,8 +11,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from agents.deadletter import dead_letter_sender
 from streamfix import metrics
-from streamfix.core.patterns import apply_event
+from streamfix.core.patterns import apply_event, apply_window_count
 from streamfix.core.trigger import TriggerPolicy, decide, next_attempt
 from streamfix.errors import WireError
 from streamfix.wire import ErrorEventRecord, FixRequest
@@ -58,33 +61,43 @@ def register(sf: StreamfixApp) -> None:
         auto_fix_enabled=settings.auto_fix_enabled,
     )
 
+    dead_letter = dead_letter_sender(sf, "errors", "group")
+
+    async def handle(value: Any) -> None:
+        record = ErrorEventRecord.from_obj(value)
+        event = record.model_dump()
+        fp = record.fingerprint
+        updated = apply_event(
+            patterns.get(fp), event,
+            window_seconds=settings.window_seconds, retention_seconds=settings.window_retention_seconds,
+        )
+        if updated is None:
+            return  # redelivered: already counted
+        now = time.time()
+        trigger = decide(updated, fix_state.get(fp), now, policy)
+        if trigger is not None:
+            attempt = next_attempt(fix_state.get(fp))
+            request = fix_request_for(updated, attempt, trigger, now)
+            # delivered before the state that says "requested" can land in the changelog
+            await (await fix_requests.send(key=fp.encode(), value=request.model_dump(mode="json"), force=True))
+            fix_state[fp] = {"attempt": attempt, "status": "pending", "updated_at": now,
+                             "request_id": request.request_id}
+            metrics.FIX_REQUESTS.labels(trigger=trigger, category=record.category).inc()
+        patterns[fp] = updated
+        window_value = apply_window_count(counts[fp].current(), event)
+        if window_value is not None:
+            counts[fp] = window_value
+        if record.published_at:
+            metrics.DETECTION_LATENCY.observe(max(0.0, time.time() - record.published_at))
+
     @sf.app.agent(sf.topics["errors"], name=f"{settings.app_id}.group")
     async def group(stream: Any) -> None:
-        async for value in stream:
+        async for event in stream.events():
             try:
-                record = ErrorEventRecord.from_obj(value)
-            except WireError as exc:
-                log.warning("bad error event skipped", extra={"reason": exc.reason, "detail": exc.detail})
-                metrics.DEAD_LETTERS.labels(reason=exc.reason).inc()
-                continue
-            event = record.model_dump()
-            fp = record.fingerprint
-            updated = apply_event(
-                patterns.get(fp), event,
-                window_seconds=settings.window_seconds, retention_seconds=settings.window_retention_seconds,
-            )
-            if updated is None:
-                continue  # redelivered: already counted
-            now = time.time()
-            trigger = decide(updated, fix_state.get(fp), now, policy)
-            if trigger is not None:
-                attempt = next_attempt(fix_state.get(fp))
-                request = fix_request_for(updated, attempt, trigger, now)
-                fix_state[fp] = {"attempt": attempt, "status": "pending", "updated_at": now,
-                                 "request_id": request.request_id}
-                await fix_requests.send(key=fp.encode(), value=request.model_dump(mode="json"))
-                metrics.FIX_REQUESTS.labels(trigger=trigger, category=record.category).inc()
-            patterns[fp] = updated
-            counts[fp] += record.occurrences
-            if record.published_at:
-                metrics.DETECTION_LATENCY.observe(max(0.0, time.time() - record.published_at))
+                await handle(event.value)
+            except Exception as exc:  # one bad record must never stop the agent
+                if not isinstance(exc, WireError):
+                    log.exception("error event could not be processed")
+                reason = exc.reason if isinstance(exc, WireError) else "processing_error"
+                await dead_letter(reason, str(exc), int(event.message.partition), int(event.message.offset),
+                                  event.key, orjson.dumps(event.value))

@@ -8,11 +8,13 @@ batch's ``sent_at``, so reprocessing a batch gives exactly the same events.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import tomllib
 from typing import TYPE_CHECKING, Any
 
+from agents.deadletter import dead_letter_sender
 from streamfix import metrics
 from streamfix.convert import event_record, fold_by_fingerprint, render_traceback
 from streamfix.core.classify import load_rules
@@ -20,7 +22,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, run_batch
 from streamfix.errors import ConfigError, WireError
 from streamfix.settings import Settings
-from streamfix.wire import DeadLetter, RawBatch
+from streamfix.wire import RawBatch
 
 if TYPE_CHECKING:
     from streamfix.app import StreamfixApp
@@ -55,55 +57,61 @@ def decode_batch(value: Any) -> RawBatch:
 def register(sf: StreamfixApp) -> None:
     settings = sf.settings
     assembly = sf.tables["assembly"]
-    errors_topic, dead_letters = sf.topics["errors"], sf.topics["dead_letters"]
-    raw_name = sf.topic_name("raw")
+    errors_topic = sf.topics["errors"]
     config = pipeline_config(settings)
     max_line = settings.max_line_bytes
 
-    async def dead_letter(reason: str, detail: str, partition: int, offset: int, key: bytes | None,
-                          value: bytes) -> None:
-        record = DeadLetter(
-            reason=reason, detail=detail[:2000], source_topic=raw_name, partition=partition, offset=offset,
-            key_b64=DeadLetter.encode_bytes(key), value_b64=DeadLetter.encode_bytes(value) or "",
-            value_size=len(value), received_at=time.time(),
-        )
-        await dead_letters.send(key=f"{raw_name}:{partition}".encode(), value=record.model_dump(mode="json"))
-        metrics.DEAD_LETTERS.labels(reason=reason).inc()
+    dead_letter = dead_letter_sender(sf, "raw", "ingest")
+
+    async def handle(event: Any) -> None:
+        msg = event.message
+        partition, offset = int(msg.partition), int(msg.offset)
+        value = event.value if event.value is not None else b""
+        try:
+            batch = decode_batch(value)
+        except WireError as exc:
+            await dead_letter(exc.reason, exc.detail, partition, offset, event.key, bytes(value))
+            return
+        previous = assembly.get(batch.stream)
+        if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
+            metrics.BATCHES_DUPLICATE.inc()
+            return
+        lines = batch.lines
+        if any(len(line) > max_line // 4 for line in lines):  # cheap pre-check before encoding
+            kept = []
+            for number, line in enumerate(lines):
+                if len(line.encode("utf-8", "surrogatepass")) > max_line:
+                    await dead_letter("line_too_long", f"line {number} of batch {batch.batch_id}",
+                                      partition, offset, event.key, line.encode("utf-8", "surrogatepass"))
+                else:
+                    kept.append(line)
+            lines = kept
+        result = run_batch(lines, previous["pipeline"] if previous else None, config=config,
+                           now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
+        detected_at = time.time()
+        pending = []
+        for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events)):
+            record = event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                                  occurrences=occurrences, detected_at=detected_at,
+                                  traceback=render_traceback(found))
+            pending.append(await errors_topic.send(key=record.fingerprint.encode(),
+                                                   value=record.model_dump(mode="json"), force=True))
+            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(occurrences)
+        # The events must be on the broker before the marker that says "batch applied" can be.
+        # A crash in between redelivers the batch; the group agent drops the repeated events.
+        if pending:
+            await asyncio.gather(*pending)
+        assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset}
+        metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
+        metrics.BATCHES_INGESTED.inc()
 
     @sf.app.agent(sf.topics["raw"], name=f"{settings.app_id}.ingest")
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
-            msg = event.message
-            partition, offset = int(msg.partition), int(msg.offset)
-            value = event.value if event.value is not None else b""
             try:
-                batch = decode_batch(value)
-            except WireError as exc:
-                await dead_letter(exc.reason, exc.detail, partition, offset, event.key, bytes(value))
-                continue
-            previous = assembly.get(batch.stream)
-            if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
-                metrics.BATCHES_DUPLICATE.inc()
-                continue
-            lines = batch.lines
-            if any(len(line) > max_line // 4 for line in lines):  # cheap pre-check before encoding
-                kept = []
-                for number, line in enumerate(lines):
-                    if len(line.encode("utf-8", "surrogatepass")) > max_line:
-                        await dead_letter("line_too_long", f"line {number} of batch {batch.batch_id}",
-                                          partition, offset, event.key, line.encode("utf-8", "surrogatepass"))
-                    else:
-                        kept.append(line)
-                lines = kept
-            result = run_batch(lines, previous["pipeline"] if previous else None, config=config,
-                               now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
-            detected_at = time.time()
-            for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events)):
-                record = event_record(found, batch=batch, partition=partition, offset=offset, index=index,
-                                      occurrences=occurrences, detected_at=detected_at,
-                                      traceback=render_traceback(found))
-                await errors_topic.send(key=record.fingerprint.encode(), value=record.model_dump(mode="json"))
-                metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(occurrences)
-            assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset}
-            metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
-            metrics.BATCHES_INGESTED.inc()
+                await handle(event)
+            except Exception as exc:  # one bad record must never stop the agent
+                log.exception("raw batch could not be processed")
+                value = event.value if isinstance(event.value, bytes) else b""
+                await dead_letter("processing_error", f"{type(exc).__name__}: {exc}", int(event.message.partition),
+                                  int(event.message.offset), event.key, value)

@@ -9,6 +9,7 @@ for ``faust -A streamfix.app worker``.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -86,22 +87,33 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
     return out
 
 
+def _published_at(event: Any) -> float:
+    """Window time of an error event: when its raw batch was published (the same on every redelivery)."""
+    value = event.value if event is not None else None
+    if isinstance(value, dict) and isinstance(value.get("published_at"), int | float):
+        return float(value["published_at"])
+    return float(event.message.timestamp) if event is not None else time.time()
+
+
 def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
     partitions = settings.topic_partitions
     schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="orjson")
     window = timedelta(seconds=settings.window_seconds)
     expires = timedelta(seconds=settings.window_retention_seconds)
+    counts: Any = app.Table("counts", default=dict, partitions=partitions, schema=schema).tumbling(
+        window, expires=expires
+    )
     return {
-        # stream -> serialised assembly state + the last raw batch applied (idempotence marker)
+        # stream -> pipeline state + the raw (partition, offset) last applied (idempotence marker)
         "assembly": app.Table("assembly", default=None, partitions=partitions, schema=schema),
-        # fingerprint -> pattern summary (see streamfix.core.patterns)
-        "patterns": app.Table("patterns", default=None, partitions=partitions, schema=schema),
+        # fingerprint -> pattern (streamfix.core.patterns); global: every worker answers every query
+        "patterns": app.GlobalTable("patterns", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {"attempt", "status", "updated_at", "request_id"} of its latest fix
         "fix_state": app.Table("fix_state", default=None, partitions=partitions, schema=schema),
-        # fingerprint -> {fix_id: latest FixResult}
-        "fixes": app.Table("fixes", default=None, partitions=partitions, schema=schema),
-        # fingerprint -> occurrences per tumbling window
-        "counts": app.Table("counts", default=int, partitions=partitions, schema=schema).tumbling(window, expires=expires),
+        # fingerprint -> {fix_id: latest FixResult}; global for the API
+        "fixes": app.GlobalTable("fixes", default=None, partitions=partitions, schema=schema),
+        # fingerprint -> {"n": occurrences, "applied": markers} per tumbling window of published time
+        "counts": counts.relative_to(_published_at),
     }
 
 

@@ -47,7 +47,7 @@ async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = 
             except TopicAlreadyExistsError:
                 log.debug("topics were created concurrently")
             log.info("created topics", extra={"topics": [t.name for t in wanted]})
-            await _wait_for_leaders(admin, [t.name for t in wanted])
+        await _wait_for_leaders(admin, [spec.name(settings) for spec in specs])
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics on {settings.bootstrap_servers}: {exc}") from exc
     finally:

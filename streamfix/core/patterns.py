@@ -119,3 +119,15 @@ def count_since(pattern: Mapping[str, Any], since: float, width: int) -> int:
 def public_view(pattern: Mapping[str, Any]) -> dict[str, Any]:
     """The pattern without its bookkeeping (idempotence markers, raw window map)."""
     return {k: v for k, v in pattern.items() if k not in ("applied", "windows")}
+
+
+def apply_window_count(value: Mapping[str, Any] | None, event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Add an event's occurrences to one window's count value ``{"n", "applied"}``; None for a duplicate."""
+    if is_duplicate(value, event):
+        return None
+    applied = dict(value.get("applied", {})) if value else {}
+    partition, offset, index = marker_of(event)
+    if offset >= 0:
+        applied[partition] = [offset, index]
+    n = int(value.get("n", 0)) if value else 0
+    return {"n": n + max(1, int(event.get("occurrences", 1))), "applied": applied}

@@ -84,3 +84,77 @@ async def read_topic(settings: Settings, topic: str, count: int, wait_s: float =
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def synth_streams(lines: int, seed: int = 7, streams: int = 8, error_rate: float = 0.02) -> dict[str, list[str]]:
+    from collections import defaultdict
+
+    from streamfix.synth import Synth
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for key, line in Synth(seed=seed, error_rate=error_rate, streams=streams).lines(lines):
+        out[key].append(line)
+    return dict(out)
+
+
+def expected_counts(streams: dict[str, list[str]]) -> dict[str, int]:
+    """What the worker must count: the core run over each whole stream, in-process."""
+    from collections import Counter
+
+    from streamfix.core.pipeline import run_batch
+
+    counts: Counter[str] = Counter()
+    for lines in streams.values():
+        counts.update(event.fingerprint for event in run_batch(lines).events)
+    return dict(counts)
+
+
+async def publish_streams(settings: Settings, streams: dict[str, list[str]], batch_size: int = 500,
+                          start: int = 0, stop: int | None = None) -> int:
+    """Publish batches [start, stop) of every stream (interleaved by batch), acknowledged by the broker."""
+    from streamfix.kafka_io import Publisher, ensure_topics
+    from streamfix.replay import batches
+
+    await ensure_topics(settings)
+    per_stream = {
+        key: list(batches(lines, stream=key, source="test", labels={"service": key.split(":")[1]},
+                          size=batch_size, fmt="railway", run_id="t"))
+        for key, lines in streams.items()
+    }
+    sent = 0
+    async with Publisher(settings) as pub:
+        longest = max(len(b) for b in per_stream.values())
+        for i in range(start, min(longest, stop if stop is not None else longest)):
+            for stream_batches in per_stream.values():
+                if i < len(stream_batches):
+                    await pub.send_batch(stream_batches[i])
+                    sent += len(stream_batches[i].lines)
+        await pub.flush()
+    return sent
+
+
+def batch_count(streams: dict[str, list[str]], batch_size: int = 500) -> int:
+    return max(-(-len(lines) // batch_size) for lines in streams.values())
+
+
+def pattern_counts(settings: Settings, port: int | None = None) -> dict[str, int]:
+    body = httpx.get(f"http://127.0.0.1:{port or settings.web_port}/error-monitor/errors/patterns",
+                     timeout=5.0).json()
+    return {p["fingerprint"]: int(p["count"]) for p in body["patterns"]}
+
+
+def wait_counts(settings: Settings, expected: dict[str, int], port: int | None = None,
+                timeout: float = 120.0) -> dict[str, int]:
+    """Poll until the worker's counts reach the expected total, then return them (they must not overshoot)."""
+    total = sum(expected.values())
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            counts = pattern_counts(settings, port)
+        except (httpx.HTTPError, ValueError):
+            counts = {}
+        if sum(counts.values()) >= total:
+            return counts
+        time.sleep(0.2)
+    return counts
