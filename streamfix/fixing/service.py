@@ -18,16 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from streamfix.errors import FixError, WireError
 from streamfix.fixing import apply
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
-from streamfix.fixing.github import GitHubPulls, PullRef, PullState, pr_body, pr_title
+from streamfix.fixing.github import GitHubPulls, pr_body, pr_title
 from streamfix.fixing.naming import branch_name, commit_message, fix_id
+from streamfix.fixing.ports import Analyzer, GitPort, Park, Publish, PullsPort
 from streamfix.fixing.redact import find_secrets
 from streamfix.fixing.repo import gather_context
 from streamfix.fixing.store import MemoryStore
@@ -36,9 +36,6 @@ from streamfix.settings import Settings
 from streamfix.wire import FixRequest, FixResult
 
 log = logging.getLogger(__name__)
-
-Publish = Callable[[FixResult], Awaitable[None]]
-Park = Callable[[FixRequest, float], Awaitable[None]]
 
 NOT_BEFORE_HEADER = "streamfix-not-before"
 # States after which a redelivered copy of the same request is answered from the store.
@@ -55,30 +52,6 @@ _SETTLED = frozenset(
     }
 )
 _IN_REVIEW = frozenset({"branch_pushed", "pr_open"})
-
-
-class Analyzer(Protocol):
-    async def analyze(self, prompt: str) -> Analysis: ...
-
-
-class GitPort(Protocol):
-    root: Path
-    default_branch: str
-
-    def sync(self) -> None: ...
-    def files(self) -> list[str]: ...
-    def start_branch(self, branch: str) -> None: ...
-    def commit(self, paths: Sequence[str], message: str, *, when: float) -> str: ...
-    def push(self, branch: str, sha: str) -> bool: ...
-    def restore(self) -> None: ...
-
-
-class PullsPort(Protocol):
-    def open_pr(
-        self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str], draft: bool
-    ) -> PullRef: ...
-    def pr_state(self, number: int) -> PullState: ...
-    def find_issue(self, fingerprint: str) -> int | None: ...
 
 
 async def _no_park(request: FixRequest, not_before: float) -> None:
@@ -359,6 +332,8 @@ class FixService:
                         ),
                     )
                 await asyncio.to_thread(git.push, branch, sha)
+            except apply.UnsafeEdit as exc:
+                return await self._emit(result, "fix_invalid", error=str(exc))
             except FixError as exc:
                 return await self._emit(result, "pr_failed", error=str(exc))
             finally:
