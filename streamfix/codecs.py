@@ -8,7 +8,7 @@ import orjson
 from faust.serializers import codecs
 
 
-class OrjsonCodec(codecs.Codec):  # type: ignore[misc]
+class OrjsonCodec(codecs.Codec):
     def _dumps(self, obj: Any) -> bytes:
         return orjson.dumps(obj)
 
