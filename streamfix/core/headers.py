@@ -53,10 +53,11 @@ _LEVEL = (
     )
     + ")"
 )
-_BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
+_BRACKET = r"\[(?:[^\[\]]++|\[[^\[\]]*+\])*+\]"
+_DIGIT_TOKEN = r"(?=\S*?\d)\S++"  # a whole token with a digit, without backtracking into it
 # A token that can sit in a header before the level: has a digit, is bracketed, a separator, an
 # upper-case word (``RAS KERNEL``), a month or weekday name, or a name followed by `` - ``.
-_HEADERISH = rf"(?:\S*\d\S*|{_BRACKET}|[-|]|[A-Z][A-Z0-9_]*|{_MONTH}|{_WEEKDAY}|[\w.$:-]+(?=\s+-\s))"
+_HEADERISH = rf"(?:{_DIGIT_TOKEN}|{_BRACKET}|[-|]|[A-Z][A-Z0-9_]*+|{_MONTH}|{_WEEKDAY}|[\w.$:-]++(?=\s+-\s))"
 _STARTS_LIKE_HEADER = rf"(?=[\[<(-]|{_MONTH}\b|{_WEEKDAY}\b|(?:\S+\s+)?\S*\d)"
 # A component after the level: ``org.foo.Bar:``, ``nova.compute.manager`` before ``[...]``, or a name
 # padded to a fixed-width column (followed by two or more spaces).
@@ -72,12 +73,12 @@ _LEVEL_HEADER = re.compile(
     rf"(?:[\[<]?{_LEVEL}[\]>]?:?|{_ONE_LETTER_LEVEL}){_AFTER_LEVEL}\s+"
 )
 _SYSLOG_HEADER = re.compile(
-    rf"\s*(?:\S+\s+){{0,6}}?(?:{_MONTH}\s+\d{{1,2}}\s+\d\d:\d\d:\d\d|\d{{4}}-\d\d-\d\dT\S+)"
-    rf"\s+\S+\s+[^\s:\[\]]+(?:\[\d+\])?(?:\s+\([^()\s]*\))?:\s+"
+    rf"\s*(?:\S++\s+){{0,6}}?(?:{_MONTH}\s+\d{{1,2}}\s+\d\d:\d\d:\d\d|\d{{4}}-\d\d-\d\dT\S+)"
+    rf"\s+\S+\s+[^\s:\[\]]++(?:\[\d+\])?(?:\s+\([^()\s]*\))?:\s+"
 )
-_BRACKET_PROGRAM_HEADER = re.compile(r"\s*\[[^\]]*\d[^\]]*\]\s+[^\s\[\]]+\s+-\s+")
-_PIPE_HEADER = re.compile(r"\s*[^|\s]*\d[^|\s]*\|(?:[^|\s]+\|){1,4}")
-_TIMESTAMP_RUN = re.compile(rf"\s*(?:(?:\S*\d\S*|{_BRACKET}|-)\s+)+")
+_BRACKET_PROGRAM_HEADER = re.compile(r"\s*\[(?=[^\]]*?\d)[^\]]*+\]\s+[^\s\[\]]++\s+-\s+")
+_PIPE_HEADER = re.compile(r"\s*(?=[^|\s]*?\d)[^|\s]*+\|(?:[^|\s]++\|){1,4}")
+_TIMESTAMP_RUN = re.compile(rf"\s*(?:(?:{_DIGIT_TOKEN}|{_BRACKET}|-)\s+)+")
 _HEADERS = (_SYSLOG_HEADER, _BRACKET_PROGRAM_HEADER, _PIPE_HEADER, _LEVEL_HEADER)
 
 

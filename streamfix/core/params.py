@@ -36,9 +36,10 @@ _TLD = (
 # so ``dcbf.........0`` keeps its label and only the ``0`` is a variable.
 _W = r"[^\s=:,;()\[\]{}\"'<>|.]"
 _HEX = r"[0-9a-fA-F]"
-# Variables start where a token starts: after whitespace, a bracket, a quote or a separator. Checking
-# this first lets the scanner skip the middle of words without trying every rule there.
-_TOKEN_START = r"(?<![^\s=:,;()\[\]{}\"'<>|.#@/\\-])"
+# Variables start where a token starts: after whitespace, a bracket, a quote, a separator or a run of
+# dots. Checking this first lets the scanner skip the middle of words without trying every rule
+# there, and keeps the scan linear in the line length (possessive quantifiers do the rest).
+_TOKEN_START = r"(?:(?<![^\s=:,;()\[\]{}\"'<>|#@/\\])|(?<=\.\.))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +62,14 @@ PARAMETERIZATION_RULES: tuple[ParamRule, ...] = (
     ),
     ParamRule("date", r"\b\d{4}[-/.]\d\d[-/.]\d\d\b|\b\d\d/\d\d/\d\d(?:\d\d)?\b"),
     ParamRule("time", r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"),
-    ParamRule("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"),
-    ParamRule("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    ParamRule("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*+://[^\s\"'<>]+"),
+    ParamRule("email", r"\b[\w.+-]++@[\w-]++(?:\.[\w-]++)+"),
     ParamRule("uuid", rf"\b{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\b"),
     # An IPv4 address, with a port, or as the start of a reverse-DNS name (``1.2.3.4.dsl.example.om``).
     ParamRule("ip", r"\b\d{1,3}(?:\.\d{1,3}){3}(?:\.[a-zA-Z0-9-]+)*(?::\d{1,5})?\b"),
     ParamRule("mac", rf"\b(?:{_HEX}{{2}}[:-]){{3,}}{_HEX}{{2}}\b"),
     ParamRule("ip", rf"(?<![\w:])(?=[\w:]*\d)(?:{_HEX}{{0,4}}:){{2,7}}{_HEX}{{1,4}}(?![\w:])|::1\b"),
-    ParamRule("path", r"(?<![\w/.])(?:\.{0,2}/[\w.$@%+~-]*)+(?:\?\S*)?"),
+    ParamRule("path", r"(?<![\w/.])(?:\.{0,2}/[\w.$@%+~-]*+)++(?:\?\S*+)?"),
     ParamRule("path", r"\b[A-Za-z]:\\[^\s\"'<>]*"),
     ParamRule("hostname", rf"\b[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*\.{_TLD}\b(?!\.\w)"),
     ParamRule("hex", rf"\b0[xX]{_HEX}+\b"),
@@ -78,7 +79,7 @@ PARAMETERIZATION_RULES: tuple[ParamRule, ...] = (
     ),
     ParamRule("size", r"(?<![\w.])[<>~]?\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|B|bytes)\b"),
     # Any token with a digit in it: numbers, ``blk_-123``, ``job_2015...``, ``user42``, versions.
-    ParamRule("id", rf"(?:{_W}+\.)*{_W}*\d(?:\.?{_W})*"),
+    ParamRule("id", rf"(?={_W})(?=(?:{_W}|\.(?={_W}))*?\d)(?:{_W}|\.(?={_W}))++"),
 )
 """The rules, most specific first. ``id`` is the catch-all and must stay last."""
 

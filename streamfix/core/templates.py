@@ -46,7 +46,7 @@ _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
 _BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 # A run of hex characters that holds a digit (ids, hashes, UUID parts, numbers) always ends up inside
 # a ``<*>`` of :func:`mask`, so such runs can be collapsed in the key of the second-level cache.
-_HEX_RUNS = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
+_HEX_RUNS = re.compile(r"(?<![0-9a-fA-F])[a-fA-F]*+[0-9][0-9a-fA-F]*+")
 
 
 @dataclass(slots=True)

@@ -275,3 +275,27 @@ def test_grouping_accuracy_on_loghub() -> None:
             scores.append(_grouping_accuracy([miner.resolve(g) for g in arrival], truth))
     assert sum(content_scores) / len(SYSTEMS) >= 0.95
     assert sum(raw_scores) / len(SYSTEMS) >= 0.93
+
+
+PATHOLOGICAL = {
+    "letter-run": "a" * 50_000,
+    "hex-letters-then-at": "a" * 50_000 + "@b",
+    "url-with-long-host": "http://" + "a" * 50_000,
+    "syslog-long-message": "Jun 1 12:00:00 h " + "a" * 50_000,
+    "dotted": "a." * 25_000,
+    "dashed": "a-" * 25_000,
+    "digits-then-word": "1" * 50_000 + " x",
+    "pipes": "1|" * 25_000,
+    "brackets": "1 [" + "[a]" * 15_000,
+    "dotted-digits": "1.a." * 12_000,
+}
+
+
+@pytest.mark.timeout(30)
+def test_pathological_lines_take_linear_time() -> None:
+    """Each of these took tens of seconds with backtracking patterns; linear scans take milliseconds."""
+    miner = TemplateMiner()
+    for line in PATHOLOGICAL.values():
+        group_id, template = miner.add(line)
+        assert group_id
+        assert isinstance(template, str)
