@@ -35,17 +35,35 @@ class Cursor:
     ts_ns: int = 0
     ts_text: str = ""  # the timestamp as the source spelled it (Railway's --since takes it back)
     hashes: set[str] = field(default_factory=set)
+    # Raw-topic partition → highest offset acknowledged when the cursor was written. Batches after
+    # these offsets may hold lines published after the cursor (a hard kill); see recover().
+    offsets: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return orjson.dumps({"ts_ns": self.ts_ns, "ts_text": self.ts_text, "hashes": sorted(self.hashes)})
+        return orjson.dumps(
+            {
+                "ts_ns": self.ts_ns,
+                "ts_text": self.ts_text,
+                "hashes": sorted(self.hashes),
+                "offsets": {str(p): o for p, o in sorted(self.offsets.items())},
+            }
+        )
 
     @classmethod
     def from_json(cls, data: bytes) -> Cursor:
         obj: Any = orjson.loads(data)
-        return cls(int(obj.get("ts_ns", 0)), str(obj.get("ts_text", "")), set(obj.get("hashes", ())))
+        offsets = {int(p): int(o) for p, o in (obj.get("offsets") or {}).items()}
+        return cls(int(obj.get("ts_ns", 0)), str(obj.get("ts_text", "")), set(obj.get("hashes", ())), offsets)
 
     def copy(self) -> Cursor:
-        return Cursor(self.ts_ns, self.ts_text, set(self.hashes))
+        return Cursor(self.ts_ns, self.ts_text, set(self.hashes), dict(self.offsets))
+
+    def advance(self, ts_ns: int, ts_text: str, digest: str) -> None:
+        """Move past a line known to be published already (used when recovering after a hard kill)."""
+        if ts_ns > self.ts_ns:
+            self.ts_ns, self.ts_text, self.hashes = ts_ns, ts_text, {digest}
+        elif ts_ns == self.ts_ns:
+            self.hashes.add(digest)
 
 
 class Deduper:

@@ -5,8 +5,10 @@ acknowledged every line before them.
 A watcher calls :meth:`BatchPipeline.add` per accepted line and :meth:`BatchPipeline.set_cursor`
 whenever its resume position moves. A flush (by size, ``batch_max_lines``, or by age,
 ``batch_max_seconds``) sends one batch per stream and remembers the cursors as they were at that
-moment; a background task waits for the acknowledgements and then writes those cursors. So a cursor
-on the topic never points past a line the broker does not have.
+moment; a background task waits for the acknowledgements and then writes those cursors, together
+with the highest raw-topic offset acknowledged per partition. So a cursor on the topic never points
+past a line the broker does not have, and after a hard kill the batches published after the cursor
+can be found from those offsets (:func:`streamfix.sources.cursors.recover`).
 
 ``batch_id`` is ``<run id>:<seq>:<stream>``: unique per watcher run (a random run id), not
 deterministic. ``seq`` counts the batches of one stream within one run.
@@ -32,6 +34,7 @@ from streamfix.wire import RawBatch
 log = logging.getLogger(__name__)
 
 Format = Literal["auto", "railway", "loki", "json", "text"]
+CURSOR_LABEL = "streamfix_cursor"  # batch label naming the cursor key of the watcher that sent it
 SEND_ATTEMPTS = 3
 
 
@@ -104,6 +107,7 @@ class BatchPipeline:
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._last_ts_ns = 0
+        self._offsets: dict[int, int] = {}
         self.stats = PipelineStats()
         self.acked = asyncio.Event()
 
@@ -187,23 +191,28 @@ class BatchPipeline:
             if item is None:
                 return
             for batch, fut in item.batches:
-                await self._await_ack(batch, fut)
+                meta = await self._await_ack(batch, fut)
+                partition, offset = getattr(meta, "partition", None), getattr(meta, "offset", None)
+                if isinstance(partition, int) and isinstance(offset, int):
+                    self._offsets[partition] = max(offset, self._offsets.get(partition, -1))
             self.stats.acked_lines += item.lines
             if self._saver is not None:
                 for key, cursor in item.cursors.items():
+                    cursor.offsets = dict(self._offsets)
                     await self._saver.save(key, cursor)
                     self.stats.cursor_writes += 1
             self.acked.set()
 
-    async def _await_ack(self, batch: RawBatch, fut: asyncio.Future[object]) -> None:
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+    async def _await_ack(self, batch: RawBatch, fut: asyncio.Future[object]) -> object:
+        attempt = 1
+        while True:
             try:
-                await fut
-                return
+                return await fut
             except Exception as exc:
-                if attempt == SEND_ATTEMPTS:
+                if attempt >= SEND_ATTEMPTS:
                     raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
                 log.warning("resending batch", extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)})
+                attempt += 1
                 fut = await self._sender.send_batch(batch)
 
     async def close(self) -> None:

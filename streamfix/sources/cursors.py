@@ -8,6 +8,7 @@ reading the single partition from the beginning to its end offset.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,8 +16,10 @@ from aiokafka.errors import KafkaError
 
 from streamfix import topics
 from streamfix.core.cursor import Cursor
-from streamfix.errors import BrokerError
+from streamfix.errors import BrokerError, WireError
 from streamfix.settings import Settings
+from streamfix.sources.base import CURSOR_LABEL
+from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +91,73 @@ class MemoryCursorStore:
     async def save(self, key: str, cursor: Cursor) -> None:
         self.cursors[key] = cursor.copy()
         self.writes += 1
+
+
+Digests = Callable[[RawBatch], Iterable[tuple[int, str, str]]]
+TAIL_RECORDS = 500  # records read back per raw partition a cursor has no offset for
+
+
+async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests: Digests) -> dict[str, Cursor]:
+    """Move cursors past lines that reached the raw topic after the cursors were written.
+
+    That happens only after a hard kill (the last flush was acknowledged but its cursor not yet
+    written). Reads each raw partition from just after the offset stored with the cursors (the last
+    :data:`TAIL_RECORDS` records where there is none) to its end, and advances the cursor of every
+    batch labelled with one of ``wanted``'s keys over that batch's lines.
+    """
+    name = topics.RAW.name(settings)
+    out = {key: (cursor.copy() if cursor else Cursor()) for key, cursor in wanted.items()}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None)
+    found = 0
+    try:
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        if not tps:
+            return {k: c for k, c in out.items() if c.ts_ns}
+        consumer.assign(tps)
+        ends: dict[Any, int] = await consumer.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            known = [c.offsets.get(tp.partition) if c else None for c in wanted.values()]
+            if known and all(o is not None for o in known):
+                start = min(o for o in known if o is not None) + 1
+            else:
+                start = max(0, ends[tp] - TAIL_RECORDS)
+            if start < ends[tp]:
+                consumer.seek(tp, start)
+                remaining.add(tp)
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for rec in records:
+                    if rec.offset >= ends[tp]:
+                        break
+                    found += _apply(rec.value, out, digests)
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read back {name}: {exc}") from exc
+    finally:
+        await consumer.stop()
+    if found:
+        log.warning("lines published after the last cursor were found; skipping them",
+                    extra={"lines": found, "keys": sorted(wanted)})
+    return {k: c for k, c in out.items() if c.ts_ns}
+
+
+def _apply(value: bytes | None, out: dict[str, Cursor], digests: Digests) -> int:
+    if value is None:
+        return 0
+    try:
+        batch = RawBatch.loads(value)
+    except WireError:
+        return 0
+    cursor = out.get(batch.labels.get(CURSOR_LABEL, ""))
+    if cursor is None:
+        return 0
+    count = 0
+    for ts, ts_text, digest in digests(batch):
+        if ts > cursor.ts_ns or (ts == cursor.ts_ns and digest not in cursor.hashes):
+            count += 1
+        cursor.advance(ts, ts_text, digest)
+    return count

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,8 @@ import httpx
 from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
 from streamfix.errors import ConfigError, SourceError
 from streamfix.settings import Settings
-from streamfix.sources.base import BatchPipeline, BatchSender, count_dropped
+from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
+from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ async def query_range(client: httpx.AsyncClient, query: str, start_ns: int, end_
     return flatten_streams(data.get("result") or [])
 
 
+def line_digests(batch: RawBatch) -> Iterator[tuple[int, str, str]]:
+    """``(ts_ns, "", hash)`` of a published Loki batch's lines, hashed as the poller hashes them."""
+    for ts, line in zip(batch.timestamps_ns or (), batch.lines, strict=False):
+        yield ts, "", line_hash(batch.stream, line)
+
+
 def check_response(resp: httpx.Response) -> None:
     if resp.status_code in (401, 403):
         raise SourceError(f"Loki rejected the credentials (HTTP {resp.status_code}): {resp.text.strip()[:200]}")
@@ -166,9 +173,10 @@ class LokiPoller:
         """Dedupe and buffer sorted entries; returns how many were new."""
         accepted = 0
         dedupe, pipeline = self.dedupe, self.pipeline
+        tagged = {key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()}
         for ts, key, line in entries:
             if dedupe.accept(ts, line_hash(key, line)):
-                pipeline.add(key, labels_by_key[key], line, ts)
+                pipeline.add(key, tagged[key], line, ts)
                 accepted += 1
         if self.save_cursor:
             pipeline.set_cursor(self.target.cursor_key, dedupe.cursor)

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -25,7 +25,8 @@ import orjson
 from streamfix import metrics
 from streamfix.core.cursor import Backoff, Cursor, Deduper, format_ts_ns, line_hash, parse_ts_ns
 from streamfix.errors import SourceError
-from streamfix.sources.base import BatchPipeline
+from streamfix.sources.base import CURSOR_LABEL, BatchPipeline
+from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,14 @@ def parse_railway_line(raw: str | bytes) -> RailwayLine | None:
         _first(obj, _DEPLOYMENT_KEYS),
         _first(obj, _REPLICA_KEYS),
     )
+
+
+def line_digests(batch: RawBatch) -> Iterator[tuple[int, str, str]]:
+    """``(ts_ns, ts_text, hash)`` of a published Railway batch's lines, hashed as the watcher hashes them."""
+    for line in batch.lines:
+        parsed = parse_railway_line(line)
+        if parsed is not None:
+            yield parsed.ts_ns, parsed.ts_text, line_hash(parsed.message, parsed.deployment, parsed.replica)
 
 
 def _first(obj: dict[str, object], keys: Sequence[str]) -> str:
@@ -254,7 +263,7 @@ class RailwayWatcher:
         cached = self._labels_cache.get((deployment, replica))
         if cached is None:
             service = self.service or "-"
-            labels = {"service": service, "deployment": deployment, "replica": replica}
+            labels = {"service": service, "deployment": deployment, "replica": replica, CURSOR_LABEL: self.key}
             if self.environment:
                 labels["environment"] = self.environment
             cached = (f"railway/{service}/{deployment}/{replica}", labels)

@@ -17,8 +17,9 @@ from streamfix import topics
 from streamfix.errors import SourceError
 from streamfix.kafka_io import Publisher, ensure_topics
 from streamfix.settings import Settings
+from streamfix.sources import loki, railway
 from streamfix.sources.base import BatchPipeline, Format
-from streamfix.sources.cursors import CursorStore, load_cursors
+from streamfix.sources.cursors import CursorStore, load_cursors, recover
 from streamfix.sources.files import follow_files, read_stdin
 from streamfix.sources.loki import LokiPoller, LokiTarget, auth_headers, make_client
 from streamfix.sources.loki_tail import run_live
@@ -46,15 +47,17 @@ async def watch_railway(settings: Settings, *, services: Sequence[str] = (), env
     async with Publisher(settings) as pub, BatchPipeline(
         settings, pub, "railway", fmt="railway", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
     ) as pipeline:
-        watchers = []
-        wanted: list[str | None] = list(services) or [None]
-        for service in wanted:
-            watcher = RailwayWatcher(pipeline, railway_bin=settings.railway_bin, service=service,
-                                     environment=environment, interval=interval)
+        names: list[str | None] = list(services) or [None]
+        watchers = [
+            RailwayWatcher(pipeline, railway_bin=settings.railway_bin, service=service, environment=environment,
+                           interval=interval)
+            for service in names
+        ]
+        cursors = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
+        for watcher in watchers:
             if (cursor := cursors.get(watcher.key)) is not None:
                 watcher.dedupe.cursor = cursor
                 log.info("resuming", extra={"key": watcher.key, "since": cursor.ts_text})
-            watchers.append(watcher)
         async with asyncio.TaskGroup() as group:
             for watcher in watchers:
                 group.create_task(watcher.run(), name=watcher.key)
@@ -68,6 +71,7 @@ async def watch_loki(settings: Settings, target: LokiTarget, *, interval: float 
     async with make_client(settings, target) as client, Publisher(settings) as pub, BatchPipeline(
         settings, pub, "loki", fmt="loki", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
     ) as pipeline:
+        cursors = await recover(settings, {target.cursor_key: cursors.get(target.cursor_key)}, loki.line_digests)
         poller = LokiPoller(pipeline, client, target, cursor=cursors.get(target.cursor_key),
                             page_limit=settings.loki_page_limit, lookback_seconds=settings.loki_lookback_seconds)
         every = interval or settings.loki_poll_interval

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import orjson
 import pytest
 
 from streamfix import metrics
+from streamfix.kafka_io import ensure_topics
 from streamfix.settings import Settings
 from streamfix.sources.runner import watch_railway
 from tests.fakes import RAILWAY_BIN, railway_json_lines, read_raw
@@ -80,3 +84,40 @@ async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
         assert batch.labels["environment"] == "production"
         assert batch.timestamps_ns is not None
         assert len(batch.timestamps_ns) == len(batch.lines)
+
+
+STREAMFIX = Path(sys.executable).parent / "streamfix"
+
+
+async def start_cli(settings: Settings, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        str(STREAMFIX), "watch", "railway", "--service", "api",
+        env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
+             "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )
+
+
+async def test_hard_killed_watcher_resumes_without_duplicates(kafka_settings: Settings, tmp_path: Path) -> None:
+    total = 30_000
+    lines = railway_json_lines(total)
+    log = tmp_path / "api.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    env = {"PATH": os.environ["PATH"], "FAKE_RAILWAY_LOG": str(log), "FAKE_RAILWAY_STATE": str(tmp_path / "state"),
+           "FAKE_RAILWAY_EXIT_AFTER": "4000", "FAKE_RAILWAY_EXITS": "5", "FAKE_RAILWAY_GAP": "100"}
+
+    await ensure_topics(kafka_settings)
+    first = await start_cli(kafka_settings, env)
+    await read_raw(kafka_settings, until_lines=total // 3)
+    os.killpg(first.pid, signal.SIGKILL)  # the watcher and its railway CLI, no flush, no last cursor
+    await first.wait()
+
+    second = await start_cli(kafka_settings, env)
+    await read_raw(kafka_settings, until_lines=total)
+    os.killpg(second.pid, signal.SIGTERM)
+    assert second.stderr is not None
+    _, err = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 0, err.decode()
+
+    published = [line for batch in await read_raw(kafka_settings) for line in batch.lines]
+    assert pairs_of(published) == pairs_of(lines)

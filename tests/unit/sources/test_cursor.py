@@ -74,3 +74,15 @@ def test_backoff_grows_caps_and_resets() -> None:
     assert [b.next_delay() for _ in range(5)] == [1, 2, 4, 5, 5]
     b.reset()
     assert b.next_delay() == 1
+
+
+def test_cursor_offsets_round_trip_and_advance() -> None:
+    c = Cursor(10, "t10", {"a"}, {0: 41, 3: 7})
+    back = Cursor.from_json(c.to_json())
+    assert back == c
+    back.advance(10, "t10", "b")
+    back.advance(9, "t9", "z")  # older: ignored
+    assert (back.ts_ns, back.hashes) == (10, {"a", "b"})
+    back.advance(11, "t11", "c")
+    assert (back.ts_ns, back.ts_text, back.hashes) == (11, "t11", {"c"})
+    assert Cursor.from_json(b'{"ts_ns": 5}') == Cursor(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,10 +44,11 @@ async def test_size_flush_groups_by_stream_and_cursor_waits_for_the_ack() -> Non
             ("s1", ["l1", "l3"], [1, 3]), ("s2", ["l2"], [2])]
         await asyncio.sleep(0)
         assert store.cursors == {}  # not acknowledged yet
-        for fut in sender.pending:
-            fut.set_result(None)
+        for offset, fut in enumerate(sender.pending):
+            fut.set_result(SimpleNamespace(partition=offset % 2, offset=100 + offset))
         await p.acked.wait()
         assert store.cursors["railway:a"].ts_ns == 2
+        assert store.cursors["railway:a"].offsets == {0: 100, 1: 101}  # where a recovery would start reading
     assert p.stats.acked_lines == 3
 
 
