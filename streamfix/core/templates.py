@@ -202,8 +202,15 @@ class TemplateMiner:
         group = TemplateGroup(self._new_id(shape), shape, 0, self._seq, tokens)
         self._groups[group.id] = group
         self._index_add(group)
+        full = self._register(group)
+        return group if full is None else self._merge_variable(*full, group)
+
+    def _register(self, group: TemplateGroup) -> tuple[dict[str, str], int] | None:
+        """Record the group's value at each constant position; return the first position that has
+        now shown ``variability_threshold`` distinct values (with its record), if any."""
+        tokens = group.tokens
         if sum(token != WILDCARD for token in tokens) < 2:
-            return group  # turning its only constant into a variable would leave nothing to match on
+            return None  # turning its only constant into a variable would leave nothing to match on
         for position, token in enumerate(tokens[:_MAX_VARIABLE_POSITIONS]):
             if token == WILDCARD:
                 continue
@@ -211,10 +218,11 @@ class TemplateMiner:
             skeleton = f"{position}|" + hashlib.blake2b(rest.encode(), digest_size=12).hexdigest()
             values = self._siblings.setdefault(skeleton, {})
             values.setdefault(token, group.id)
-            group.sibling_keys.append(skeleton)
+            if skeleton not in group.sibling_keys:
+                group.sibling_keys.append(skeleton)
             if len(values) >= self.variability_threshold:
-                return self._merge_variable(values, position, group)
-        return group
+                return values, position
+        return None
 
     def _merge_variable(self, values: dict[str, str], position: int, newest: TemplateGroup) -> TemplateGroup:
         live = {self._aliases.get(gid, gid) for gid in values.values()} | {newest.id}
@@ -236,6 +244,7 @@ class TemplateMiner:
                 t in (o, WILDCARD) for t, o in zip(target.tokens, other.tokens, strict=True)
             ):
                 self._absorb(target, other)
+        self._register(target)  # its new template can vary further at other positions
         return target
 
     def _set_template(self, group: TemplateGroup, tokens: tuple[str, ...]) -> None:

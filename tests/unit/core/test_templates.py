@@ -229,6 +229,12 @@ KNOWN_WRONG = [
         3,
     ),
     (
+        "two-word-positions-varying-together",
+        [f"user {a} logged into {b}" for a, b in zip(NAMES, reversed(NAMES), strict=True)],
+        1,
+        10,
+    ),
+    (
         "variable-token-count",
         ["Server environment:os.name=Linux", "Server environment:java.vendor=Oracle Corporation"],
         1,
