@@ -12,9 +12,10 @@ How a line is grouped:
    number of tokens and matches every constant token takes the line.
 4. Otherwise a new group is created. For each of its constant positions the miner records which
    value it had among templates that are otherwise equal. When one position has shown
-   ``variability_threshold`` distinct values, it is a variable: those groups are merged into the
-   oldest one, whose template gets ``<*>`` there, and any other group the new template covers is
-   merged too. Small enumerations (``GET``/``POST``, ``Started``/``Stopped``) stay apart.
+   ``variability_threshold`` distinct values (``trailing_threshold`` for the last token, which is
+   more often an argument such as a user or file name), it is a variable: those groups are merged
+   into the oldest one, whose template gets ``<*>`` there, and any other group the new template
+   covers is merged too. Small enumerations (``GET``/``POST``, ``Started``/``Stopped``) stay apart.
 
 Merges never lose counts: the merged group's id becomes an **alias** of the surviving one
 (:meth:`TemplateMiner.resolve`, :attr:`TemplateMiner.aliases`). Group ids are derived from the first
@@ -68,16 +69,18 @@ class TemplateMiner:
         self,
         *,
         variability_threshold: int = 8,
+        trailing_threshold: int = 4,
         max_groups: int = 20_000,
         max_aliases: int = 100_000,
         max_shapes: int = 200_000,
         strip_headers: bool = True,
     ) -> None:
-        if variability_threshold < 2:
-            raise ValueError("variability_threshold must be at least 2")
+        if variability_threshold < 2 or trailing_threshold < 2:
+            raise ValueError("variability_threshold and trailing_threshold must be at least 2")
         if max_groups < 10:
             raise ValueError("max_groups must be at least 10")
         self.variability_threshold = variability_threshold
+        self.trailing_threshold = trailing_threshold
         self.max_groups = max_groups
         self.max_aliases = max_aliases
         self.max_shapes = max_shapes
@@ -207,7 +210,7 @@ class TemplateMiner:
 
     def _register(self, group: TemplateGroup) -> tuple[dict[str, str], int] | None:
         """Record the group's value at each constant position; return the first position that has
-        now shown ``variability_threshold`` distinct values (with its record), if any."""
+        now shown enough distinct values to be a variable (with its record), if any."""
         tokens = group.tokens
         if sum(token != WILDCARD for token in tokens) < 2:
             return None  # turning its only constant into a variable would leave nothing to match on
@@ -220,7 +223,8 @@ class TemplateMiner:
             values.setdefault(token, group.id)
             if skeleton not in group.sibling_keys:
                 group.sibling_keys.append(skeleton)
-            if len(values) >= self.variability_threshold:
+            last = position == len(tokens) - 1
+            if len(values) >= (self.trailing_threshold if last else self.variability_threshold):
                 return values, position
         return None
 
@@ -296,6 +300,7 @@ class TemplateMiner:
             "params_version": PARAMS_VERSION,
             "config": {
                 "variability_threshold": self.variability_threshold,
+                "trailing_threshold": self.trailing_threshold,
                 "max_groups": self.max_groups,
                 "max_aliases": self.max_aliases,
                 "max_shapes": self.max_shapes,

@@ -147,6 +147,15 @@ def test_single_word_lines_never_become_a_catch_all() -> None:
     assert miner.add("enabled:false")[1] == "enabled:false"
 
 
+def test_last_token_needs_fewer_values() -> None:
+    miner = TemplateMiner()
+    ids = [miner.add(f"session closed for user {name}")[0] for name in NAMES[:4]]
+    assert len(set(ids)) == 4
+    assert {miner.resolve(gid) for gid in ids} == {ids[0]}
+    inner = [miner.add(f"session for {name} closed")[0] for name in NAMES[:4]]
+    assert len({miner.resolve(gid) for gid in inner}) == 4
+
+
 def test_merge_absorbs_groups_the_new_template_covers() -> None:
     miner = TemplateMiner(variability_threshold=3)
     ids = [miner.add(f"job {name} finished")[0] for name in NAMES[:3]]
@@ -156,7 +165,7 @@ def test_merge_absorbs_groups_the_new_template_covers() -> None:
 
 
 def test_alias_chains_resolve_in_one_step() -> None:
-    miner = TemplateMiner(variability_threshold=3)
+    miner = TemplateMiner(variability_threshold=3, trailing_threshold=3)
     early = [miner.add(f"copy {a} to disk {b}")[0] for a, b in (("x", "p"), ("y", "p"))]
     miner.add("copy z to disk p")
     later = [miner.add(f"copy {a} to disk {b}")[0] for a, b in (("x", "q"), ("x", "r"))]
