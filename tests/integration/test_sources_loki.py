@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from pydantic import SecretStr
 
-from streamfix import metrics
+from streamfix.kafka_io import Publisher, ensure_topics
 from streamfix.settings import Settings
 from streamfix.sources.loki import LokiTarget, scan
 from streamfix.sources.runner import watch_loki
@@ -32,15 +32,14 @@ def entries(count: int, start_ns: int, first: int = 0) -> list[tuple[dict[str, s
     ]
 
 
-def published(source: str) -> float:
-    return metrics.REGISTRY.get_sample_value("streamfix_source_lines_total", {"source": source}) or 0.0
-
-
-async def wait_published(count: float, task: asyncio.Task[None]) -> None:
-    while published("loki") < count:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+async def wait_on_topic(settings: Settings, lines: int, task: asyncio.Task[None]) -> None:
+    """Until the raw topic holds ``lines`` lines (the watcher's failure ends the wait too)."""
+    reader = asyncio.ensure_future(read_raw(settings, until_lines=lines, deadline_s=60))
+    await asyncio.wait({reader, task}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        reader.cancel()
+        task.result()
+    await reader
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -63,14 +62,14 @@ async def test_pages_split_inside_equal_timestamp_runs_and_restart_exactly_once(
     )
     t0 = time.time_ns() - 120 * 1_000_000_000
     first_batch = entries(4600, t0)
-    base = published("loki")
+    await ensure_topics(settings)
     async with FakeLoki(token="s3cret-token", org_id="tenant-1") as loki:
         loki.add_many(first_batch)
         settings = settings.model_copy(update={"loki_token": SecretStr("s3cret-token")})
         target = LokiTarget(loki.url, '{app="api"}', "tenant-1")
 
         task = asyncio.create_task(watch_loki(settings, target))
-        await wait_published(base + len(first_batch), task)
+        await wait_on_topic(settings, len(first_batch), task)
         await stop(task)
         first_requests = list(loki.requests)
         assert [int(r["limit"]) for r in first_requests][:5] == [PAGE] * 5
@@ -83,7 +82,7 @@ async def test_pages_split_inside_equal_timestamp_runs_and_restart_exactly_once(
         more = [(STREAMS[0], last_ts, "late twin at the cursor timestamp"), *entries(700, t0, first=4606)]
         loki.add_many(more)
         task = asyncio.create_task(watch_loki(settings, target))  # resumes from the cursor on Kafka
-        await wait_published(base + len(first_batch) + len(more), task)
+        await wait_on_topic(settings, len(first_batch) + len(more), task)
         await stop(task)
 
     batches = await read_raw(settings)
@@ -100,8 +99,6 @@ async def test_scan_backfills_the_last_hours_once(kafka_settings: Settings) -> N
     now = time.time_ns()
     inside = entries(2500, now - 3_000 * 1_000_000_000)
     pages: list[int] = []
-    from streamfix.kafka_io import Publisher, ensure_topics
-
     async with FakeLoki() as loki:
         loki.add_many(entries(50, now - 3 * 3600 * 1_000_000_000))  # older than the scanned hour
         loki.add_many(inside)

@@ -13,7 +13,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamfix import metrics
 from streamfix.kafka_io import ensure_topics
 from streamfix.settings import Settings
 from streamfix.sources.runner import watch_railway
@@ -33,15 +32,14 @@ def pairs_of(lines: list[str]) -> Counter[tuple[str, str]]:
     return out
 
 
-def published_lines(source: str) -> float:
-    return metrics.REGISTRY.get_sample_value("streamfix_source_lines_total", {"source": source}) or 0.0
-
-
-async def wait_published(source: str, count: float, task: asyncio.Task[None]) -> None:
-    while published_lines(source) < count:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+async def wait_on_topic(settings: Settings, lines: int, task: asyncio.Task[None]) -> None:
+    """Until the raw topic holds ``lines`` lines (the watcher's failure ends the wait too)."""
+    reader = asyncio.ensure_future(read_raw(settings, until_lines=lines, deadline_s=180))
+    await asyncio.wait({reader, task}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        reader.cancel()
+        task.result()
+    await reader
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -62,14 +60,14 @@ async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
     monkeypatch.setenv("FAKE_RAILWAY_EXITS", str(FORCED_EXITS))
     monkeypatch.setenv("FAKE_RAILWAY_GAP", "250")
     settings = kafka_settings.model_copy(update={"railway_bin": str(RAILWAY_BIN)})
-    base = published_lines("railway")
+    await ensure_topics(settings)
 
     first = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
-    await wait_published("railway", base + TOTAL * 0.4, first)
+    await wait_on_topic(settings, int(TOTAL * 0.4), first)
     await stop(first)  # the watcher restart: flushes, writes its cursor, kills the CLI
 
     second = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
-    await wait_published("railway", base + TOTAL, second)
+    await wait_on_topic(settings, TOTAL, second)
     await stop(second)
 
     batches = await read_raw(settings)
