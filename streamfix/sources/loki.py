@@ -173,6 +173,7 @@ class LokiPoller:
         """Dedupe and buffer sorted entries; returns how many were new."""
         accepted = 0
         dedupe, pipeline = self.dedupe, self.pipeline
+        late = dedupe.late
         tagged = {key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()}
         for ts, key, line in entries:
             if dedupe.accept(ts, line_hash(key, line)):
@@ -180,6 +181,8 @@ class LokiPoller:
                 accepted += 1
         if self.save_cursor:
             pipeline.set_cursor(self.target.cursor_key, dedupe.cursor)
+        # Only tail frames can hold entries older than the cursor; they arrived too late to keep order.
+        count_dropped("loki", "out_of_order", dedupe.late - late, "entries older than the last one published")
         self.stats.published += accepted
         return accepted
 

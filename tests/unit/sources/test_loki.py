@@ -104,7 +104,7 @@ async def test_paging_inside_runs_of_equal_timestamps_publishes_each_entry_once(
 
 async def test_live_tail_publishes_frames_and_counts_dropped_entries(caplog: pytest.LogCaptureFixture) -> None:
     sender = MemorySender()
-    before = dropped("tail_dropped_entries")
+    before, late_before = dropped("tail_dropped_entries"), dropped("out_of_order")
     async with FakeLoki() as loki:
         loki.add(A, T0, "from history")
         target = LokiTarget(loki.url, '{app="api"}')
@@ -116,14 +116,19 @@ async def test_live_tail_publishes_frames_and_counts_dropped_entries(caplog: pyt
                 "streams": [{"stream": B, "values": [[str(T0 + 5), "live one"], [str(T0 + 6), "live two"]]}],
                 "dropped_entries": [{"labels": B, "timestamp": str(T0 + 4)}, {"labels": B, "timestamp": str(T0 + 3)}],
             })
+            await loki.tail_frames.put({"streams": [{"stream": A, "values": [[str(T0 + 1), "too late"]]}]})
+            await loki.tail_frames.put({"streams": [{"stream": A, "values": [[str(T0 + 7), "in order"]]}]})
             with caplog.at_level(logging.WARNING):
-                await sender.wait_lines(3)
+                await sender.wait_lines(4)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    assert sender.lines == ["from history", "live one", "live two"]
+    assert sender.lines == ["from history", "live one", "live two", "in order"]
     assert dropped("tail_dropped_entries") - before == 2
-    assert [r.getMessage() for r in caplog.records if r.name == "streamfix.sources.base"] == ["lines lost upstream"]
+    assert dropped("out_of_order") - late_before == 1
+    lost = [r for r in caplog.records if r.name == "streamfix.sources.base"]
+    assert [(r.getMessage(), r.reason) for r in lost] == [  # type: ignore[attr-defined]
+        ("lines lost upstream", "tail_dropped_entries"), ("lines lost upstream", "out_of_order")]
 
 
 async def test_live_falls_back_to_polling_when_tail_is_refused() -> None:
