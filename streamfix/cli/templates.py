@@ -2,8 +2,9 @@
 
 Lines are read from FILE (or standard input) as bytes; a line ends at ``\\n`` only and a trailing
 ``\\r`` is dropped. Each output line is ``{"group": ..., "template": ...}``, in input order. ``group``
-is the id assigned when the line arrived; when groups merge later, ``--state`` writes the alias map
-(merged id → surviving id) with the rest of the miner state at the end.
+is the id assigned when the line arrived. When a line makes groups merge, its object also carries
+``"merged": {old_id: surviving_id, ...}``, so a consumer can keep counts together; ``--state`` keeps
+the whole miner (groups, counts, the full alias map) in a JSON file between runs.
 
 Only the miner, click and orjson are imported, so start-up stays short.
 """
@@ -11,6 +12,7 @@ Only the miner, click and orjson are imported, so start-up stays short.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import BinaryIO
 
@@ -27,6 +29,7 @@ _BATCH = 4096
 def run(source: BinaryIO, sink: BinaryIO, miner: TemplateMiner, *, line_buffered: bool = False) -> int:
     """Group every line of ``source``, write one JSON object per line to ``sink``; return the line count."""
     add = miner.add_bytes
+    merges_seen = miner.merges
     encoded: dict[tuple[str, str], bytes] = {}
     out: list[bytes] = []
     batch = 1 if line_buffered else _BATCH
@@ -37,6 +40,11 @@ def run(source: BinaryIO, sink: BinaryIO, miner: TemplateMiner, *, line_buffered
             line = line[:-1]
         result = add(line)
         record = encoded.get(result)
+        if miner.merges != merges_seen:
+            merges_seen = miner.merges
+            merged = dict(miner.take_merges())
+            if merged:
+                record = orjson.dumps({"group": result[0], "template": result[1], "merged": merged}) + b"\n"
         if record is None:
             if len(encoded) > 65_536:
                 encoded.clear()
@@ -60,7 +68,8 @@ def run(source: BinaryIO, sink: BinaryIO, miner: TemplateMiner, *, line_buffered
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write the miner state (groups, counts, merge aliases) to this JSON file at the end.",
+    help="JSON file with the miner state (groups, counts, merge aliases): loaded first if it exists,"
+    " written at the end.",
 )
 @click.option(
     "--no-headers",
@@ -70,7 +79,11 @@ def run(source: BinaryIO, sink: BinaryIO, miner: TemplateMiner, *, line_buffered
 @click.option("--line-buffered", is_flag=True, help="Flush after every line (for following a live log).")
 def command(file: str | None, state_path: str | None, no_headers: bool, line_buffered: bool) -> None:
     """Print the template group of each line of FILE (or standard input) as JSON lines."""
-    miner = TemplateMiner(strip_headers=not no_headers)
+    if state_path is not None and os.path.exists(state_path):
+        with open(state_path, "rb") as handle:
+            miner = TemplateMiner.from_state(orjson.loads(handle.read()))
+    else:
+        miner = TemplateMiner(strip_headers=not no_headers)
     sink = sys.stdout.buffer
     if file is None or file == "-":
         run(sys.stdin.buffer, sink, miner, line_buffered=line_buffered)

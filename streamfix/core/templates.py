@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,7 @@ class TemplateMiner:
         self._coarse: dict[str, str] = {}
         self._shapes: dict[str, str] = {}
         self._seq = 0
+        self._recent_merges: deque[tuple[str, str]] = deque(maxlen=10_000)
         self.merges = 0
         self.evictions = 0
 
@@ -123,6 +125,13 @@ class TemplateMiner:
     def aliases(self) -> dict[str, str]:
         """Every merged group id mapped to the id of the group that absorbed it (a copy)."""
         return dict(self._aliases)
+
+    def take_merges(self) -> list[tuple[str, str]]:
+        """Return the ``(merged_id, surviving_id)`` pairs recorded since the last call (at most the
+        last 10,000), and forget them. The full, current map stays in :attr:`aliases`."""
+        merges = list(self._recent_merges)
+        self._recent_merges.clear()
+        return merges
 
     def resolve(self, group_id: str) -> str:
         """Return the current canonical id for ``group_id`` (itself when it was never merged)."""
@@ -267,6 +276,7 @@ class TemplateMiner:
                 self._aliases[alias] = target.id
         if other.count:  # a group created by the line that caused the merge was never handed out
             self._aliases[other.id] = target.id
+            self._recent_merges.append((other.id, target.id))
         while len(self._aliases) > self.max_aliases:
             del self._aliases[next(iter(self._aliases))]
 

@@ -57,7 +57,19 @@ def test_reads_file_and_writes_state(tmp_path: Path) -> None:
     job_ids = {r["group"] for r in out[10:18]}
     assert len(job_ids) == 7, "seven groups on arrival; the eighth distinct name merges them"
     assert out[17]["group"] == out[10]["group"]
+    assert out[17]["merged"] == {r["group"]: out[10]["group"] for r in out[11:17]}
+    assert out[3]["merged"] == {out[1]["group"]: out[0]["group"], out[2]["group"]: out[0]["group"]}
+    assert sum("merged" in r for r in out) == 2
     assert {state["aliases"].get(g, g) for g in job_ids} == {out[10]["group"]}
+
+
+def test_state_file_resumes_between_runs(tmp_path: Path) -> None:
+    state_path = tmp_path / "state.json"
+    first = CliRunner().invoke(command, ["--state", str(state_path)], input=INPUT)
+    second = CliRunner().invoke(command, ["--state", str(state_path)], input=INPUT)
+    assert records(first.stdout_bytes) == records(second.stdout_bytes)
+    state = orjson.loads(state_path.read_bytes())
+    assert sum(group["count"] for group in state["groups"]) == 2 * len(LINES)
 
 
 def test_only_newline_ends_a_line() -> None:
