@@ -25,6 +25,7 @@ from streamfix.core.models import ParsedLine
 STATE_VERSION = 1
 MAX_UNIT_LINES = 1000
 MAX_INTERLEAVED = 5  # consecutive plain lines of the same stream inside a traceback
+MAX_INTERLEAVED_AFTER_EXC = 1
 MAX_CONTINUATION = 50
 
 # States of an open unit.
@@ -37,6 +38,7 @@ PY_GROUP = "py_group"  # inside an ExceptionGroup box
 STACK = "stack"  # Node.js or Java stack trace
 NODE_PRE = "node_pre"  # Node.js uncaught-error preamble: "file.js:LINE", the source line, a caret
 NODE_PRE_BLANK = "node_pre_blank"  # after the blank line that ends the preamble: the error line is next
+_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK})
 MAX_PREAMBLE = 6
 
 TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
@@ -62,11 +64,12 @@ def might_open_error(raw: str) -> bool:
 
     While :attr:`Assembler.idle` is true a caller may skip parsing such a line entirely: it is a plain
     line. The assembler only opens a unit on an error level (``err``, ``error``, ``crit``, ``critical``,
-    ``fatal``, ``exception``, pino's 50/60), a ``Traceback`` or ``File "`` line, an exception-like line
-    (a name ending in Error or Exception), or a traceback in a structured field (``exc_info``,
-    ``exception``, ``stack``, ``err``, ``error``, ``traceback``), and each of those contains one of the
-    substrings checked here. ``in`` checks on the lowercased line are several times faster than a
-    regular expression with this many alternatives.
+    ``fatal``, ``exception``, pino's 50/60), a ``Traceback`` line, an exception-like line (a name ending
+    in Error or Exception), a traceback in a structured field (``exc_info``, ``exception``, ``err``,
+    ``error``, ``traceback``, or ``stack`` when the stack names an error), or, at an error level only, a
+    ``File "..."`` line or a Node.js preamble; each of those contains one of the substrings checked
+    here. ``in`` checks on the lowercased line are several times faster than one regular expression
+    with this many alternatives.
     """
     low = raw.lower()
     return (
@@ -75,8 +78,6 @@ def might_open_error(raw: str) -> bool:
         or "crit" in low
         or "fatal" in low
         or "traceback" in low
-        or "file " in low
-        or "stack" in low
         or _PINO_ERROR.search(low) is not None
     )
 
@@ -231,7 +232,7 @@ class Assembler:
         elif TB_START.match(text):
             state = PY_GROUP if "Exception Group" in text or text.lstrip().startswith("+") else PY_FRAMES
             self._open(line, state, "python", now)
-        elif PY_FILE.match(text):
+        elif PY_FILE.match(text) and line.is_error_level:  # a traceback whose header line is missing
             self._open(line, PY_FRAMES, "python", now, incomplete=True)
         elif JAVA_HEADER.match(text):
             self._open(line, STACK, "java", now)
@@ -256,7 +257,10 @@ class Assembler:
             return
         state = cur.state
         if state != PENDING and _foreign(cur.lines[-1], line):
-            if cur.foreign < MAX_INTERLEAVED:
+            # Inside a traceback a few interleaved lines are tolerated; once the exception line has been
+            # seen the unit is complete, so one is enough (and the unit closes sooner).
+            limit = MAX_INTERLEAVED_AFTER_EXC if state in _COMPLETE_STATES else MAX_INTERLEAVED
+            if cur.foreign < limit:
                 cur.foreign += 1
                 out.append(Unit("line", (line,)))
             else:

@@ -1,4 +1,4 @@
-"""Domain types of the core: plain, frozen dataclasses with no I/O.
+"""Domain types of the core: plain, immutable records (frozen dataclasses, one named tuple) with no I/O.
 
 Wire schemas (what travels on Kafka) live in :mod:`streamfix.wire`; conversion between the two is
 explicit there.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -48,17 +49,19 @@ LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITIC
 ERROR_LEVELS: frozenset[str] = frozenset({"ERROR", "CRITICAL"})
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedLine:
+class ParsedLine(NamedTuple):
     """One input line after parsing, whatever its format.
 
     ``text`` is the log message without any envelope (the ``message`` of a JSON line, the ``line`` of
     a Loki entry, the whole of a plain text line); ``message`` is ``text`` without its plain-text header
     (timestamp, level, logger, pid...). ``exc_text`` holds a traceback carried inside a structured field
     (``exc_info``, ``exception``, ``stack``, ``err.stack``).
+
+    A named tuple rather than a frozen dataclass: one is built for every line that reaches full
+    parsing, and a tuple is built several times faster. It is just as immutable.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the line number
     fmt: str
     text: str
     message: str

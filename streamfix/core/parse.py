@@ -52,10 +52,18 @@ _EXC_KEYS = ("exc_info", "exception", "exc_text", "stack", "stack_trace", "trace
 _SERVICE_KEYS = ("service", "serviceName", "service_name", "railway_service", "app", "job")
 _DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
 _STREAM_KEYS = ("replica", "replicaId", "replica_id", "pod", "container", "instance", "hostname", "pid")
+_STREAM_KEY_KEYS = frozenset(_SERVICE_KEYS + _STREAM_KEYS)
+_EXC_KEY_SET = frozenset(_EXC_KEYS)
 _LABEL_KEYS = frozenset(
     _SERVICE_KEYS + _DEPLOYMENT_KEYS + _STREAM_KEYS + ("environment", "env", "namespace", "region")
 )
 
+# A header starts with a timestamp (a digit, a month name), a level word or a bracket, never with
+# whitespace: traceback lines, code lines and most messages are rejected on their first character.
+_HEADER_START = frozenset("0123456789[<(TDINWECFJMASOl")
+_LEVEL_COLON = re.compile(
+    r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|CRIT(?:ICAL)?|FATAL):(?:(?P<logger>[\w.\-]+):)?\s*"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SEP = re.compile(r"[\s|]*(?:-\s+|:\s*)?")
 _TS = re.compile(
@@ -100,6 +108,10 @@ def split_header(text: str) -> tuple[str | None, str | None, str | None, str]:
     The header is only cut when a timestamp or a level word is found in it; otherwise the message is
     ``text`` unchanged (so traceback lines keep their indentation).
     """
+    if not text or text[0] not in _HEADER_START:
+        return None, None, None, text
+    if fast := _LEVEL_COLON.match(text):  # "INFO:     ..." (uvicorn), "ERROR:root:..." (logging.basicConfig)
+        return _LEVEL_WORDS[fast.group("level").lower()], None, fast.group("logger"), text[fast.end() :]
     level: str | None = None
     timestamp: str | None = None
     logger: str | None = None
@@ -194,13 +206,27 @@ def _render_structlog_frames(stacks: list[Any]) -> str | None:
     return "\n".join(parts)
 
 
+_BARE_STACK_KEYS = frozenset({"stack", "stack_trace"})
+
+
+def _has_error_word(text: str) -> bool:
+    """Whether a stack carried under a key without "err"/"exc" in its name names an error itself.
+
+    Keeps :func:`streamfix.core.assemble.might_open_error` exact: it only looks for those words.
+    """
+    low = text.lower()
+    return "err" in low or "exc" in low or "traceback" in low
+
+
 def _exception_text(obj: Mapping[str, Any]) -> str | None:
+    if _EXC_KEY_SET.isdisjoint(obj):
+        return None
     for key in _EXC_KEYS:
         value = obj.get(key)
         if not value:
             continue
         if isinstance(value, str):
-            if "\n" in value or "Traceback" in value:
+            if ("\n" in value or "Traceback" in value) and (key not in _BARE_STACK_KEYS or _has_error_word(value)):
                 return value
         elif isinstance(value, dict):
             stack = value.get("stack") or value.get("stack_trace") or value.get("traceback")
@@ -212,29 +238,37 @@ def _exception_text(obj: Mapping[str, Any]) -> str | None:
 
 
 def _labels(obj: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The identifying attributes of a line, sorted by key (so the same stream gets the same key)."""
+    keys = _LABEL_KEYS.intersection(obj)
+    if not keys:
+        return ()
     return tuple(
-        (key, _as_text(value)) for key, value in obj.items() if key in _LABEL_KEYS and value not in (None, "")
+        (key, value if isinstance(value, str) else _as_text(value))
+        for key in sorted(keys)
+        if (value := obj[key]) is not None and value != ""
     )
 
 
 def _stream_key(labels: tuple[tuple[str, str], ...]) -> str:
-    return "|".join(sorted(f"{k}={v}" for k, v in labels if k in _SERVICE_KEYS or k in _STREAM_KEYS))
+    return "|".join(f"{k}={v}" for k, v in labels if k in _STREAM_KEY_KEYS)
 
 
 def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -> ParsedLine:
-    raw_message = _first(obj, _MESSAGE_KEYS)
-    text = _as_text(raw_message) if raw_message is not None else ""
+    raw_message = obj.get("message")
+    if raw_message is None:
+        raw_message = _first(obj, _MESSAGE_KEYS)
+    text = raw_message if isinstance(raw_message, str) else _as_text(raw_message)
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     if text.endswith("\n"):
         text = text.rstrip("\n")
-    level_value = _first(obj, _LEVEL_KEYS)
+    level_value = obj.get("level") or _first(obj, _LEVEL_KEYS)
     # Numeric levels are pino's and bunyan's, always under "level".
     if isinstance(level_value, int | float) and "level" not in obj:
         level_value = None
     level = normalize_level(level_value)
-    timestamp = _first(obj, _TIME_KEYS)
-    logger = _first(obj, _LOGGER_KEYS)
+    timestamp = obj.get("timestamp") or _first(obj, _TIME_KEYS)
+    logger = obj.get("logger") or _first(obj, _LOGGER_KEYS)
     labels = _labels(obj)
     if fmt == "auto":
         fmt = "railway" if "message" in obj and "timestamp" in obj and "levelname" not in obj else "json"
@@ -246,8 +280,12 @@ def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -
         level = own_level or level
         logger = logger or own_logger
         timestamp = timestamp or own_ts
-    service = next((v for k, v in labels if k in _SERVICE_KEYS), None)
-    deployment = next((v for k, v in labels if k in _DEPLOYMENT_KEYS), None)
+    service = deployment = None
+    for key, value in labels:
+        if service is None and key in _SERVICE_KEYS:
+            service = value
+        elif deployment is None and key in _DEPLOYMENT_KEYS:
+            deployment = value
     return ParsedLine(
         index=index,
         fmt=fmt,
