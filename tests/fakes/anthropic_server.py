@@ -56,6 +56,8 @@ class FakeAnthropic:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.request_seen = threading.Condition()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -111,9 +113,18 @@ class FakeAnthropic:
                     return
                 reply = fake._next(body)
                 with fake.request_seen:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                     fake.requests.append(body)
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fake.request_seen.notify_all()
+                try:
+                    self._answer(reply, body)
+                finally:
+                    with fake.request_seen:
+                        fake.in_flight -= 1
+
+            def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
                 bearer = self.headers.get("authorization", "").removeprefix("Bearer ")
                 if fake.api_key not in (self.headers.get("x-api-key"), bearer):
                     self._send(401, _error(401, "invalid x-api-key"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 from streamfix.fixing.gitops import GitOps
 from streamfix.fixing.service import FixService
-from tests.fakes.anthropic_server import FakeAnthropic, error_reply, tool_reply
+from tests.fakes.anthropic_server import FakeAnthropic, Reply, error_reply, tool_reply
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing import fixtures
 from tests.unit.fixing.helpers import (
@@ -173,3 +175,25 @@ async def test_invalid_request_on_the_topic_is_skipped(tmp_path: Path) -> None:
     service = FixService(settings, publish=Recorder().publish, git=GitOps(tmp_path / "c", "x", "main"))
     assert await service.handle_raw(b'{"not": "a request"}') is None
     assert await service.handle_raw(b"\xff") is None
+
+
+async def test_concurrency_limit_holds_claude_calls_to_one_at_a_time(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    releases = [threading.Event() for _ in range(3)]
+    fake_claude.script.extend(Reply(tool_input=analysis(), release=event) for event in releases)
+    settings = fix_settings(
+        tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url, fix_concurrency=1
+    )
+    service = build_service(settings, fake_github.base_url, Recorder())
+    tb = genuine_traceback(sample_repo.work)
+    requests = [
+        make_request(tb, fingerprint=f"fp1:c{i}", request_id=f"fp1:c{i}#1", create_pr=False) for i in range(3)
+    ]
+    running = asyncio.gather(*(service.handle(r) for r in requests))
+    for n, event in enumerate(releases, 1):
+        assert await asyncio.to_thread(fake_claude.wait_for_requests, n)
+        event.set()
+    results = await running
+    assert [r.status for r in results] == ["branch_pushed"] * 3
+    assert fake_claude.max_in_flight == 1

@@ -55,6 +55,8 @@ async def test_request_to_pr_open_to_merged(
     assert final.status == "pr_open"
     assert final.pr_number == 1
     assert final.pr_url == f"{fake_github.base_url}/acme/shop/pull/1"
+    assert (final.input_tokens, final.output_tokens, final.confidence) == (1200, 300, 0.92)
+    assert final.root_cause.startswith("average_order_value divides")
     assert final.branch is not None
     assert final.branch.startswith(BRANCH)
     # one commit on top of main, on the bare remote, touching only the fixed file
@@ -107,11 +109,14 @@ async def test_closed_pr_lowers_the_success_ratio(
     rec = Recorder()
     service = build_service(settings, fake_github.base_url, rec)
     tb = genuine_traceback(sample_repo.work)
+    issue = fake_github.add_issue("Nightly report crashes", "Seen as pattern fp1:other in production.")
     first = await service.handle(make_request(tb))
     second = await service.handle(make_request(tb, fingerprint="fp1:other", request_id="fp1:other#1"))
-    assert (first.pr_number, second.pr_number) == (1, 2)
-    fake_github.merge(1)
-    fake_github.close(2)
+    assert (issue, first.pr_number, second.pr_number) == (1, 2, 3)
+    assert "Fixes #" not in fake_github.pulls[2].body
+    assert fake_github.pulls[3].body.rstrip().endswith("Fixes #1")
+    fake_github.merge(2)
+    fake_github.close(3)
     assert sorted(r.status for r in await service.track()) == ["closed", "merged"]
     assert metric("streamfix_fix_success_ratio") == 0.5
 
