@@ -79,17 +79,29 @@ def run(source: BinaryIO, sink: BinaryIO, miner: TemplateMiner, *, line_buffered
 @click.option("--line-buffered", is_flag=True, help="Flush after every line (for following a live log).")
 def command(file: str | None, state_path: str | None, no_headers: bool, line_buffered: bool) -> None:
     """Print the template group of each line of FILE (or standard input) as JSON lines."""
-    if state_path is not None and os.path.exists(state_path):
-        with open(state_path, "rb") as handle:
-            miner = TemplateMiner.from_state(orjson.loads(handle.read()))
-    else:
+    miner = _load(state_path) if state_path is not None and os.path.exists(state_path) else None
+    if miner is None:
         miner = TemplateMiner(strip_headers=not no_headers)
     sink = sys.stdout.buffer
-    if file is None or file == "-":
-        run(sys.stdin.buffer, sink, miner, line_buffered=line_buffered)
-    else:
-        with open(file, "rb") as source:
-            run(source, sink, miner, line_buffered=line_buffered)
+    try:
+        if file is None or file == "-":
+            run(sys.stdin.buffer, sink, miner, line_buffered=line_buffered)
+        else:
+            with open(file, "rb") as source:
+                run(source, sink, miner, line_buffered=line_buffered)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other Unix filters do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if state_path is not None:
-        with open(state_path, "wb") as handle:
+        partial = f"{state_path}.tmp"
+        with open(partial, "wb") as handle:
             handle.write(orjson.dumps(miner.to_state()))
+        os.replace(partial, state_path)
+
+
+def _load(state_path: str) -> TemplateMiner:
+    try:
+        with open(state_path, "rb") as handle:
+            return TemplateMiner.from_state(orjson.loads(handle.read()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"cannot load template state from {state_path}: {exc}") from exc

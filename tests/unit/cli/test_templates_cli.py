@@ -72,6 +72,31 @@ def test_state_file_resumes_between_runs(tmp_path: Path) -> None:
     assert sum(group["count"] for group in state["groups"]) == 2 * len(LINES)
 
 
+def test_bad_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    state_path = tmp_path / "state.json"
+    state_path.write_text('{"version": 99}')
+    result = CliRunner().invoke(command, ["--state", str(state_path)], input=INPUT)
+    assert result.exit_code == 1
+    assert "cannot load template state" in result.output
+
+
+def test_closed_output_pipe_is_not_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "in.log"
+    source.write_bytes(b"line 1\n" * 200_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from streamfix.cli import main; main()", "templates", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr is not None
+    assert b"Traceback" not in proc.stderr.read()
+
+
 def test_only_newline_ends_a_line() -> None:
     result = CliRunner().invoke(command, ["--no-headers"], input=b"a\rb 1\r\nc 2\n")
     out = records(result.stdout_bytes)
