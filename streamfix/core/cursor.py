@@ -38,6 +38,7 @@ class Cursor:
     # Raw-topic partition → highest offset acknowledged when the cursor was written. Batches after
     # these offsets may hold lines published after the cursor (a hard kill); see recover().
     offsets: dict[int, int] = field(default_factory=dict)
+    position: tuple[int, ...] = ()  # file sources: (device, inode, offset after the last full line)
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -46,6 +47,7 @@ class Cursor:
                 "ts_text": self.ts_text,
                 "hashes": sorted(self.hashes),
                 "offsets": {str(p): o for p, o in sorted(self.offsets.items())},
+                "position": list(self.position),
             }
         )
 
@@ -53,10 +55,12 @@ class Cursor:
     def from_json(cls, data: bytes) -> Cursor:
         obj: Any = orjson.loads(data)
         offsets = {int(p): int(o) for p, o in (obj.get("offsets") or {}).items()}
-        return cls(int(obj.get("ts_ns", 0)), str(obj.get("ts_text", "")), set(obj.get("hashes", ())), offsets)
+        position = tuple(int(x) for x in obj.get("position") or ())
+        return cls(int(obj.get("ts_ns", 0)), str(obj.get("ts_text", "")), set(obj.get("hashes", ())), offsets,
+                   position)
 
     def copy(self) -> Cursor:
-        return Cursor(self.ts_ns, self.ts_text, set(self.hashes), dict(self.offsets))
+        return Cursor(self.ts_ns, self.ts_text, set(self.hashes), dict(self.offsets), self.position)
 
     def advance(self, ts_ns: int, ts_text: str, digest: str) -> None:
         """Move past a line known to be published already (used when recovering after a hard kill)."""

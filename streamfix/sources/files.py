@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import BinaryIO
 
+from streamfix.core.cursor import Cursor
 from streamfix.sources.base import BatchPipeline
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ MAX_PARTIAL = 4 * 1024 * 1024  # a "line" longer than this is cut and published 
 class FileFollower:
     """Follows one path across rotation and truncation. Call :meth:`poll` repeatedly."""
 
-    def __init__(self, path: str, *, from_start: bool = True) -> None:
+    def __init__(self, path: str, *, from_start: bool = True, resume: tuple[int, ...] = ()) -> None:
         self.path = path
+        self._resume = resume
         self._fh: BinaryIO | None = None
         self._inode: tuple[int, int] | None = None
         self._offset = 0
@@ -50,9 +52,24 @@ class FileFollower:
         st = os.fstat(fh.fileno())
         self._fh, self._inode = fh, (st.st_dev, st.st_ino)
         self._offset = 0 if self._from_start else st.st_size
+        if len(self._resume) == 3:
+            if self._resume[:2] == self._inode and st.st_size >= self._resume[2]:
+                self._offset = self._resume[2]
+            else:
+                log.warning("file replaced or truncated while not watched; reading it from the start",
+                            extra={"path": self.path})
+                self._offset = 0
+        self._resume = ()
         self._from_start = True  # later files (after rotation) are read from their start
         fh.seek(self._offset)
         return True
+
+    @property
+    def position(self) -> tuple[int, ...]:
+        """``(device, inode, offset after the last complete line)``; empty before the file was opened."""
+        if self._inode is None:
+            return ()
+        return (*self._inode, self._offset - len(self._partial))
 
     def _read_all(self) -> list[bytes]:
         assert self._fh is not None
@@ -101,10 +118,22 @@ class FileFollower:
         return [line.decode("utf-8", "replace").rstrip("\r") for line in raw]
 
 
+def cursor_key(path: str) -> str:
+    return f"file:{os.path.abspath(path)}"
+
+
 async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interval: float = 0.25,
-                       from_start: bool = True) -> None:
-    """Follow ``paths`` until cancelled; stream key ``file/<path>``."""
-    followers = [FileFollower(p, from_start=from_start) for p in paths]
+                       from_start: bool = True, cursors: dict[str, Cursor] | None = None) -> None:
+    """Follow ``paths`` until cancelled; stream key ``file/<path>``.
+
+    With ``cursors`` (by :func:`cursor_key`), each file resumes after the last line published
+    before, if it is still the same file (device and inode) and not shorter.
+    """
+    known = cursors or {}
+    followers = [
+        FileFollower(p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ())
+        for p in paths
+    ]
     try:
         while True:
             busy = False
@@ -112,9 +141,12 @@ async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interva
                 lines = follower.poll()
                 busy = busy or bool(lines)
                 stream, labels = f"file/{follower.path}", {"path": follower.path}
+                key = cursor_key(follower.path)
                 for line in lines:
                     if pipeline.add(stream, labels, line):
-                        await pipeline.flush()
+                        await pipeline.flush()  # the cursor set below waits for the next flush
+                if lines:
+                    pipeline.set_cursor(key, Cursor(position=follower.position))
             if not busy:
                 await asyncio.sleep(interval)
     finally:

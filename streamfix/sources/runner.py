@@ -84,8 +84,11 @@ async def watch_loki(settings: Settings, target: LokiTarget, *, interval: float 
 async def watch_files(settings: Settings, paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True,
                       auto_fix: bool = False, fmt: Format = "auto") -> None:
     await ensure_topics(settings, SOURCE_TOPICS)
-    async with Publisher(settings) as pub, BatchPipeline(settings, pub, "file", fmt=fmt, auto_fix=auto_fix) as pipeline:
-        await follow_files(pipeline, paths, interval=interval, from_start=from_start)
+    cursors = await load_cursors(settings, "file:")
+    async with Publisher(settings) as pub, BatchPipeline(
+        settings, pub, "file", fmt=fmt, auto_fix=auto_fix, cursor_saver=CursorStore(pub)
+    ) as pipeline:
+        await follow_files(pipeline, paths, interval=interval, from_start=from_start, cursors=cursors)
 
 
 async def watch_stdin(settings: Settings, *, stream: BinaryIO | None = None, name: str = "stdin",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import os
 from pathlib import Path
 
 from streamfix.settings import Settings
 from streamfix.sources.base import BatchPipeline
-from streamfix.sources.files import FileFollower, read_stdin
+from streamfix.sources.cursors import MemoryCursorStore
+from streamfix.sources.files import FileFollower, cursor_key, follow_files, read_stdin
 from tests.fakes import MemorySender
 
 
@@ -88,3 +91,44 @@ async def test_stdin_reads_until_eof() -> None:
     assert [b.seq for b in sender.batches] == [0, 1, 2]
     assert len({b.batch_id for b in sender.batches}) == 3
     assert all(b.timestamps_ns is None for b in sender.batches)
+
+
+def test_resume_continues_the_same_file_and_restarts_a_replaced_one(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "one\ntwo\npart")
+    f = FileFollower(str(log))
+    assert f.poll() == ["one", "two"]
+    position = f.position
+    f.close()
+    append(log, "ial\nthree\n")
+    resumed = FileFollower(str(log), resume=position)
+    assert resumed.poll() == ["partial", "three"]
+    resumed.close()
+    os.rename(log, tmp_path / "app.log.1")
+    append(log, "new file\n")
+    replaced = FileFollower(str(log), resume=position)
+    assert replaced.poll() == ["new file"]
+    replaced.close()
+
+
+async def test_follow_files_saves_cursors_and_resumes_from_them(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "".join(f"l{i}\n" for i in range(30)))
+    store = MemoryCursorStore()
+    sender = MemorySender()
+    async with BatchPipeline(Settings(batch_max_lines=7), sender, "file", cursor_saver=store) as pipeline:
+        task = asyncio.create_task(follow_files(pipeline, [str(log)], interval=0.01))
+        await sender.wait_lines(30)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert store.cursors[cursor_key(str(log))].position[2] == log.stat().st_size
+    append(log, "after restart\n")
+    again = MemorySender()
+    async with BatchPipeline(Settings(), again, "file", cursor_saver=store) as pipeline:
+        task = asyncio.create_task(follow_files(pipeline, [str(log)], interval=0.01, cursors=store.cursors))
+        await again.wait_lines(1)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert again.lines == ["after restart"]
