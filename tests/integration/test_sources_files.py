@@ -1,0 +1,70 @@
+"""``streamfix watch file`` and ``streamfix watch stdin`` as real processes into the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamfix.kafka_io import ensure_topics
+from streamfix.settings import Settings
+from tests.fakes import read_raw
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
+STREAMFIX = Path(sys.executable).parent / "streamfix"
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "STREAMFIX_BROKER": settings.broker,
+            "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix, "STREAMFIX_LOG_LEVEL": "WARNING"}
+
+
+async def test_stdin_publishes_every_line(kafka_settings: Settings) -> None:
+    data = "".join(f"stdin line {i}\n" for i in range(12_345)).encode()
+    proc = await asyncio.create_subprocess_exec(
+        str(STREAMFIX), "watch", "stdin", "--name", "batch-job", env=cli_env(kafka_settings),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(data), 60)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().strip() == "published 12345 lines"
+    batches = await read_raw(kafka_settings)
+    assert [line for b in sorted(batches, key=lambda b: b.seq) for line in b.lines] == data.decode().splitlines()
+    assert {b.stream for b in batches} == {"batch-job"}
+
+
+async def test_file_rotation_truncation_and_restart(kafka_settings: Settings, tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"a{i}\n" for i in range(1000)))
+    await ensure_topics(kafka_settings)
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            str(STREAMFIX), "watch", "file", str(log), "--interval", "0.02", env=cli_env(kafka_settings),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+
+    proc = await start()
+    await read_raw(kafka_settings, until_lines=1000)
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_text("".join(f"b{i}\n" for i in range(500)))
+    await read_raw(kafka_settings, until_lines=1500)
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+
+    with log.open("a") as fh:  # written while no watcher runs
+        fh.write("".join(f"c{i}\n" for i in range(200)))
+    proc = await start()
+    await read_raw(kafka_settings, until_lines=1700)
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+
+    lines = [line for b in sorted(await read_raw(kafka_settings), key=lambda b: b.sent_at) for line in b.lines]
+    assert sorted(lines) == sorted([f"a{i}" for i in range(1000)] + [f"b{i}" for i in range(500)]
+                                   + [f"c{i}" for i in range(200)])
