@@ -1,0 +1,58 @@
+"""Two workers of one app (two processes, same app id) answer every read route the same way.
+
+Each worker serves the API from its own tables. Whether both see every pattern depends on how the
+tables are shared between workers (a global table, or routing to the owning worker); this test says
+so plainly when they differ.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from streamfix.settings import Settings
+
+from .conftest import free_port
+from .helpers import running_worker
+from .test_api_routes import API_ENV, replay_sample, wait_for_patterns
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+P = "/error-monitor"
+READS = [
+    f"{P}/health", f"{P}/errors/recent?hours=24&limit=1000", f"{P}/errors/critical?hours=24",
+    f"{P}/errors/fixable?hours=24", f"{P}/errors/patterns?limit=10000", f"{P}/errors/timeline?hours=24",
+    f"{P}/dashboard", f"{P}/fixes/generated",
+]
+
+
+def normalised(path: str, body: Any) -> Any:
+    """Drop what moves with the clock: the dashboard's timestamp and the timeline's bucket edges."""
+    if path.startswith(f"{P}/dashboard"):
+        body = {k: v for k, v in body.items() if k != "timestamp"}
+    if path.startswith(f"{P}/errors/timeline"):
+        body = {category: sum(counts) for category, counts in body["series"].items()}
+    return body
+
+
+def answers(port: int) -> dict[str, Any]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        return {path: normalised(path, client.get(path).json()) for path in READS}
+
+
+def test_two_workers_give_the_same_answers(kafka_settings: Settings, tmp_path: Path) -> None:
+    second = kafka_settings.model_copy(update={"web_port": free_port(), "data_dir": tmp_path / "worker-2"})
+    with running_worker(kafka_settings, tmp_path / "worker-1.log", **API_ENV), \
+            running_worker(second, tmp_path / "worker-2.log", **API_ENV):
+        expected = replay_sample(kafka_settings, time.time())
+        first_view = wait_for_patterns(kafka_settings.web_port, expected)
+        second_view = wait_for_patterns(second.web_port, expected, timeout=60)
+        assert first_view == second_view
+        one, two = answers(kafka_settings.web_port), answers(second.web_port)
+    for path in READS:
+        assert one[path] == two[path], path
+    assert one[f"{P}/health"]["error_patterns_tracked"] == first_view["total"] > 0
