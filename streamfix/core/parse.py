@@ -54,6 +54,7 @@ _DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
 _STREAM_KEYS = ("replica", "replicaId", "replica_id", "pod", "container", "instance", "hostname", "pid")
 _STREAM_KEY_KEYS = frozenset(_SERVICE_KEYS + _STREAM_KEYS)
 _EXC_KEY_SET = frozenset(_EXC_KEYS)
+_LOGGER_KEY_SET = frozenset(_LOGGER_KEYS)
 _LABEL_KEYS = frozenset(
     _SERVICE_KEYS + _DEPLOYMENT_KEYS + _STREAM_KEYS + ("environment", "env", "namespace", "region")
 )
@@ -249,8 +250,18 @@ def _labels(obj: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _stream_key(labels: tuple[tuple[str, str], ...]) -> str:
-    return "|".join(f"{k}={v}" for k, v in labels if k in _STREAM_KEY_KEYS)
+def _identity(labels: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None, str]:
+    """``(service, deployment, stream key)`` of a line's labels."""
+    service = deployment = None
+    parts: list[str] = []
+    for key, value in labels:
+        if key in _STREAM_KEY_KEYS:
+            parts.append(f"{key}={value}")
+            if service is None and key in _SERVICE_KEYS:
+                service = value
+        elif deployment is None and key in _DEPLOYMENT_KEYS:
+            deployment = value
+    return service, deployment, "|".join(parts)
 
 
 def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -> ParsedLine:
@@ -263,12 +274,14 @@ def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -
     if text.endswith("\n"):
         text = text.rstrip("\n")
     level_value = obj.get("level") or _first(obj, _LEVEL_KEYS)
-    # Numeric levels are pino's and bunyan's, always under "level".
-    if isinstance(level_value, int | float) and "level" not in obj:
-        level_value = None
-    level = normalize_level(level_value)
+    if type(level_value) is str:
+        level = _LEVEL_WORDS.get(level_value.lower())
+    elif isinstance(level_value, int | float) and "level" not in obj:
+        level = None  # numeric levels are pino's and bunyan's, always under "level"
+    else:
+        level = normalize_level(level_value)
     timestamp = obj.get("timestamp") or _first(obj, _TIME_KEYS)
-    logger = obj.get("logger") or _first(obj, _LOGGER_KEYS)
+    logger = None if _LOGGER_KEY_SET.isdisjoint(obj) else _first(obj, _LOGGER_KEYS)
     labels = _labels(obj)
     if fmt == "auto":
         fmt = "railway" if "message" in obj and "timestamp" in obj and "levelname" not in obj else "json"
@@ -280,25 +293,20 @@ def _from_mapping(obj: Mapping[str, Any], index: int, fmt: str, raw: str = "") -
         level = own_level or level
         logger = logger or own_logger
         timestamp = timestamp or own_ts
-    service = deployment = None
-    for key, value in labels:
-        if service is None and key in _SERVICE_KEYS:
-            service = value
-        elif deployment is None and key in _DEPLOYMENT_KEYS:
-            deployment = value
+    service, deployment, stream = _identity(labels)
     return ParsedLine(
-        index=index,
-        fmt=fmt,
-        text=text,
-        message=message,
-        level=level,
-        timestamp=None if timestamp is None else _as_text(timestamp),
-        logger=None if logger is None or not isinstance(logger, str) else logger,
-        service=service,
-        deployment=deployment,
-        stream=_stream_key(labels),
-        exc_text=_exception_text(obj),
-        labels=labels,
+        index,
+        fmt,
+        text,
+        message,
+        level,
+        None if timestamp is None else timestamp if isinstance(timestamp, str) else _as_text(timestamp),
+        logger if isinstance(logger, str) else None,
+        service,
+        deployment,
+        stream,
+        None if _EXC_KEY_SET.isdisjoint(obj) else _exception_text(obj),
+        labels,
     )
 
 
@@ -314,9 +322,10 @@ def _from_loki(obj: Mapping[str, Any], index: int) -> ParsedLine | None:
     if not isinstance(line, str):
         return None
     inner = parse_line(line, index=index, fmt="auto")
-    labels = _labels(labels_obj) + tuple(p for p in inner.labels if p[0] not in labels_obj)
-    service = next((v for k, v in labels if k in _SERVICE_KEYS), None)
-    deployment = next((v for k, v in labels if k in _DEPLOYMENT_KEYS), None)
+    merged = dict(inner.labels)
+    merged.update(_labels(labels_obj))  # the stream's labels win over the line's own attributes
+    labels = tuple(sorted(merged.items()))
+    service, deployment, stream = _identity(labels)
     return ParsedLine(
         index=index,
         fmt="loki",
@@ -327,7 +336,7 @@ def _from_loki(obj: Mapping[str, Any], index: int) -> ParsedLine | None:
         logger=inner.logger,
         service=service,
         deployment=deployment,
-        stream=_stream_key(labels),
+        stream=stream,
         exc_text=inner.exc_text,
         labels=labels,
     )
@@ -349,7 +358,8 @@ def parse_line(raw: str, *, index: int, fmt: str = "auto") -> ParsedLine:
     Never raises on bad input: a line that does not decode as the requested structured format is parsed
     as plain text.
     """
-    raw = raw.rstrip("\r\n")
+    if raw.endswith(("\n", "\r")):
+        raw = raw.rstrip("\r\n")
     if fmt != "text" and raw[:1] == "{":
         try:
             obj = orjson.loads(raw)
