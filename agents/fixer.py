@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from streamfix.fixing.service import NOT_BEFORE_HEADER, FixService
+from streamfix.fixing.ports import NOT_BEFORE_HEADER
+from streamfix.fixing.service import FixService
 from streamfix.wire import FixRequest, FixResult
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from aiokafka.errors import KafkaError
 
 from streamfix import topics
 from streamfix.errors import BrokerError
-from streamfix.fixing.service import NOT_BEFORE_HEADER, FixService
+from streamfix.fixing.ports import NOT_BEFORE_HEADER
+from streamfix.fixing.service import FixService
 from streamfix.settings import Settings
 from streamfix.wire import FixRequest, FixResult
 

@@ -7,13 +7,16 @@ pass anything with the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from streamfix.fixing.claude import Analysis
 from streamfix.fixing.github import PullRef, PullState
 from streamfix.wire import FixRequest, FixResult
+
+NOT_BEFORE_HEADER = "streamfix-not-before"
+"""Kafka header of a parked fix request: the Unix time before which it must not be handled."""
 
 Publish = Callable[[FixResult], Awaitable[None]]
 Park = Callable[[FixRequest, float], Awaitable[None]]
@@ -41,3 +44,17 @@ class PullsPort(Protocol):
     ) -> PullRef: ...
     def pr_state(self, number: int) -> PullState: ...
     def find_issue(self, fingerprint: str) -> int | None: ...
+
+
+def not_before_of(headers: Any) -> float | None:
+    """The not-before time of a parked request, from Kafka headers (a mapping or (key, value) pairs)."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in items:
+        if key == NOT_BEFORE_HEADER:
+            try:
+                return float(value.decode() if isinstance(value, bytes) else value)
+            except ValueError:
+                return None
+    return None

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 
 from streamfix.core.redact import find_secrets, redact
 from streamfix.metrics import REDACTIONS
+from streamfix.wire import FixRequest
 
 log = logging.getLogger(__name__)
 
 
-__all__ = ["find_secrets", "scrub"]
+__all__ = ["find_secrets", "scrub", "secrets_of"]
 
 
 def scrub(text: str, *, where: str = "", known: Iterable[str] = ()) -> str:
@@ -25,3 +26,11 @@ def scrub(text: str, *, where: str = "", known: Iterable[str] = ()) -> str:
     if counts:
         log.info("redacted secrets", extra={"where": where, "redactions": counts})
     return cleaned
+
+
+def secrets_of(request: FixRequest) -> set[str]:
+    """Secret values in the request's texts; removed verbatim from everything derived later."""
+    text = "\n".join(
+        [request.message, request.sample_traceback, request.suggested_fix, request.function or ""]
+    )
+    return find_secrets(text)

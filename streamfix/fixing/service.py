@@ -21,14 +21,21 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from streamfix.errors import FixError, WireError
+from streamfix.errors import BrokerError, FixError, WireError
 from streamfix.fixing import apply
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
 from streamfix.fixing.github import GitHubPulls, pr_body, pr_title
 from streamfix.fixing.naming import branch_name, commit_message, fix_id
-from streamfix.fixing.ports import Analyzer, GitPort, Park, Publish, PullsPort
-from streamfix.fixing.redact import find_secrets
+from streamfix.fixing.ports import (
+    Analyzer,
+    GitPort,
+    Park,
+    Publish,
+    PullsPort,
+    not_before_of,
+)
+from streamfix.fixing.redact import scrub, secrets_of
 from streamfix.fixing.repo import gather_context
 from streamfix.fixing.store import MemoryStore
 from streamfix.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
@@ -37,7 +44,6 @@ from streamfix.wire import FixRequest, FixResult
 
 log = logging.getLogger(__name__)
 
-NOT_BEFORE_HEADER = "streamfix-not-before"
 # States after which a redelivered copy of the same request is answered from the store.
 _SETTLED = frozenset(
     {
@@ -149,7 +155,21 @@ class FixService:
         if not_before is not None and not_before > self._clock():
             await self._sleep(not_before - self._clock())
         async with self._slots:
-            return await self._handle(request)
+            try:
+                return await self._handle(request)
+            except (BrokerError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # an adapter bug must not stop the consumer
+                log.exception("fix failed unexpectedly", extra={"request_id": request.request_id})
+                last = (
+                    None
+                    if request.dry_run
+                    else self.store.get(request.fingerprint, fix_id(request.fingerprint))
+                )
+                if last is None or last.request_id != request.request_id:
+                    raise
+                status = "analysis_failed" if last.status in ("pending", "analyzing") else "pr_failed"
+                return await self._emit(last, status, error=f"internal error: {exc.__class__.__name__}")
 
     async def track(self) -> list[FixResult]:
         """Poll open fix PRs; move them to merged or closed. Returns the fixes that changed."""
@@ -239,8 +259,8 @@ class FixService:
         self.budget.record_tokens(analysis.input_tokens + analysis.output_tokens)
         result = result.model_copy(
             update={
-                "root_cause": analysis.root_cause,
-                "explanation": analysis.explanation,
+                "root_cause": scrub(analysis.root_cause, where="fix_result", known=secrets_of(request)),
+                "explanation": scrub(analysis.explanation, where="fix_result", known=secrets_of(request)),
                 "confidence": analysis.confidence,
                 "fixability": analysis.fixability,
                 "input_tokens": analysis.input_tokens,
@@ -374,25 +394,3 @@ class FixService:
         except FixError as exc:
             return await self._emit(result, "pr_failed", error=str(exc))
         return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
-
-
-def secrets_of(request: FixRequest) -> set[str]:
-    """Secret values in the request's texts; removed verbatim from everything derived later."""
-    text = "\n".join(
-        [request.message, request.sample_traceback, request.suggested_fix, request.function or ""]
-    )
-    return find_secrets(text)
-
-
-def not_before_of(headers: Any) -> float | None:
-    """The not-before time of a parked request, from Kafka headers (a mapping or (key, value) pairs)."""
-    if not headers:
-        return None
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    for key, value in items:
-        if key == NOT_BEFORE_HEADER:
-            try:
-                return float(value.decode() if isinstance(value, bytes) else value)
-            except ValueError:
-                return None
-    return None

@@ -180,3 +180,20 @@ async def test_crash_between_push_and_pr_then_fresh_instance(
     assert len(fake_github.pulls) == 1
     assert fake_github.pulls[1].head == pushed[0]
     assert git(sample_repo.remote, "rev-list", "--count", f"main..{pushed[0]}") == "1"
+
+
+class BrokenPulls(CrashingPulls):
+    def open_pr(self, **kwargs: Any) -> Any:
+        raise RuntimeError("adapter bug")
+
+
+async def test_unexpected_adapter_error_becomes_a_failed_state(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.script.append(tool_reply(**analysis()))
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec, pulls=BrokenPulls(None))
+    result = await service.handle(make_request(genuine_traceback(sample_repo.work)))
+    assert (result.status, result.error) == ("pr_failed", "internal error: RuntimeError")
+    assert rec.statuses[-2:] == ["branch_pushed", "pr_failed"]
