@@ -61,6 +61,7 @@ class TemplateGroup:
     seq: int
     tokens: tuple[str, ...] = field(repr=False)
     sibling_keys: list[str] = field(default_factory=list, repr=False)
+    general: bool = field(default=False, repr=False)  # its template was widened by a merge
 
 
 class TemplateMiner:
@@ -88,8 +89,12 @@ class TemplateMiner:
         self.strip_headers = strip_headers
         self._groups: dict[str, TemplateGroup] = {}
         self._aliases: dict[str, str] = {}
-        # Groups by token count, then by first token (``<*>`` when the template starts with one).
+        self._aliased_to: dict[str, set[str]] = {}  # surviving id -> the ids that alias it
+        # Groups by token count, then by first token (``<*>`` when the template starts with one); the
+        # widened ones again on their own, since only they can match a shape other than their own.
         self._index: dict[int, dict[str, list[str]]] = {}
+        self._general: dict[int, dict[str, list[str]]] = {}
+        self._templates: dict[str, str] = {}
         self._siblings: dict[str, dict[str, str]] = {}
         self._lines: dict[str | bytes, str] = {}
         self._coarse: dict[str, str] = {}
@@ -162,7 +167,7 @@ class TemplateMiner:
             group = self._groups.get(self._aliases.get(gid, gid)) if gid else None
             if group is None:
                 tokens = tuple(shape.split(" "))
-                group = self._match(tokens) or self._create(shape, tokens)
+                group = self._match(shape, tokens) or self._create(shape, tokens)
                 self._remember(self._shapes, shape, group.id)
             self._remember(self._coarse, coarse, group.id)
         self._remember(self._lines, key, group.id)
@@ -173,31 +178,33 @@ class TemplateMiner:
             cache.clear()
         cache[key] = group_id
 
-    def _match(self, tokens: tuple[str, ...]) -> TemplateGroup | None:
-        buckets = self._index.get(len(tokens))
+    def _match(self, shape: str, tokens: tuple[str, ...]) -> TemplateGroup | None:
+        gid = self._templates.get(shape)
+        if gid is not None:
+            return self._groups[gid]
+        buckets = self._general.get(len(tokens))
         if not buckets:
             return None
         for bucket in (buckets.get(tokens[0], ()), buckets.get(WILDCARD, ())):
             for gid in bucket:
                 group = self._groups[gid]
-                if group.tokens == tokens:
-                    return group
-                # A template of variables only (``<*>``) would swallow every line of its length.
-                if any(t != WILDCARD for t in group.tokens) and all(
-                    t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)
-                ):
+                if all(t in (s, WILDCARD) for t, s in zip(group.tokens, tokens, strict=True)):
                     return group
         return None
 
     def _index_add(self, group: TemplateGroup) -> None:
-        self._index.setdefault(len(group.tokens), {}).setdefault(group.tokens[0], []).append(group.id)
+        self._templates[group.template] = group.id
+        for index in (self._index, self._general) if group.general else (self._index,):
+            index.setdefault(len(group.tokens), {}).setdefault(group.tokens[0], []).append(group.id)
 
     def _index_remove(self, group: TemplateGroup) -> None:
-        buckets = self._index[len(group.tokens)]
-        bucket = buckets[group.tokens[0]]
-        bucket.remove(group.id)
-        if not bucket:
-            del buckets[group.tokens[0]]
+        del self._templates[group.template]
+        for index in (self._index, self._general) if group.general else (self._index,):
+            buckets = index[len(group.tokens)]
+            bucket = buckets[group.tokens[0]]
+            bucket.remove(group.id)
+            if not bucket:
+                del buckets[group.tokens[0]]
 
     def _new_id(self, shape: str) -> str:
         base = "t" + hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
@@ -264,6 +271,7 @@ class TemplateMiner:
         self._index_remove(group)
         group.tokens = tokens
         group.template = " ".join(tokens)
+        group.general = True
         self._index_add(group)
 
     def _absorb(self, target: TemplateGroup, other: TemplateGroup) -> None:
@@ -271,14 +279,17 @@ class TemplateMiner:
         self.merges += 1
         target.count += other.count
         self._drop(other)
-        for alias, canonical in self._aliases.items():
-            if canonical == other.id:
-                self._aliases[alias] = target.id
+        members = self._aliased_to.pop(other.id, set())
         if other.count:  # a group created by the line that caused the merge was never handed out
-            self._aliases[other.id] = target.id
+            members.add(other.id)
             self._recent_merges.append((other.id, target.id))
+        for alias in members:
+            self._aliases[alias] = target.id
+        if members:
+            self._aliased_to.setdefault(target.id, set()).update(members)
         while len(self._aliases) > self.max_aliases:
-            del self._aliases[next(iter(self._aliases))]
+            oldest = next(iter(self._aliases))
+            self._aliased_to[self._aliases.pop(oldest)].discard(oldest)
 
     def _drop(self, group: TemplateGroup) -> None:
         del self._groups[group.id]
@@ -294,10 +305,10 @@ class TemplateMiner:
     def _evict(self) -> None:
         victims = sorted(self._groups.values(), key=lambda group: (group.count, group.seq))
         victims = victims[: max(1, len(victims) // 10)]
-        gone = {group.id for group in victims}
         for group in victims:
             self._drop(group)
-        self._aliases = {a: c for a, c in self._aliases.items() if c not in gone}
+            for alias in self._aliased_to.pop(group.id, ()):
+                del self._aliases[alias]
         self.evictions += len(victims)
         logger.info("evicted template groups", extra={"evicted": len(victims), "kept": len(self._groups)})
 
@@ -326,6 +337,7 @@ class TemplateMiner:
                     "count": g.count,
                     "seq": g.seq,
                     "siblings": g.sibling_keys,
+                    "general": g.general,
                 }
                 for g in self.groups()
             ],
@@ -348,9 +360,12 @@ class TemplateMiner:
                 str(item["id"]), " ".join(tokens), int(item["count"]), int(item["seq"]), tokens
             )
             group.sibling_keys = [str(key) for key in item["siblings"]]
+            group.general = bool(item["general"])
             miner._groups[group.id] = group
             miner._index_add(group)
         miner._aliases = {str(a): str(c) for a, c in state["aliases"].items()}
+        for alias, canonical in miner._aliases.items():
+            miner._aliased_to.setdefault(canonical, set()).add(alias)
         miner._siblings = {
             str(k): {str(t): str(g) for t, g in v.items()} for k, v in state["siblings"].items()
         }
