@@ -152,7 +152,10 @@ def _foreign(unit_line: ParsedLine, line: ParsedLine) -> bool:
 
 
 def _starts_error(line: ParsedLine) -> bool:
-    return line.is_error_level or EXC_LIKE.match(line.message) is not None
+    """An error-level line (not an indented fragment of something else) or an exception-like line."""
+    if line.is_error_level:
+        return not line.message[:1].isspace()
+    return EXC_LIKE.match(line.message) is not None
 
 
 @dataclass(slots=True)

@@ -62,6 +62,7 @@ _LABEL_KEYS = frozenset(
 # A header starts with a timestamp (a digit, a month name), a level word or a bracket, never with
 # whitespace: traceback lines, code lines and most messages are rejected on their first character.
 _HEADER_START = frozenset("0123456789[<(TDINWECFJMASOl")
+_PY_WARNING = re.compile(r"\S+:\d+: (?:[A-Za-z_]\w*\.)*[A-Z]\w*Warning: ")
 _LEVEL_COLON = re.compile(
     r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|CRIT(?:ICAL)?|FATAL):(?:(?P<logger>[\w.\-]+):)?\s*"
 )
@@ -110,6 +111,8 @@ def split_header(text: str) -> tuple[str | None, str | None, str | None, str]:
     ``text`` unchanged (so traceback lines keep their indentation).
     """
     if not text or text[0] not in _HEADER_START:
+        if "Warning: " in text and _PY_WARNING.match(text):  # Python's warnings module on stderr
+            return "WARNING", None, None, text
         return None, None, None, text
     if fast := _LEVEL_COLON.match(text):  # "INFO:     ..." (uvicorn), "ERROR:root:..." (logging.basicConfig)
         return _LEVEL_WORDS[fast.group("level").lower()], None, fast.group("logger"), text[fast.end() :]
