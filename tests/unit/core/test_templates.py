@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,16 @@ def test_many_distinct_values_do_not_create_many_groups() -> None:
         )
     assert len(miner) <= 10
     assert sum(group.count for group in miner.groups()) == 203_000
+
+
+def test_two_varying_words_converge_with_enough_lines() -> None:
+    words = [f"{a}{b}" for a in "ghijklmnop" for b in "qrstuvwxyz"]
+    pick = random.Random(7).choice
+    miner = TemplateMiner()
+    arrival = [miner.add(f"user {pick(words)} logged into {pick(words)} ok")[0] for _ in range(3000)]
+    assert len(miner) <= 3
+    assert all(miner.template(gid) is not None for gid in arrival), "every id handed out still resolves"
+    assert sum(group.count for group in miner.groups()) == 3000
 
 
 def test_group_cap_evicts_least_seen() -> None:
