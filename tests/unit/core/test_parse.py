@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamfix.core.parse import detect_format, normalize_level, parse_line, split_header
 
@@ -199,3 +201,20 @@ def test_forced_text_format_does_not_decode_json() -> None:
     parsed = parse_line(raw, index=0, fmt="text")
     assert parsed.fmt == "text"
     assert parsed.message == raw
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(st.one_of(
+    st.text(max_size=200),
+    st.dictionaries(st.sampled_from(["message", "msg", "level", "lvl", "severity", "timestamp", "labels", "line",
+                                     "stream", "values", "exception", "err", "stack", "service", "pid"]),
+                    st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+                                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                                 max_leaves=6),
+                    max_size=6).map(lambda d: orjson.dumps(d).decode()),
+))
+def test_parse_line_never_raises(raw: str) -> None:
+    for fmt in ("auto", "railway", "loki", "json", "text"):
+        parsed = parse_line(raw, index=1, fmt=fmt)
+        assert isinstance(parsed.message, str)
+        assert isinstance(parsed.text, str)
