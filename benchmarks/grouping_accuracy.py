@@ -83,6 +83,31 @@ def score(lines: Sequence[str], truth: Sequence[str]) -> dict[str, float | int]:
     }
 
 
+def drain3_score(lines: Sequence[str], truth: Sequence[str], config_path: Path | None) -> float:
+    """GA of Drain3 0.9.11 (its cluster id per line; Drain3 never renumbers clusters)."""
+    from drain3 import TemplateMiner as Drain3Miner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    config = TemplateMinerConfig()
+    if config_path is not None:
+        config.load(str(config_path))
+    miner = Drain3Miner(config=config)
+    return grouping_accuracy([miner.add_log_message(line)["cluster_id"] for line in lines], truth)
+
+
+def run_drain3(data: Path) -> dict[str, dict[str, float]]:
+    masking = Path(__file__).resolve().parent / "drain3_masking.ini"
+    results: dict[str, dict[str, float]] = {}
+    for system in SYSTEMS:
+        contents, raw, truth = load_system(data, system)
+        results[system] = {
+            f"{mode}_{name}": drain3_score(lines, truth, config)
+            for mode, lines in (("content", contents), ("raw", raw))
+            for name, config in (("defaults", None), ("masking", masking))
+        }
+    return results
+
+
 def run(data: Path) -> dict[str, object]:
     results: dict[str, dict[str, dict[str, float | int]]] = {}
     for system in SYSTEMS:
@@ -124,6 +149,21 @@ def markdown(report: dict[str, object]) -> str:
     return "\n".join(out)
 
 
+def markdown_drain3(results: dict[str, dict[str, float]]) -> str:
+    columns = ("content_defaults", "raw_defaults", "content_masking", "raw_masking")
+    out = [
+        "### Drain3 0.9.11 on the same lines (for comparison)",
+        "",
+        "| System | Content (defaults) | Raw (defaults) | Content (masking config) | Raw (masking config) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for system in SYSTEMS:
+        out.append(f"| {system} | " + " | ".join(f"{results[system][c]:.3f}" for c in columns) + " |")
+    means = [sum(results[s][c] for s in SYSTEMS) / len(SYSTEMS) for c in columns]
+    out.append("| **Mean** | " + " | ".join(f"{m:.4f}" for m in means) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,15 +171,23 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="folder holding <System>/ sub-folders"
     )
+    parser.add_argument(
+        "--with-drain3", action="store_true", help="also score Drain3 (defaults and masking config)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"data folder not found: {args.data}")
     report = run(args.data)
+    if args.with_drain3:
+        report["drain3"] = run_drain3(args.data)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    else:
-        print(markdown(report))
+        return
+    print(markdown(report))
+    if args.with_drain3:
+        print()
+        print(markdown_drain3(report["drain3"]))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
