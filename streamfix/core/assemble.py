@@ -39,6 +39,7 @@ STACK = "stack"  # Node.js or Java stack trace
 NODE_PRE = "node_pre"  # Node.js uncaught-error preamble: "file.js:LINE", the source line, a caret
 NODE_PRE_BLANK = "node_pre_blank"  # after the blank line that ends the preamble: the error line is next
 _COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK})
+_CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK})  # no exception line seen yet
 MAX_PREAMBLE = 6
 
 TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
@@ -189,7 +190,8 @@ class Assembler:
         if current is None:
             self._idle(line, now, out)
         else:
-            current.last_seen = now
+            if now is not None:
+                current.last_seen = now
             self._step(current, line, now, out)
         return out
 
@@ -209,9 +211,8 @@ class Assembler:
         return out
 
     # -- internals -----------------------------------------------------------------------------
-    def _open(self, line: ParsedLine, state: str, kind: str, now: float | None, *, incomplete: bool = False,
-              lines: list[ParsedLine] | None = None) -> None:
-        self.streams[line.stream] = _Open(state, kind, lines or [line], incomplete, 0, now)
+    def _open(self, line: ParsedLine, state: str, kind: str, now: float | None, *, incomplete: bool = False) -> None:
+        self.streams[line.stream] = _Open(state, kind, [line], incomplete, 0, now)
 
     def _emit(self, key: str, out: list[Unit], *, incomplete: bool | None = None) -> None:
         current = self.streams.pop(key)
@@ -225,8 +226,7 @@ class Assembler:
             self.streams.pop(key)
             out.append(Unit("log" if head.is_error_level else "line", (head,)))
         else:
-            cut = current.state in (PY_FRAMES, PY_CHAIN)
-            self._emit(key, out, incomplete=cut)
+            self._emit(key, out, incomplete=current.state in _CUT_STATES)
 
     def _idle(self, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         text = line.message
@@ -256,7 +256,7 @@ class Assembler:
     def _step(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         key = line.stream
         if len(cur.lines) >= MAX_UNIT_LINES:
-            self._restart(key, line, now, out, incomplete=cur.state in (PY_FRAMES, PY_CHAIN, PY_GROUP))
+            self._restart(key, line, now, out, incomplete=cur.state in _CUT_STATES or cur.state == PY_GROUP)
             return
         state = cur.state
         if state != PENDING and _foreign(cur.lines[-1], line):
@@ -267,7 +267,7 @@ class Assembler:
                 cur.foreign += 1
                 out.append(Unit("line", (line,)))
             else:
-                self._restart(key, line, now, out, incomplete=state in (PY_FRAMES, PY_CHAIN))
+                self._restart(key, line, now, out, incomplete=state in _CUT_STATES)
             return
         size = len(cur.lines)
         self._dispatch(cur, line, now, out)
