@@ -10,8 +10,10 @@ each, default settings, nothing per data set:
 Each is scored twice: ``final`` uses every line's group resolved through the merge aliases after the
 whole file was read; ``arrival`` uses the group id the line was given when it arrived.
 
-Run: ``.venv/bin/python benchmarks/grouping_accuracy.py [--data DIR] [--json]``. The data is read from
-``../shared/data/loghub-2k`` next to the repository unless ``--data`` says otherwise.
+Run: ``.venv/bin/python benchmarks/grouping_accuracy.py [--data DIR] [--with-drain3] [--json]``. The
+data is read from ``../shared/data/loghub-2k`` next to the repository unless ``--data`` says
+otherwise. ``--with-drain3`` adds Drain3 0.9.11's GA on the same lines, with its defaults and with
+its documented masking config.
 """
 
 from __future__ import annotations

@@ -97,6 +97,27 @@ def test_closed_output_pipe_is_not_an_error(tmp_path: Path) -> None:
     assert b"Traceback" not in proc.stderr.read()
 
 
+def test_output_is_the_same_in_every_process(tmp_path: Path) -> None:
+    source = tmp_path / "in.log"
+    lines = [
+        f"job {w} finished in {i}ms" for i, w in enumerate(["a", "b", "c", "d", "e", "f", "g", "h", "i"] * 3)
+    ]
+    lines += [f"session closed for user {w}" for w in ("ann", "ben", "cat", "dan", "eve")]
+    source.write_text("\n".join(lines) + "\n")
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", "from streamfix.cli import main; main()", "templates", str(source)],
+            capture_output=True,
+            check=True,
+            cwd=REPO,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+        ).stdout
+        for seed in ("0", "1", "12345")
+    }
+    assert len(outputs) == 1
+    assert b"merged" in next(iter(outputs))
+
+
 def test_only_newline_ends_a_line() -> None:
     result = CliRunner().invoke(command, ["--no-headers"], input=b"a\rb 1\r\nc 2\n")
     out = records(result.stdout_bytes)
