@@ -212,12 +212,12 @@ class FixService:
     async def _handle(self, request: FixRequest) -> FixResult:
         fid = fix_id(request.fingerprint)
         existing = None if request.dry_run else self.store.get(request.fingerprint, fid)
-        if existing is not None and (
-            (existing.request_id == request.request_id and existing.status in _SETTLED)
-            or existing.status in _IN_REVIEW
-        ):
+        if existing is not None and existing.request_id == request.request_id and existing.status in _SETTLED:
             log.info("fix already handled", extra={"fix_id": fid, "status": existing.status})
             return existing
+        if existing is not None and existing.status in _IN_REVIEW:
+            # a newer attempt while the fix is in review: it joins the open fix instead of starting over
+            return await self._emit(existing, existing.status, request_id=request.request_id)
         now = self._clock()
         base = FixResult(
             fix_id=fid,

@@ -197,3 +197,20 @@ async def test_unexpected_adapter_error_becomes_a_failed_state(
     result = await service.handle(make_request(genuine_traceback(sample_repo.work)))
     assert (result.status, result.error) == ("pr_failed", "internal error: RuntimeError")
     assert rec.statuses[-2:] == ["branch_pushed", "pr_failed"]
+
+
+async def test_new_attempt_while_the_pr_is_open_joins_it(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_claude.script.append(tool_reply(**analysis()))
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec)
+    tb = genuine_traceback(sample_repo.work)
+    first = await service.handle(make_request(tb))
+    second = await service.handle(make_request(tb, attempt=2, request_id=f"{first.fingerprint}#2"))
+    assert (second.status, second.pr_number, second.request_id) == ("pr_open", 1, f"{first.fingerprint}#2")
+    assert rec.results[-1] == second
+    assert len(fake_claude.requests) == 1
+    fake_github.merge(1)
+    assert [(r.status, r.request_id) for r in await service.track()] == [("merged", f"{first.fingerprint}#2")]
