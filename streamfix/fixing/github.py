@@ -109,7 +109,6 @@ class GitHubPulls:
             base_url=api_url.rstrip("/"),
             auth=Auth.Token(token),
             timeout=timeout,
-            retry=None,
             seconds_between_requests=seconds_between_requests,
             seconds_between_writes=seconds_between_writes,
         )
