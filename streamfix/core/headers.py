@@ -11,7 +11,8 @@ header fields. Three general shapes are recognised, tried in order:
    header-like (digits, brackets, upper-case words, month names); one-letter logcat levels count
    when a ``Tag:`` follows. The header runs to the level, then takes an optional ``[thread]`` block,
    a component (``org.foo.Bar:`` or ``nova.compute.manager [req-... - - -]``) and a ``-`` separator.
-3. **Bare timestamps**: a run of leading tokens with digits or brackets, when nothing above matched.
+3. **Bare timestamps**: a run of leading tokens with digits or brackets, when nothing above matched
+   and the line opens with a digit (``2024-...``, ``[12/Oct...``, klog's ``I0101``).
 
 A line that matches none of them is all message.
 """
@@ -59,9 +60,11 @@ _DIGIT_TOKEN = r"(?=\S*?\d)\S++"  # a whole token with a digit, without backtrac
 # upper-case word (``RAS KERNEL``), a month or weekday name, or a name followed by `` - ``.
 _HEADERISH = rf"(?:{_DIGIT_TOKEN}|{_BRACKET}|[-|]|[A-Z][A-Z0-9_]*+|{_MONTH}|{_WEEKDAY}|[\w.$:-]++(?=\s+-\s))"
 _STARTS_LIKE_HEADER = rf"(?=[\[<(-]|{_MONTH}\b|{_WEEKDAY}\b|(?:\S+\s+)?\S*\d)"
-# A component after the level: ``org.foo.Bar:``, ``nova.compute.manager`` before ``[...]``, or a name
-# padded to a fixed-width column (followed by two or more spaces).
-_COMPONENT = r"(?:[\w$.@/<>()-]+:(?=\s)|[\w$-]+(?:\.[\w$-]+)+(?=\s+\[)|[\w$.-]+(?=\s{2,}))"
+# A component after the level: ``org.foo.Bar:``, ``nova.compute.manager`` before ``[...]``, a logger
+# name before `` - `` (logback, log4j patterns), or a name padded to a fixed-width column.
+_COMPONENT = (
+    r"(?:[\w$.@/<>()-]+:(?=\s)|[\w$-]+(?:\.[\w$-]+)+(?=\s+\[)|[\w$.-]++(?=\s+-\s)|[\w$.-]++(?=\s{2,}))"
+)
 _AFTER_LEVEL = (
     rf"(?:\s+{_BRACKET})*"
     rf"(?:\s+-(?=\s)|\s+{_COMPONENT}(?:\s+{_BRACKET})?(?:\s+-(?=\s))?|:(?=\s))?"
@@ -79,6 +82,9 @@ _SYSLOG_HEADER = re.compile(
 _BRACKET_PROGRAM_HEADER = re.compile(r"\s*\[(?=[^\]]*?\d)[^\]]*+\]\s+[^\s\[\]]++\s+-\s+")
 _PIPE_HEADER = re.compile(r"\s*(?=[^|\s]*?\d)[^|\s]*+\|(?:[^|\s]++\|){1,4}")
 _TIMESTAMP_RUN = re.compile(rf"\s*(?:(?:{_DIGIT_TOKEN}|{_BRACKET}|-)\s+)+")
+# The bare-timestamp rule only applies when the line opens with a digit early on (``2024-``, ``[12/``,
+# klog's ``I0101``).
+_TIMESTAMP_START = re.compile(r"\s*\[?[A-Za-z]?\d")
 _HEADERS = (_SYSLOG_HEADER, _BRACKET_PROGRAM_HEADER, _PIPE_HEADER, _LEVEL_HEADER)
 
 
@@ -89,7 +95,7 @@ def message_offset(line: str) -> int:
         if match is not None:
             break
     else:
-        match = _TIMESTAMP_RUN.match(line) if line[:1].isdigit() or line[:1] == "[" else None
+        match = _TIMESTAMP_RUN.match(line) if _TIMESTAMP_START.match(line) else None
     if match is None or match.end() >= len(line):
         return 0
     return match.end()

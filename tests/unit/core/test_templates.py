@@ -80,6 +80,17 @@ HEADER_CASES = [
         "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed",
         "session closed",
     ),
+    (
+        "logback",
+        "2023-01-01 12:00:00.123 [main] INFO  c.e.App - Started App in 3.2 seconds",
+        "Started App in 3.2 seconds",
+    ),
+    ("klog", "I0101 12:00:00.123456    1234 controller.go:123] Starting controller", "Starting controller"),
+    (
+        "access-log",
+        '127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326',
+        '"GET /a.gif HTTP/1.0" 200 2326',
+    ),
     ("no-header", "connection reset by peer", "connection reset by peer"),
     ("level-word-in-plain-message", "user said INFO is missing", "user said INFO is missing"),
 ]
