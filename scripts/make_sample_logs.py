@@ -3,7 +3,7 @@
 The errors are real: every traceback comes from running one of the small failing programs in
 ``tests/unit/core/tracebacks/`` in a subprocess (httpx against a local server that never answers and
 one that returns 429, redis-py against a closed port, pydantic, sqlite3, chained exceptions, an
-exception group, Node.js when ``node`` is installed...). Their stderr lines become Railway JSON lines at
+exception group, Node.js and Java when ``node`` and ``java`` are installed...). Their stderr lines become Railway JSON lines at
 level ``error`` (Railway marks stderr that way), mixed with ordinary INFO traffic of several services,
 including lines that merely contain the word "error". Paths, ports and timestamps are rewritten so
 the output is the same on every run on a given interpreter and library versions.
@@ -36,6 +36,7 @@ SERVICES = {
     "api": ("d7c1e2a4-api", "api-7f9c"),
     "worker": ("5b2e9f10-worker", "worker-2d41"),
     "web": ("c3aa0b7e-web", "web-91be"),
+    "ledger": ("0f6d8e21-ledger", "ledger-55ac"),
 }
 # program name -> (service, occurrences)
 SCHEDULE: dict[str, tuple[str, int]] = {
@@ -54,6 +55,7 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "syntax_error": ("worker", 1),
     "node_type_error": ("web", 2),
     "node_async_error": ("web", 1),
+    "java_illegal_state": ("ledger", 2),
 }
 # Error lines without a traceback, and one structured line carrying its traceback in "exception".
 LOG_ERRORS: list[tuple[str, dict[str, object]]] = [

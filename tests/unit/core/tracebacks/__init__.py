@@ -2,7 +2,7 @@
 
 ``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed, ``REQUIRES-BINARY <program>`` (``node``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
@@ -73,4 +73,6 @@ def load(path: Path) -> Program:
     )
 
 
-PROGRAMS: tuple[Program, ...] = tuple(load(p) for p in sorted([*HERE.glob("[a-z]*.py"), *HERE.glob("[a-z]*.js")]))
+PROGRAMS: tuple[Program, ...] = tuple(
+    load(path) for path in sorted(p for ext in ("py", "js", "java") for p in HERE.glob(f"[a-z]*.{ext}"))
+)
