@@ -32,7 +32,8 @@ FINGERPRINT_VERSION = 1
 PREFIX = f"fp{FINGERPRINT_VERSION}:"
 _SEPARATOR = "\x1f"
 _VENDOR_ROOT = re.compile(r"^.*/(?:site|dist)-packages/")
-_LAMBDA_SUFFIX = re.compile(r"\$\d+$|<lambda_\d+>")
+# Compiler-numbered names (``<lambda_3>``, ``run$1``) change when code is added around them.
+_NUMBERED_NAME = re.compile(r"(<lambda)_\d+>|\$\d+$")
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -53,7 +54,9 @@ def normalize_path(path: str) -> str:
 def frame_key(frame: Frame) -> str:
     """The part of a frame that identifies it: module (or normalised file) and function, no line."""
     where = frame.module or normalize_path(frame.file)
-    function = _LAMBDA_SUFFIX.sub("", frame.function)
+    function = _NUMBERED_NAME.sub(
+        lambda match: f"{match.group(1)}>" if match.group(1) else "", frame.function
+    )
     return f"{where}:{function}"
 
 

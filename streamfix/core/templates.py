@@ -350,6 +350,11 @@ class TemplateMiner:
         """Rebuild a miner from :meth:`to_state` output."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported template miner state version: {state.get('version')!r}")
+        if state.get("params_version") != PARAMS_VERSION:
+            logger.warning(
+                "template state was built with other parameterisation rules; old templates may not match",
+                extra={"state_params_version": state.get("params_version"), "params_version": PARAMS_VERSION},
+            )
         miner = cls(**state["config"])
         miner._seq = int(state["seq"])
         miner.merges = int(state["merges"])

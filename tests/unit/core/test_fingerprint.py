@@ -169,7 +169,8 @@ def test_normalize_path(path: str, expected: str) -> None:
 
 def test_frame_key_prefers_module_and_drops_line() -> None:
     assert frame_key(Frame("/x/y.py", 10, "run", module="pkg.y")) == "pkg.y:run"
-    assert frame_key(Frame("/x/y.py", 10, "<lambda_3>")) == "/x/y.py:"
+    assert frame_key(Frame("/x/y.py", 10, "<lambda_3>")) == "/x/y.py:<lambda>"
+    assert frame_key(Frame("Main.java", 10, "run$1", module="com.x.Main")) == "com.x.Main:run"
 
 
 def test_template_fingerprint() -> None:

@@ -203,6 +203,17 @@ def test_state_round_trip_through_json() -> None:
     assert restored.to_state() == miner.to_state()
 
 
+def test_from_state_warns_about_other_rules(caplog: pytest.LogCaptureFixture) -> None:
+    miner = TemplateMiner()
+    miner.add("disk full on node 3")
+    state = miner.to_state()
+    state["params_version"] = 0
+    with caplog.at_level("WARNING", logger="streamfix.core.templates"):
+        restored = TemplateMiner.from_state(state)
+    assert "other parameterisation rules" in caplog.text
+    assert restored.add("disk full on node 4") == miner.add("disk full on node 5")
+
+
 def test_from_state_rejects_unknown_version() -> None:
     state = TemplateMiner().to_state()
     state["version"] = 999
