@@ -67,3 +67,32 @@ def test_git_errors_are_translated_without_the_token(tmp_path: Path) -> None:
     with pytest.raises(FixError) as info:
         g.sync()
     assert TOKEN not in str(info.value)
+
+
+def test_token_push_over_https_auth_without_storing_the_token(
+    sample_repo: SampleRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.unit.fixing.git_http import GitHttpServer
+
+    caplog.set_level(logging.DEBUG)
+    server = GitHttpServer(sample_repo.remote.parent, TOKEN).start()
+    try:
+        url = server.url(sample_repo.remote.name)
+        g = GitOps(tmp_path / "clone-http", url, "main", token=TOKEN)
+        g.sync()
+        g.start_branch("auto-fix/internal_error/http")
+        (g.root / "shop/pricing.py").write_text("X = 2\n")
+        sha = g.commit(["shop/pricing.py"], "fix: y\n", when=1_764_300_000)
+        assert g.push("auto-fix/internal_error/http", sha) is True
+        assert git(sample_repo.remote, "rev-parse", "refs/heads/auto-fix/internal_error/http") == sha
+        assert server.auth_headers  # the server asked, and the token answered through GIT_ASKPASS
+        config = g.config_text()
+        assert TOKEN not in config
+        assert "extraheader" not in config.lower()
+        assert f"url = {url}\n" in config
+        assert TOKEN not in caplog.text
+        # without the token, the same remote refuses
+        with pytest.raises(FixError, match="git clone failed"):
+            GitOps(tmp_path / "clone-anon", url, "main").sync()
+    finally:
+        server.stop()
