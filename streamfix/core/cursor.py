@@ -21,11 +21,8 @@ MAX_HASHES = 100_000  # a run of equal timestamps longer than this is cut (and c
 
 def line_hash(*parts: str) -> str:
     """A short, stable hash of a line (and whatever identifies its stream)."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 @dataclass(slots=True)

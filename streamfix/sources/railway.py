@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -36,8 +37,7 @@ _FATAL = re.compile(r"unauthori[sz]ed|not logged in|railway login|no linked proj
 _READ_SIZE = 1 << 16
 
 
-@dataclass(frozen=True, slots=True)
-class RailwayLine:
+class RailwayLine(NamedTuple):
     ts_ns: int
     ts_text: str
     message: str
