@@ -134,7 +134,7 @@ def build(stderr: dict[str, str]) -> tuple[list[str], list[tuple[int, str, str]]
     programs = {p.name: p for p in PROGRAMS}
     gaps = {"app_key_error": 0, "httpx_timeout": 3}  # Railway CLI dropped these lines once (same timestamp)
     for name, service in occurrences:
-        for _ in range(rng.randint(20, 90)):
+        for _ in range(rng.randint(15, 75)):
             when += timedelta(milliseconds=rng.randint(5, 400))
             template = rng.choice(INFO_MESSAGES)
             message = template.format(n=rng.randint(1, 999), ms=rng.randint(2, 900), ratio=round(rng.random(), 2))
