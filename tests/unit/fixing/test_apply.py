@@ -99,3 +99,48 @@ def test_blocked_globs(path: str, blocked: bool) -> None:
 
 def test_check_path_accepts_dot_segments(sample_repo: SampleRepo) -> None:
     assert check_path(sample_repo.work, "./shop/pricing.py", BLOCKED).name == "pricing.py"
+
+
+def test_no_generated_path_escapes_or_touches_git(sample_repo: SampleRepo) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    root = sample_repo.work.resolve()
+    parts = st.sampled_from(
+        [
+            "..",
+            ".",
+            "",
+            ".git",
+            ".GIT",
+            "shop",
+            "linked.py",
+            "vendor",
+            "target.py",
+            "pricing.py",
+            "config",
+            "secrets.yaml",
+            "/",
+            "a b",
+            "x\0y",
+        ]
+    )
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(st.lists(parts, min_size=1, max_size=6), st.booleans())
+    def check(segments: list[str], absolute: bool) -> None:
+        raw = ("/" if absolute else "") + "/".join(segments)
+        try:
+            target = check_path(root, raw, BLOCKED)
+        except UnsafeEdit:
+            return
+        assert target.resolve() == target
+        assert target.is_relative_to(root)
+        assert ".git" not in [p.lower() for p in target.relative_to(root).parts]
+        assert is_blocked(target.relative_to(root).as_posix(), BLOCKED) is None
+        assert not any(
+            (root / Path(*target.relative_to(root).parts[: i + 1])).is_symlink()
+            for i in range(len(target.relative_to(root).parts))
+        )
+
+    check()
