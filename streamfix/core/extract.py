@@ -232,6 +232,7 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         language = "python" if any(TB_START.match(t) for t in texts[:3]) else "node" if "    at " in head.exc_text else "java"
         if language == "python":
             error_type, message, frames, chained, missing = _python(texts, in_app)
+            incomplete = incomplete or missing
         else:
             error_type, message, frames, chained = _stack(texts, in_app, language)
     elif unit.kind == "python":
