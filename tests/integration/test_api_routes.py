@@ -79,10 +79,15 @@ def replay_sample(settings: Settings, now: float) -> int:
     return asyncio.run(publish_lines(settings, shifted_sample(now)))
 
 
-def wait_for_patterns(port: int, expected: int, timeout: float = 90.0) -> dict[str, Any]:
+def wait_for_patterns(port: int, expected: int, timeout: float = 90.0, log: Path | None = None) -> dict[str, Any]:
+    """Poll the patterns route until the worker has counted ``expected`` occurrences."""
     url = f"http://127.0.0.1:{port}{P}/errors/patterns?limit=10000"
-    body: dict[str, Any] = wait_http_json(
-        url, lambda b: sum(int(p["count"]) for p in b["patterns"]) >= expected, timeout=timeout)
+    try:
+        body: dict[str, Any] = wait_http_json(
+            url, lambda b: sum(int(p["count"]) for p in b["patterns"]) >= expected, timeout=timeout)
+    except TimeoutError as exc:
+        tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else ""
+        raise AssertionError(f"{exc}\n--- worker log tail ---\n{tail}") from None
     return body
 
 
@@ -99,7 +104,7 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
     with running_worker(kafka_settings, log, **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         assert expected > 10
-        patterns = wait_for_patterns(kafka_settings.web_port, expected)
+        patterns = wait_for_patterns(kafka_settings.web_port, expected, log=log)
         with httpx.Client(base_url=f"http://127.0.0.1:{kafka_settings.web_port}", timeout=10.0) as client:
             health = get_ok(client, f"{P}/health")
             assert health == {"status": "healthy", "monitoring_enabled": True,

@@ -76,7 +76,7 @@ def test_schemathesis_finds_no_server_errors(kafka_settings: Settings, tmp_path:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
     with running_worker(kafka_settings, log, **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
-        wait_for_patterns(kafka_settings.web_port, expected)
+        wait_for_patterns(kafka_settings.web_port, expected, log=log)
         schema = schemathesis.openapi.from_url(f"{base}/error-monitor/openapi.json")
         started = time.monotonic()
         made = 0

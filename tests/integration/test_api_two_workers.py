@@ -49,8 +49,8 @@ def test_two_workers_give_the_same_answers(kafka_settings: Settings, tmp_path: P
     with running_worker(kafka_settings, tmp_path / "worker-1.log", **API_ENV), \
             running_worker(second, tmp_path / "worker-2.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
-        first_view = wait_for_patterns(kafka_settings.web_port, expected)
-        second_view = wait_for_patterns(second.web_port, expected, timeout=60)
+        first_view = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker-1.log")
+        second_view = wait_for_patterns(second.web_port, expected, timeout=60, log=tmp_path / "worker-2.log")
         assert first_view == second_view
         one, two = answers(kafka_settings.web_port), answers(second.web_port)
     for path in READS:

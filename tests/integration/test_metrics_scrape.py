@@ -41,7 +41,7 @@ def test_metrics_scrape(kafka_settings: Settings, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
     with running_worker(kafka_settings, tmp_path / "worker.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
-        patterns = wait_for_patterns(kafka_settings.web_port, expected)
+        patterns = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker.log")
         httpx.get(f"{base}/error-monitor/dashboard", timeout=10).raise_for_status()
         resp = httpx.get(f"{base}/metrics", timeout=10)
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")

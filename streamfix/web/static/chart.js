@@ -21,7 +21,7 @@
   }
 
   /* buckets: [unix s]; series: {name: [count per bucket]} */
-  function draw(container, buckets, series, bucketSeconds) {
+  function draw(container, buckets, series, bucketSeconds, label) {
     const W = 900, H = 240, L = 44, R = 12, T = 12, B = 26;
     const names = Object.keys(series);
     let max = 1;
@@ -30,7 +30,7 @@
     const x = (i) => L + (i * (W - L - R)) / (n - 1);
     const y = (v) => T + (H - T - B) * (1 - v / max);
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img",
-                            "aria-label": "Errors per category over time" });
+                            "aria-label": "Errors per category over time", "data-hours": label || "" });
     for (let k = 0; k <= 4; k++) {
       const v = (max * k) / 4, yy = y(v);
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: yy, y2: yy, stroke: "#2a3541" }));

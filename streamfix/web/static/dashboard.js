@@ -98,12 +98,12 @@
     return tr;
   }
 
-  function renderChart(timeline) {
+  function renderChart(timeline, hours) {
     const names = Object.keys(timeline.series);
     for (const name of names) if (!categoryOrder.includes(name)) categoryOrder.push(name);
     const ordered = {};
     for (const name of categoryOrder) if (timeline.series[name]) ordered[name] = timeline.series[name];
-    window.StreamfixChart.draw($("chart"), timeline.buckets, ordered, timeline.bucket_seconds);
+    window.StreamfixChart.draw($("chart"), timeline.buckets, ordered, timeline.bucket_seconds, hours);
     const legend = Object.keys(ordered).map((name) => {
       const li = node("li");
       const sw = node("span", null, "swatch");
@@ -128,7 +128,7 @@
       fill("critical-table", dash.recent_critical.map(errorRow), "No critical errors in this period", 5);
       fill("fixable-table", dash.recent_fixable.map(errorRow), "No fixable errors in this period", 5);
       fill("fixes-table", fixes.fixes.map(fixRow), "No fixes yet", 5);
-      renderChart(timeline);
+      renderChart(timeline, hours);
       $("status-line").textContent = `Updated ${new Date().toLocaleTimeString()}`;
       document.body.dataset.loaded = "true";
     } catch (err) {
