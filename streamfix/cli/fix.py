@@ -9,7 +9,7 @@ The pattern comes from one of:
 
 By default the fix is committed on ``auto-fix/{category}/{id}`` and pushed (with ``GITHUB_TOKEN``) but
 no pull request is opened; ``--create-pr`` opens it; ``--dry-run`` prints the patch and touches no
-branch. Each state is printed to stderr; the final FixResult is printed to stdout as JSON (with
+branch. ``--repo`` names the repository (URL or local path) instead of ``STREAMFIX_REPO_URL``. Each state is printed to stderr; the final FixResult is printed to stdout as JSON (with
 ``--dry-run``, the diff). Exit status: 0 done, 1 the fix failed or was refused, 2 bad input, 75 Claude
 is unavailable (retry later).
 """
@@ -112,7 +112,7 @@ def request_from_stdin(fingerprint: str, text: str, *, create_pr: bool, dry_run:
     return request.model_copy(update={"create_pr": create_pr, "dry_run": dry_run, "trigger": "cli"})
 
 
-async def _run(request: FixRequest) -> tuple[FixResult, bool]:
+async def _run(request: FixRequest, overrides: dict[str, Any]) -> tuple[FixResult, bool]:
     from streamfix.fixing.service import FixService
 
     parked: list[float] = []
@@ -124,7 +124,7 @@ async def _run(request: FixRequest) -> tuple[FixResult, bool]:
     async def park(req: FixRequest, not_before: float) -> None:
         parked.append(not_before)
 
-    service = FixService.from_settings(load_settings(), publish=publish, park=park)
+    service = FixService.from_settings(load_settings(**overrides), publish=publish, park=park)
     return await service.handle(request), bool(parked)
 
 
@@ -138,7 +138,12 @@ async def _run(request: FixRequest) -> tuple[FixResult, bool]:
 )
 @click.option("--create-pr", is_flag=True, help="Open (or reuse) the pull request after pushing the branch.")
 @click.option("--dry-run", is_flag=True, help="Print the patch only: no branch, no push, no pull request.")
-def command(fingerprint: str, events_file: Path | None, create_pr: bool, dry_run: bool) -> None:
+@click.option(
+    "--repo", "repo_url", help="Git URL or path of the repository to fix (default: STREAMFIX_REPO_URL)."
+)
+def command(
+    fingerprint: str, events_file: Path | None, create_pr: bool, dry_run: bool, repo_url: str | None
+) -> None:
     """Analyse the error pattern FINGERPRINT and propose a fix (see `docs/fixing.md`)."""
     if events_file is not None:
         with events_file.open(encoding="utf-8", errors="replace") as fh:
@@ -148,7 +153,7 @@ def command(fingerprint: str, events_file: Path | None, create_pr: bool, dry_run
     else:
         raise click.UsageError("give the pattern with --from-file EVENTS.jsonl or a JSON FixRequest on stdin")
     try:
-        result, parked = asyncio.run(_run(request))
+        result, parked = asyncio.run(_run(request, {"repo_url": repo_url} if repo_url else {}))
     except StreamfixError as exc:
         click.echo(f"streamfix fix: {exc}", err=True)
         sys.exit(1)

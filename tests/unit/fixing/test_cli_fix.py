@@ -42,11 +42,9 @@ def test_dry_run_from_extract_output_prints_the_patch(
     fake_claude.script.append(tool_reply(**analysis()))
     path, fingerprint = events_file(tmp_path, sample_repo)
     before = git(sample_repo.remote, "for-each-ref")
-    result = CliRunner().invoke(
-        main,
-        ["fix", fingerprint[:12], "--from-file", str(path), "--dry-run"],
-        env=env_for(tmp_path, sample_repo, fake_claude, fake_github),
-    )
+    env = env_for(tmp_path, sample_repo, fake_claude, fake_github) | {"STREAMFIX_REPO_URL": None}
+    args = ["fix", fingerprint[:12], "--from-file", str(path), "--dry-run", "--repo", str(sample_repo.work)]
+    result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("--- a/shop/pricing.py\n+++ b/shop/pricing.py\n")
     assert "fix_generated (dry run: patch only)" in result.stderr
