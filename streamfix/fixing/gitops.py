@@ -101,6 +101,8 @@ class GitOps:
             log.info("cloning target repository", extra={"clone_dir": str(self.root)})
             self._git("clone", "--no-tags", "--", self.repo_url, str(self.root), cwd=self.root.parent)
         else:
+            if self._git("remote", "get-url", "origin") != self.repo_url:
+                self._git("remote", "set-url", "origin", self.repo_url)
             self._git("fetch", "--prune", "--no-tags", "origin")
         self._git("checkout", "-f", "-B", self.default_branch, f"origin/{self.default_branch}")
         self._git("reset", "--hard", f"origin/{self.default_branch}")

@@ -96,3 +96,14 @@ def test_token_push_over_https_auth_without_storing_the_token(
             GitOps(tmp_path / "clone-anon", url, "main").sync()
     finally:
         server.stop()
+
+
+def test_cached_clone_follows_a_changed_repo_url(sample_repo: SampleRepo, tmp_path: Path) -> None:
+    other = tmp_path / "other.git"
+    git(tmp_path, "clone", "-q", "--bare", str(sample_repo.remote), str(other))
+    git(sample_repo.work, "commit", "-q", "--allow-empty", "-m", "only in the first remote")
+    git(sample_repo.work, "push", "-q", "origin", "main")
+    GitOps(tmp_path / "clone", str(other), "main").sync()
+    moved = GitOps(tmp_path / "clone", str(sample_repo.remote), "main")
+    moved.sync()
+    assert git(moved.root, "log", "-1", "--format=%s") == "only in the first remote"
