@@ -43,7 +43,7 @@ _CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK})  # no e
 MAX_PREAMBLE = 6
 
 TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
-PY_FILE = re.compile(r'^\s*(?:\|\s*)?File "[^"]*", line \d+')
+PY_FILE = re.compile(r'^\s*(?:[|>]\s*)?File "[^"]*", line \d+')  # ">": loguru marks the failing frame
 PY_CHAIN_MARKER = re.compile(
     r"^\s*(?:\|\s*)?(?:During handling of the above exception, another exception occurred:"
     r"|The above exception was the direct cause of the following exception:)\s*$"

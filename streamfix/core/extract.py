@@ -31,7 +31,7 @@ _NOT_APP_DEFAULT: tuple[str, ...] = (
 _STDLIB_PATH = re.compile(r"[/\\](?:lib|Lib)[/\\]python\d+(?:\.\d+)?[/\\]|[/\\]lib[/\\]pypy")
 _JAVA_NOT_APP: tuple[str, ...] = ("java.", "javax.", "jdk.", "sun.", "com.sun.", "kotlin.", "scala.")
 
-_PY_FILE = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_PY_FILE = re.compile(r'^\s*(?:>\s*)?File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
 _PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$")
 _JAVA_FRAME = re.compile(r"^\s*at (?P<func>[\w$.<>/]+)\((?P<file>[^:)]*)(?::(?P<line>\d+))?\)")
 _NODE_FRAME = re.compile(

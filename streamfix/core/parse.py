@@ -88,6 +88,7 @@ _LEVEL = re.compile(
 _PID = re.compile(r"(?:\[\d+\]|\(\d+\)|pid[=:]\d+|\d+#\d+:?|\d+(?=\s))")
 _BRACKET = re.compile(r"\[(?P<inner>[^\]\s]{1,80}|[^\]]{1,40})\]")
 _LOGGER = re.compile(r"(?P<name>[a-z_][\w\-]*(?:\.[\w\-]+)*|[A-Za-z_][\w\-]*(?:\.[\w\-]+)+)(?=:|\s+-\s|\s+\|)")
+_LOGURU_TAIL = re.compile(r":[\w<>.]+:\d+(?=\s+-\s)")
 _DOTTED = re.compile(r"[A-Za-z_][\w\-]*(?:\.[\w\-$]+)+")
 
 
@@ -160,6 +161,8 @@ def split_header(text: str) -> tuple[str | None, str | None, str | None, str]:
         if found and logger is None and (m := _LOGGER.match(text, pos)):
             logger = m.group("name")
             pos = m.end()
+            if tail := _LOGURU_TAIL.match(text, pos):  # loguru's "name:function:line - "
+                pos = tail.end()
             cut = pos
             continue
         break

@@ -187,6 +187,25 @@ def test_other_languages_and_log_lines(text: str, expected: tuple[object, ...]) 
     assert (event.error_type, event.file, event.line, event.function) == expected
 
 
+LOGURU = """2026-11-28 12:00:00.000 | ERROR    | app.main:run:42 - job crashed
+Traceback (most recent call last):
+
+  File "/app/main.py", line 12, in <module>
+    run()
+    \u2514 <function run at 0x7f0000000000>
+
+> File "/app/main.py", line 8, in run
+    1 / 0
+
+ZeroDivisionError: division by zero"""
+
+
+def test_loguru_backtrace() -> None:
+    event = _event(LOGURU)
+    assert (event.error_type, event.file, event.line, event.function) == ("ZeroDivisionError", "/app/main.py", 8, "run")
+    assert (event.log_message, event.level, event.incomplete) == ("job crashed", "ERROR", False)
+
+
 def test_java_chain_and_in_app() -> None:
     event = _event(JAVA)
     assert event.chained == ("java.lang.NullPointerException",)

@@ -150,6 +150,7 @@ def test_structlog_dict_tracebacks_are_rendered() -> None:
         pytest.param("1732795200 WARN cache miss", ("WARNING", "1732795200", None, "cache miss"), id="epoch"),
         pytest.param("1732795200123 [main] ERROR com.shop.Cart - empty", ("ERROR", "1732795200123", "com.shop.Cart", "empty"), id="epoch-ms-log4j"),
         pytest.param("2026-11-28T10:00:00Z [worker-1] CRITICAL jobs.export: failed", ("CRITICAL", "2026-11-28T10:00:00Z", "jobs.export", "failed"), id="thread-bracket"),
+        pytest.param("2026-11-28 12:00:00.000 | ERROR    | app.main:run:42 - job crashed", ("ERROR", "2026-11-28 12:00:00.000", "app.main", "job crashed"), id="loguru"),
         pytest.param("level=error msg=\"bad\"", ("ERROR", None, None, "msg=\"bad\""), id="logfmt"),
         pytest.param("2026/11/28 12:00:00 [error] 31#31: *1 connect() failed", ("ERROR", "2026/11/28 12:00:00", None, "*1 connect() failed"), id="nginx"),
         pytest.param("12:00:01.123 [pool-2] WARN  c.e.Svc - slow", ("WARNING", "12:00:01.123", "c.e.Svc", "slow"), id="time-only"),
