@@ -35,6 +35,9 @@ _DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
 _REPLICA_KEYS = ("deploymentInstanceId", "replica", "replicaId", "replica_id", "instance")
 _FATAL = re.compile(r"unauthori[sz]ed|not logged in|railway login|no linked project|invalid token|forbidden", re.I)
 _READ_SIZE = 1 << 16
+# A history run that brings at least this many new lines is repeated from the new cursor, in case
+# the CLI capped its output; a smaller one is taken as complete.
+HISTORY_REPEAT_AT = 100
 
 
 class RailwayLine(NamedTuple):
@@ -129,6 +132,7 @@ class RailwayWatcher:
         self.backoff = backoff or Backoff()
         self.runs = 0
         self.lines_seen = 0
+        self.accepted = 0
         self._labels_cache: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
 
     def _base_args(self) -> list[str]:
@@ -146,7 +150,7 @@ class RailwayWatcher:
                 await asyncio.sleep(self.interval)
                 continue
             if self.dedupe.cursor.ts_ns:
-                await self._checked(await self._spawn(["--since", self.dedupe.cursor.ts_text]))
+                await self._history()
             result = await self._checked(await self._spawn([], gap_fill=True))
             metrics.SOURCE_RESTARTS.labels("railway").inc()
             if result.lines:
@@ -160,10 +164,20 @@ class RailwayWatcher:
             )
             await asyncio.sleep(delay)
 
+    async def _history(self, until: str | None = None) -> None:
+        """``--since <cursor> [--until T]``, repeated while runs bring many new lines."""
+        while True:
+            before = self.accepted
+            extra = ["--since", self.dedupe.cursor.ts_text] + (["--until", until] if until else [])
+            await self._checked(await self._spawn(extra))
+            if self.accepted - before < HISTORY_REPEAT_AT:
+                return
+
     async def _poll_once(self) -> None:
-        since = self.dedupe.cursor.ts_text
-        if not since:
-            since = format_ts_ns(time.time_ns() - int((self.interval or 60) * 1e9))
+        if self.dedupe.cursor.ts_text:
+            await self._history()
+            return
+        since = format_ts_ns(time.time_ns() - int((self.interval or 60) * 1e9))
         await self._checked(await self._spawn(["--since", since]))
 
     async def _checked(self, result: RunResult) -> RunResult:
@@ -234,7 +248,7 @@ class RailwayWatcher:
         if not cursor.ts_ns or first is None or first.ts_ns <= cursor.ts_ns:
             return
         log.debug("filling gap before stream", extra={"since": cursor.ts_text, "until": first.ts_text})
-        await self._checked(await self._spawn(["--since", cursor.ts_text, "--until", first.ts_text]))
+        await self._history(until=first.ts_text)
 
     def _handle(self, raws: list[bytes]) -> bool:
         """Dedupe and buffer lines; True when the pipeline wants a flush."""
@@ -256,6 +270,7 @@ class RailwayWatcher:
                 continue
             stream, labels = self._stream(parsed.deployment, parsed.replica)
             full = pipeline.add(stream, labels, text, parsed.ts_ns) or full
+            self.accepted += 1
         pipeline.set_cursor(self.key, dedupe.cursor)
         return full
 

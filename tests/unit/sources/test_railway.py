@@ -87,6 +87,22 @@ async def test_forced_exits_gaps_and_a_restart_deliver_every_line_once(
     assert any("--until" in a for a in argvs) or any("--since" in a for a in argvs)
 
 
+async def test_capped_history_is_paged_from_the_advancing_cursor(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = railway_json_lines(1000)
+    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
+    (fake_env / "state.json").write_text('{"now": 1000}')  # everything is history already
+    monkeypatch.setenv("FAKE_RAILWAY_HISTORY_MAX", "150")
+    first_ts = orjson.loads(lines[0])["timestamp"]
+    start = Cursor(parse_ts_ns(first_ts) - 1, format_ts_ns(parse_ts_ns(first_ts) - 1), set())
+    async with watching(MemoryCursorStore(), cursor=start) as (sender, _):
+        await sender.wait_lines(1000)
+    assert sorted(sender.lines) == sorted(lines)
+    argvs = [orjson.loads(x) for x in (fake_env / "argv.jsonl").read_text().splitlines()]
+    assert sum("--since" in a for a in argvs) >= 7  # 1000 lines, 150 per answer
+
+
 async def test_repeated_timestamps_are_skipped_by_the_cli_and_not_duplicated(fake_env: Path) -> None:
     t0 = 1_767_225_600_000_000_000
     stamps = [t0, t0 + 1, t0 + 1, t0 + 1, t0 + 2, t0 + 2, t0 + 3]
