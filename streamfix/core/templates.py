@@ -22,7 +22,8 @@ Merges never lose counts: the merged group's id becomes an **alias** of the surv
 template of the group (``t`` + 12 hex digits), so the same input gives the same ids in any process.
 
 Memory is bounded: at most ``max_groups`` groups (the least-seen tenth is evicted when the cap is
-reached, and aliases to them dropped), ``max_aliases`` aliases, ``max_shapes`` cached shapes, and
+reached, and aliases to them dropped), ``max_aliases`` aliases, ``max_shapes`` entries per shape
+cache (keys up to 1,024 characters; longer lines are not cached), and
 variability records only for the first 48 positions of live groups (stored as fixed-size digests).
 """
 
@@ -44,6 +45,7 @@ STATE_VERSION = 1
 # Only the first tokens of a template are watched for variability: it keeps the per-group memory
 # linear in the line length, and the positions that tell events apart come early.
 _MAX_VARIABLE_POSITIONS = 48
+_MAX_CACHED_KEY = 1024
 _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
 _BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 # A run of hex characters that holds a digit (ids, hashes, UUID parts, numbers) always ends up inside
@@ -74,7 +76,7 @@ class TemplateMiner:
         trailing_threshold: int = 4,
         max_groups: int = 20_000,
         max_aliases: int = 100_000,
-        max_shapes: int = 200_000,
+        max_shapes: int = 100_000,
         strip_headers: bool = True,
     ) -> None:
         if variability_threshold < 2 or trailing_threshold < 2:
@@ -174,6 +176,8 @@ class TemplateMiner:
         return group
 
     def _remember(self, cache: dict[Any, str], key: str | bytes, group_id: str) -> None:
+        if len(key) > _MAX_CACHED_KEY:
+            return  # rare very long lines take the slow path each time rather than pin memory
         if len(cache) >= self.max_shapes:
             cache.clear()
         cache[key] = group_id
