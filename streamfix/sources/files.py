@@ -22,6 +22,7 @@ from streamfix.sources.base import BatchPipeline
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 20
+MAX_LINES_PER_POLL = 20_000  # a big backlog is read over several steps, so memory stays bounded
 MAX_PARTIAL = 4 * 1024 * 1024  # a "line" longer than this is cut and published in pieces
 
 
@@ -38,6 +39,8 @@ class FileFollower:
         self._from_start = from_start
         self.rotations = 0
         self.truncations = 0
+        self.max_lines = MAX_LINES_PER_POLL
+        self.read_size = READ_SIZE
 
     def close(self) -> None:
         if self._fh is not None:
@@ -71,11 +74,11 @@ class FileFollower:
             return ()
         return (*self._inode, self._offset - len(self._partial))
 
-    def _read_all(self) -> list[bytes]:
+    def _read_all(self, max_lines: int | None = None) -> list[bytes]:
         assert self._fh is not None
         out: list[bytes] = []
-        while True:
-            chunk = self._fh.read(READ_SIZE)
+        while max_lines is None or len(out) < max_lines:
+            chunk = self._fh.read(self.read_size)
             if not chunk:
                 break
             self._offset += len(chunk)
@@ -92,7 +95,9 @@ class FileFollower:
         """One step: the complete new lines (without line endings) since the previous step."""
         if self._fh is None and not self._open():
             return []
-        raw = self._read_all()
+        raw = self._read_all(self.max_lines)
+        if len(raw) >= self.max_lines:  # more is waiting; rotation and truncation are checked at its end
+            return [line.decode("utf-8", "replace").rstrip("\r") for line in raw]
         try:
             st = os.stat(self.path)
         except FileNotFoundError:

@@ -132,3 +132,14 @@ async def test_follow_files_saves_cursors_and_resumes_from_them(tmp_path: Path) 
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert again.lines == ["after restart"]
+
+
+def test_a_backlog_is_read_in_bounded_steps(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    append(log, "".join(f"{i:03d}\n" for i in range(100)))  # 4 bytes a line
+    f = FileFollower(str(log))
+    f.max_lines, f.read_size = 30, 40  # 10 lines per read
+    steps = [f.poll() for _ in range(5)]
+    assert [len(s) for s in steps] == [30, 30, 30, 10, 0]
+    assert [line for s in steps for line in s] == [f"{i:03d}" for i in range(100)]
+    f.close()
