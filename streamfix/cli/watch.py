@@ -216,8 +216,10 @@ def scan_command(hours: float, query: str | None, url: str | None, org_id: str |
                 progress.update(entries, position=span - max(0, now - last_ts_ns))
 
             async with Publisher(settings) as pub:
-                return await scan(settings, hours, auto_fix, pub, url=url, query=query, org_id=org_id,
-                                  on_page=on_page, now_ns=now)
+                result = await scan(settings, hours, auto_fix, pub, url=url, query=query, org_id=org_id,
+                                    on_page=on_page, now_ns=now)
+            progress.update(0, position=span)
+            return result
 
     result = _run(run)
     click.echo(f"scanned {result.lines} lines in {result.pages} pages, {result.batches} batches, "

@@ -194,10 +194,11 @@ class LokiPoller:
             entries, labels = await query_range(self.client, self.target.query, start, end_ns, self.page_limit)
             self.stats.pages += 1
             self.stats.entries += len(entries)
-            total += self.handle(entries, labels)
+            accepted = self.handle(entries, labels)
+            total += accepted
             await self.pipeline.flush()
             if self.on_page is not None:
-                self.on_page(len(entries), entries[-1][0] if entries else end_ns)
+                self.on_page(accepted, entries[-1][0] if entries else end_ns)
             if len(entries) < self.page_limit:
                 break
             last = entries[-1][0]
@@ -255,8 +256,8 @@ async def scan(
 ) -> ScanResult:
     """Backfill the last ``hours`` of the configured Loki query onto the raw topic.
 
-    The watcher's cursor is neither used nor moved. ``on_page(entries, last_ts_ns)`` is called after
-    each page (the CLI drives its progress line with it).
+    The watcher's cursor is neither used nor moved. ``on_page(new_lines, last_ts_ns)`` is called
+    after each page (the CLI drives its progress line with it).
     """
     if hours <= 0:
         raise ConfigError("--hours must be positive")
