@@ -12,11 +12,13 @@ Every method is blocking; the service calls them in a worker thread under one lo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import git
@@ -79,6 +81,21 @@ class GitOps:
         name, _, email = author.partition("<")
         self._author_name = name.strip() or "streamfix"
         self._author_email = email.rstrip(">").strip() or "streamfix@users.noreply.github.com"
+
+    # --- exclusion ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the clone (``<clone_dir>.lock``), across processes and instances.
+
+        Blocking: call it in a worker thread. Two workers sharing one clone directory take turns.
+        """
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root.parent / f"{self.root.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     # --- plumbing ----------------------------------------------------------------------------------
     def _git(self, *args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None) -> str:

@@ -8,6 +8,7 @@ pass anything with the same shape.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ class GitPort(Protocol):
     root: Path
     default_branch: str
 
+    def locked(self) -> AbstractContextManager[None]: ...
     def sync(self) -> None: ...
     def files(self) -> list[str]: ...
     def start_branch(self, branch: str) -> None: ...

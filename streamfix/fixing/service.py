@@ -16,9 +16,10 @@ Each state is published (``publish``) as soon as it is reached; the latest recor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from streamfix.errors import BrokerError, FixError, WireError
@@ -280,11 +281,22 @@ class FixService:
             )
         return await self._apply_and_publish(request, result, analysis)
 
+    @contextlib.asynccontextmanager
+    async def _repo_lock(self, git: GitPort) -> AsyncIterator[None]:
+        """This process's lock, then the clone's file lock (other processes and instances)."""
+        async with self._git_lock:
+            held = git.locked()
+            await asyncio.to_thread(held.__enter__)
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(held.__exit__, None, None, None)
+
     async def _context(self, request: FixRequest) -> list[Any]:
         if self._git is None:
             return []
         git = self._git
-        async with self._git_lock:
+        async with self._repo_lock(git):
             await asyncio.to_thread(git.sync)
             files = await asyncio.to_thread(git.files)
             return gather_context(
@@ -302,7 +314,7 @@ class FixService:
         assert self._git is not None
         git, s, dry = self._git, self.settings, request.dry_run
         branch = branch_name(request)
-        async with self._git_lock:
+        async with self._repo_lock(git):
             try:
                 await asyncio.to_thread(git.sync)
                 await asyncio.to_thread(git.start_branch, branch)

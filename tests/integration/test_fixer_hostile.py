@@ -105,7 +105,9 @@ async def _run_hostile(
     sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path, request: Any
 ) -> Any:
     settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url)
-    GitOps(settings.fix_clone_dir, str(sample_repo.remote), "main").sync()  # the cache exists before
+    cache = GitOps(settings.fix_clone_dir, str(sample_repo.remote), "main")
+    with cache.locked():  # the cached clone and its lock file exist before
+        cache.sync()
     before = state(tmp_path, sample_repo.remote)
     result = await build_service(settings, fake_github.base_url, Recorder()).handle(request)
     assert state(tmp_path, sample_repo.remote) == before

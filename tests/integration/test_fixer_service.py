@@ -214,3 +214,21 @@ async def test_new_attempt_while_the_pr_is_open_joins_it(
     assert len(fake_claude.requests) == 1
     fake_github.merge(1)
     assert [(r.status, r.request_id) for r in await service.track()] == [("merged", f"{first.fingerprint}#2")]
+
+
+async def test_concurrent_duplicates_give_one_pr(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    import asyncio
+
+    fake_claude.responder = lambda body: tool_reply(**analysis())
+    settings = fix_settings(
+        tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url, fix_concurrency=5
+    )
+    request = make_request(genuine_traceback(sample_repo.work))
+    services = [build_service(settings, fake_github.base_url, Recorder()) for _ in range(2)]
+    results = await asyncio.gather(*(services[i % 2].handle(request) for i in range(6)))
+    assert {r.status for r in results} == {"pr_open"}
+    assert {r.pr_number for r in results} == {1}
+    assert len(fake_github.pulls) == 1
+    assert git(sample_repo.remote, "rev-list", "--count", f"main..{results[0].branch}") == "1"

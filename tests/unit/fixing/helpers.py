@@ -59,7 +59,7 @@ class SampleRepo:
 
 def make_sample_repo(tmp_path: Path) -> SampleRepo:
     work = tmp_path / "dev"
-    shutil.copytree(SAMPLE, work, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SAMPLE, work, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache"))
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "target.py").write_text("VALUE = 1\n")
