@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 from click.testing import CliRunner
@@ -22,7 +23,7 @@ LINES = [
 INPUT = b"\n".join(LINES) + b"\n"
 
 
-def records(output: bytes) -> list[dict[str, str]]:
+def records(output: bytes) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in output.splitlines()]
 
 
