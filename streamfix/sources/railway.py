@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -151,7 +150,7 @@ class RailwayWatcher:
                 continue
             if self.dedupe.cursor.ts_ns:
                 await self._history()
-            result = await self._checked(await self._spawn([], gap_fill=True))
+            result = self._checked(await self._spawn([], gap_fill=True))
             metrics.SOURCE_RESTARTS.labels("railway").inc()
             if result.lines:
                 self.backoff.reset()
@@ -169,7 +168,7 @@ class RailwayWatcher:
         while True:
             before = self.accepted
             extra = ["--since", self.dedupe.cursor.ts_text] + (["--until", until] if until else [])
-            await self._checked(await self._spawn(extra))
+            self._checked(await self._spawn(extra))
             if self.accepted - before < HISTORY_REPEAT_AT:
                 return
 
@@ -178,9 +177,9 @@ class RailwayWatcher:
             await self._history()
             return
         since = format_ts_ns(time.time_ns() - int((self.interval or 60) * 1e9))
-        await self._checked(await self._spawn(["--since", since]))
+        self._checked(await self._spawn(["--since", since]))
 
-    async def _checked(self, result: RunResult) -> RunResult:
+    def _checked(self, result: RunResult) -> RunResult:
         if result.returncode != 0 and not result.lines and (_FATAL.search(result.stderr) or not self.lines_seen):
             message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
             raise SourceError(f"railway CLI failed (exit {result.returncode}): {message}")
@@ -195,7 +194,6 @@ class RailwayWatcher:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env={**os.environ, "NO_COLOR": "1"},
             )
         except FileNotFoundError:
             raise SourceError(
