@@ -25,19 +25,27 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 
 
+_redact: list[Callable[[str], str]] = []
+
+
 def _settings(log_level: str | None, process: str, **overrides: Any) -> Settings:
-    from streamfix.logs import configure_logging
+    from streamfix.logs import Redactor, configure_logging, secret_values
 
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
         _fail(f"invalid settings: {exc}", EXIT_CONFIG)
     configure_logging(settings, process=process, level=log_level)
+    _redact[:] = [Redactor(secret_values(settings))]
     return settings
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"streamfix: error: {message}", err=True)
+    """One error line on stderr (secrets and token-shaped strings redacted), then exit."""
+    for redact in _redact:
+        message = redact(message)
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    click.echo(f"streamfix: error: {first}", err=True)
     sys.exit(code)
 
 

@@ -89,3 +89,13 @@ async def test_railway_not_logged_in_passes_the_cli_message_through(tmp_path: Pa
     assert code == 1
     line = one_error_line(err)
     assert "railway CLI failed (exit 1): Unauthorized. Please login with `railway login`" in line
+
+
+def test_error_line_never_shows_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMFIX_LOKI_PASSWORD", "pw-secret-123")
+    result = CliRunner().invoke(main, ["watch", "loki", "--url", "http://bob:pw-secret-123@127.0.0.1:9",
+                                       "--query", '{a="b"}', "--log-level", "ERROR"])
+    assert result.exit_code == 1
+    line = one_error_line(result.stderr)
+    assert "cannot reach Loki" in line
+    assert "pw-secret-123" not in result.stderr
