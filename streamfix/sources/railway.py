@@ -251,24 +251,28 @@ class RailwayWatcher:
     def _handle(self, raws: list[bytes]) -> bool:
         """Dedupe and buffer lines; True when the pipeline wants a flush."""
         full = False
-        dedupe = self.dedupe
-        pipeline = self.pipeline
+        dedupe, pipeline, streams = self.dedupe, self.pipeline, self._labels_cache
+        seen = accepted = 0
         for raw in raws:
-            if not raw.strip():
+            if not raw or raw.isspace():
                 continue
-            text = raw.decode("utf-8", "replace").rstrip("\r")
-            self.lines_seen += 1
+            text = raw.decode("utf-8", "replace")
+            if text[-1] == "\r":
+                text = text[:-1]
+            seen += 1
             parsed = parse_railway_line(text)
             if parsed is None:
                 stream, labels = self._stream("-", "-")
                 full = pipeline.add(stream, labels, text, dedupe.cursor.ts_ns or time.time_ns()) or full
                 continue
-            digest = line_hash(parsed.message, parsed.deployment, parsed.replica)
-            if not dedupe.accept(parsed.ts_ns, digest, parsed.ts_text):
+            ts_ns, ts_text, message, deployment, replica = parsed
+            if not dedupe.accept(ts_ns, line_hash(message, deployment, replica), ts_text):
                 continue
-            stream, labels = self._stream(parsed.deployment, parsed.replica)
-            full = pipeline.add(stream, labels, text, parsed.ts_ns) or full
-            self.accepted += 1
+            cached = streams.get((deployment, replica)) or self._stream(deployment, replica)
+            full = pipeline.add(cached[0], cached[1], text, ts_ns) or full
+            accepted += 1
+        self.lines_seen += seen
+        self.accepted += accepted
         pipeline.set_cursor(self.key, dedupe.cursor)
         return full
 
