@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -18,7 +19,7 @@ from streamfix import topics
 from streamfix.fixing.consumer import KafkaFixIO, consume
 from streamfix.kafka_io import Publisher, ensure_topics
 from streamfix.settings import Settings
-from streamfix.wire import FixResult
+from streamfix.wire import FixRequest, FixResult
 from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing import fixtures
@@ -166,3 +167,82 @@ def test_worker_fixer_agent_opens_the_pr(
     worker_log = log_path.read_text()
     assert fake_claude.api_key not in worker_log
     assert fake_github.token not in worker_log
+
+
+async def test_parked_request_goes_back_through_the_broker(
+    kafka_settings: Settings,
+    sample_repo: SampleRepo,
+    fake_claude: FakeAnthropic,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    """Claude is overloaded: the request is re-published with a not-before header, then succeeds."""
+    from tests.fakes.anthropic_server import error_reply
+
+    fake_claude.script.extend([error_reply(529), tool_reply(**analysis())])
+    settings = kafka_settings.model_copy(
+        update={
+            "anthropic_api_key": SecretStr(fake_claude.api_key),
+            "anthropic_base_url": fake_claude.base_url,
+            "anthropic_max_retries": 0,
+            "fix_retry_attempts": 1,
+            "fix_park_seconds": 0.0,
+            "github_token": SecretStr(fake_github.token),
+            "github_repo": fake_github.full_name,
+            "repo_url": str(sample_repo.remote),
+            "fix_clone_dir": tmp_path / "clone",
+            "fix_track_interval": 3600.0,
+        }
+    )
+    await ensure_topics(settings, [topics.FIX_REQUESTS, topics.FIX_RESULTS])
+    request = make_request(genuine_traceback(sample_repo.work))
+    results = AIOKafkaConsumer(
+        topics.FIX_RESULTS.name(settings),
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await results.start()
+    stop = asyncio.Event()
+    try:
+        async with KafkaFixIO(settings) as io:
+            service = build_service(
+                settings, fake_github.base_url, Recorder(), publish=io.publish, park=io.park
+            )
+            loop = asyncio.create_task(consume(settings, service, stop))
+            async with Publisher(settings) as pub:
+                await (await pub.send("fix_requests", request.fingerprint, request))
+            seen: list[FixResult] = []
+            await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
+            stop.set()
+            assert await asyncio.wait_for(loop, timeout=60) == 2
+    finally:
+        stop.set()
+        await results.stop()
+    assert [r.status for r in seen] == [
+        "pending",
+        "analyzing",
+        "pending",
+        "pending",
+        "analyzing",
+        "fix_generated",
+        "branch_pushed",
+        "pr_open",
+    ]
+    assert seen[2].error.startswith("parked until")
+    requests = AIOKafkaConsumer(
+        topics.FIX_REQUESTS.name(settings),
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await requests.start()
+    try:
+        copies: list[Any] = []
+        while len(copies) < 2:
+            for messages in (await requests.getmany(timeout_ms=500)).values():
+                copies.extend(messages)
+    finally:
+        await requests.stop()
+    assert [dict(m.headers).get("streamfix-not-before") is not None for m in copies] == [False, True]
+    assert FixRequest.loads(copies[1].value) == request
