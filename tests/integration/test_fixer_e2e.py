@@ -116,16 +116,40 @@ async def test_fix_request_on_the_broker_to_merged_pr(
         await results.stop()
 
 
+WORKER_CASES = {
+    "direct": ([], ["pending", "analyzing", "fix_generated", "branch_pushed", "pr_open"]),
+    "parked": (
+        [529],
+        [
+            "pending",
+            "analyzing",
+            "pending",
+            "pending",
+            "analyzing",
+            "fix_generated",
+            "branch_pushed",
+            "pr_open",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WORKER_CASES))
 def test_worker_fixer_agent_opens_the_pr(
+    case: str,
     kafka_settings: Settings,
     sample_repo: SampleRepo,
     fake_claude: FakeAnthropic,
     fake_github: FakeGitHub,
     tmp_path: Path,
 ) -> None:
-    """The same flow through a real ``streamfix worker`` process and its Faust fixer agent."""
+    """The same flow through a real ``streamfix worker`` process and its Faust fixer agent; in the
+    parked case Claude is overloaded first and the agent re-publishes the request with its header."""
+    from tests.fakes.anthropic_server import error_reply
     from tests.integration.helpers import running_worker
 
+    failures, expected = WORKER_CASES[case]
+    fake_claude.script.extend(error_reply(status) for status in failures)
     fake_claude.script.append(tool_reply(**analysis()))
     asyncio.run(ensure_topics(kafka_settings))
     request = make_request(genuine_traceback(sample_repo.work))
@@ -138,6 +162,9 @@ def test_worker_fixer_agent_opens_the_pr(
         "STREAMFIX_REPO_URL": str(sample_repo.remote),
         "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"),
         "STREAMFIX_FIX_TRACK_INTERVAL": "3600",
+        "STREAMFIX_ANTHROPIC_MAX_RETRIES": "0",
+        "STREAMFIX_FIX_RETRY_ATTEMPTS": "1",
+        "STREAMFIX_FIX_PARK_SECONDS": "0",
     }
 
     async def flow() -> list[FixResult]:
@@ -161,7 +188,7 @@ def test_worker_fixer_agent_opens_the_pr(
     with running_worker(kafka_settings, log_path, **env) as proc:
         seen = asyncio.run(flow())
     assert proc.returncode == 0, log_path.read_text()[-3000:]
-    assert [r.status for r in seen] == ["pending", "analyzing", "fix_generated", "branch_pushed", "pr_open"]
+    assert [r.status for r in seen] == expected
     assert len(fake_github.pulls) == 1
     assert fake_github.pulls[1].labels == ["auto-fix", "internal_error", "severity:high"]
     worker_log = log_path.read_text()
