@@ -6,38 +6,92 @@ Pure functions over pattern dicts (the values of the ``patterns`` table, see
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
-from streamfix.core.patterns import count_since, public_view, window_start
+from streamfix.core.patterns import count_since, window_start
 
 SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 
 
 def error_object(pattern: Mapping[str, Any], *, count: int | None = None) -> dict[str, Any]:
-    """The documented error object: one pattern as the API shows it."""
-    view = public_view(pattern)
+    """The documented error object: one pattern as the API shows it (no bookkeeping, no traceback)."""
+    get = pattern.get
+    total = get("count", 0)
     return {
-        "timestamp": view.get("last_seen"),
-        "error_type": view.get("error_type"),
-        "message": view.get("message"),
-        "category": view.get("category"),
-        "severity": view.get("severity"),
-        "file": view.get("file"),
-        "line": view.get("line"),
-        "function": view.get("function"),
-        "count": view.get("count", 0) if count is None else count,
-        "total_count": view.get("count", 0),
-        "fixable": view.get("fixable", False),
-        "suggested_fix": view.get("suggested_fix", ""),
-        "fingerprint": view.get("fingerprint"),
-        "first_seen": view.get("first_seen"),
-        "last_seen": view.get("last_seen"),
-        "services": view.get("services", []),
-        "status": view.get("status", "active"),
-        "title": view.get("title", ""),
+        "timestamp": get("last_seen"),
+        "error_type": get("error_type"),
+        "message": get("message"),
+        "category": get("category"),
+        "severity": get("severity"),
+        "file": get("file"),
+        "line": get("line"),
+        "function": get("function"),
+        "count": total if count is None else count,
+        "total_count": total,
+        "fixable": get("fixable", False),
+        "suggested_fix": get("suggested_fix", ""),
+        "fingerprint": get("fingerprint"),
+        "first_seen": get("first_seen"),
+        "last_seen": get("last_seen"),
+        "services": get("services", []),
+        "status": get("status", "active"),
+        "title": get("title", ""),
     }
+
+
+def matching(
+    patterns: Iterable[Mapping[str, Any] | None],
+    *,
+    now: float,
+    hours: float | None = None,
+    window_seconds: int = 60,
+    severities: frozenset[str] | None = None,
+    fixable: bool | None = None,
+    category: str | None = None,
+) -> list[tuple[tuple[int, int, str], int, Mapping[str, Any]]]:
+    """``(sort key, count, pattern)`` of the patterns that pass the filters, unsorted.
+
+    The sort key orders most severe, then most frequent, then by fingerprint. Only the patterns a
+    caller shows need turning into error objects, so a page of 100 out of 10k stays cheap.
+    """
+    since = -math.inf if hours is None else now - hours * 3600.0
+    first_window = since if hours is None else float(window_start(since, window_seconds))
+    out = []
+    for pattern in patterns:
+        if pattern is None:
+            continue
+        get = pattern.get
+        if float(get("last_seen", 0)) < since:
+            continue
+        if severities is not None and get("severity") not in severities:
+            continue
+        if fixable is not None and bool(get("fixable")) != fixable:
+            continue
+        if category is not None and get("category") != category:
+            continue
+        if float(get("first_seen", 0)) >= first_window:
+            count = int(get("count", 0))  # every occurrence is in the period
+        else:
+            count = count_since(pattern, since, window_seconds)
+        key = (SEVERITY_ORDER.get(str(get("severity")), 9), -count, str(get("fingerprint")))
+        out.append((key, count, pattern))
+    return out
+
+
+def page(
+    rows: list[tuple[tuple[int, int, str], int, Mapping[str, Any]]], *, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Error objects of ``rows[offset:offset+limit]`` in sort order."""
+    if limit is not None and offset + limit < len(rows):
+        chosen = heapq.nsmallest(offset + limit, rows, key=itemgetter(0))[offset:]
+    else:
+        chosen = sorted(rows, key=itemgetter(0))[offset:]
+    return [error_object(pattern, count=count) for _, count, pattern in chosen]
 
 
 def select(
@@ -55,23 +109,9 @@ def select(
 
     With ``hours``, ``count`` is the number of occurrences in that period; otherwise the total.
     """
-    since = None if hours is None else now - hours * 3600.0
-    out: list[dict[str, Any]] = []
-    for pattern in patterns:
-        if pattern is None:
-            continue
-        if since is not None and float(pattern.get("last_seen", 0)) < since:
-            continue
-        if severities is not None and pattern.get("severity") not in severities:
-            continue
-        if fixable is not None and bool(pattern.get("fixable")) != fixable:
-            continue
-        if category is not None and pattern.get("category") != category:
-            continue
-        count = None if since is None else count_since(pattern, since, window_seconds)
-        out.append(error_object(pattern, count=count))
-    out.sort(key=lambda e: (SEVERITY_ORDER.get(str(e["severity"]), 9), -int(e["count"]), str(e["fingerprint"])))
-    return out if limit is None else out[:limit]
+    rows = matching(patterns, now=now, hours=hours, window_seconds=window_seconds, severities=severities,
+                    fixable=fixable, category=category)
+    return page(rows, limit=limit)
 
 
 def by_category(patterns: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,9 +45,22 @@ class MappingReader:
         return len(self.tables[table])
 
 
+@dataclass(frozen=True, slots=True)
+class FaustReader(MappingReader):
+    """Faust tables; with the in-memory store, values are copied straight from the store's dict
+    (one C-level copy instead of a table lookup per key: 10k patterns in well under a millisecond)."""
+
+    def values(self, table: str) -> list[Any]:
+        store = getattr(self.tables[table], "data", None)
+        raw = getattr(store, "data", None)
+        if type(raw) is dict:
+            return list(raw.values())
+        return list(self.tables[table].values())
+
+
 def faust_reader(sf: StreamfixApp) -> TableReader:
-    """The reader of this worker's tables."""
-    return MappingReader(sf.tables)
+    """The reader of the tables this worker holds (all of a global table, its own partitions of others)."""
+    return FaustReader(sf.tables)
 
 
 Publish = Callable[[str, str, Any], Awaitable[None]]
@@ -63,27 +77,63 @@ def faust_publisher(sf: StreamfixApp) -> Publish:
 
 @dataclass(slots=True)
 class ReadCache:
-    """Answers of read routes, reused for ``ttl`` seconds (0 disables it)."""
+    """Answers of read routes, reused for ``ttl`` seconds (0: computed inline on every request).
+
+    A missing or expired answer is computed on one background thread from a snapshot of the tables
+    taken on the event loop, so the loop keeps serving while 10k patterns are sorted. Concurrent
+    requests for the same answer share one computation, and while a refresh runs the previous
+    answer is served if it is younger than ``max_stale`` seconds.
+    """
 
     ttl: float
     clock: Callable[[], float]
+    max_stale: float = 10.0
     max_entries: int = 256
     _entries: dict[str, tuple[float, bytes]] = field(default_factory=dict)
+    _pending: dict[str, asyncio.Future[bytes]] = field(default_factory=dict)
+    _executor: ThreadPoolExecutor | None = None
 
-    def get_or_compute(self, key: str, compute: Callable[[], bytes]) -> bytes:
+    async def get(self, key: str, load: Callable[[], Any], compute: Callable[[Any], bytes]) -> bytes:
         if self.ttl <= 0:
-            return compute()
+            return compute(load())
         now = self.clock()
         hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        body = compute()
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._start(key, load(), compute)
+        if hit is not None and now - hit[0] < max(self.ttl, self.max_stale):
+            return hit[1]
+        return await asyncio.shield(pending)
+
+    def _start(self, key: str, snapshot: Any, compute: Callable[[Any], bytes]) -> asyncio.Future[bytes]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamfix-api")
+        started = self.clock()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, compute, snapshot)
+        self._pending[key] = future
+
+        def done(f: asyncio.Future[bytes]) -> None:
+            self._pending.pop(key, None)
+            if not f.cancelled() and f.exception() is None:
+                self._store(key, started, f.result())
+
+        future.add_done_callback(done)
+        return future
+
+    def _store(self, key: str, stamp: float, body: bytes) -> None:
         if len(self._entries) >= self.max_entries:
+            now = self.clock()
             self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-        self._entries[key] = (now, body)
-        return body
+        self._entries[key] = (stamp, body)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
 
 @dataclass(slots=True)

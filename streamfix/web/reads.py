@@ -6,6 +6,7 @@ Each answer is computed by :mod:`streamfix.core.queries` over the tables' values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from streamfix.app import StreamfixApp
 
 MAX_HOURS = 720.0
+Snapshot = tuple[list[Any], list[Any]]
 CRITICAL = frozenset({"CRITICAL"})
 FIX_STATUSES = frozenset({
     "pending", "analyzing", "fix_generated", "fix_invalid", "analysis_failed", "skipped_budget",
@@ -37,11 +39,13 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
     settings = ctx.settings
     width = settings.window_seconds
 
-    def patterns() -> list[Any]:
-        return ctx.reader.values("patterns")
+    def snapshot() -> Snapshot:
+        return ctx.reader.values("patterns"), ctx.reader.values("fixes")
 
-    def cached(key: str, compute: Any) -> web.Response:
-        return http.raw_json(ctx.cache.get_or_compute(key, lambda: http.dumps(compute())))
+    async def cached(key: str, compute: Callable[[list[Any], list[Any]], Any]) -> web.Response:
+        """The answer for ``key``: ``compute(patterns, fixes)`` over a snapshot of the tables, cached."""
+        body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(compute(*snap)))
+        return http.raw_json(body)
 
     async def health(request: web.Request) -> web.StreamResponse:
         """Liveness and how many patterns this worker tracks."""
@@ -61,8 +65,8 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         async def handler(request: web.Request) -> web.StreamResponse:
             hours = hours_param(request)
             limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
-            return cached(f"{kind}|{hours}|{limit}", lambda: queries.select(
-                patterns(), now=ctx.clock(), hours=hours, window_seconds=width, severities=severities,
+            return await cached(f"{kind}|{hours}|{limit}", lambda patterns, _: queries.select(
+                patterns, now=ctx.clock(), hours=hours, window_seconds=width, severities=severities,
                 fixable=fixable, limit=limit))
 
         handler.__doc__ = f"Patterns seen in the last `hours` ({kind})."
@@ -74,11 +78,11 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         offset = http.integer(request.query, "offset", default=0, low=0, high=10_000_000)
         category = request.query.get("category") or None
 
-        def compute() -> dict[str, Any]:
-            items = queries.select(patterns(), now=ctx.clock(), window_seconds=width, category=category)
-            return {"patterns": items[offset:offset + limit], "total": len(items)}
+        def compute(patterns: list[Any], _: list[Any]) -> dict[str, Any]:
+            rows = queries.matching(patterns, now=ctx.clock(), window_seconds=width, category=category)
+            return {"patterns": queries.page(rows, offset=offset, limit=limit), "total": len(rows)}
 
-        return cached(f"patterns|{limit}|{offset}|{category}", compute)
+        return await cached(f"patterns|{limit}|{offset}|{category}", compute)
 
     async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
         """One pattern with its sample traceback, frames, fix state and fixes."""
@@ -99,15 +103,14 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         """Summary cards, recent critical and fixable patterns, latest fixes."""
         hours = hours_param(request)
         limit = http.integer(request.query, "limit", default=10, low=1, high=100)
-        return cached(f"dashboard|{hours}|{limit}", lambda: queries.dashboard(
-            patterns(), ctx.reader.values("fixes"), now=ctx.clock(), hours=hours, window_seconds=width,
-            limit=limit))
+        return await cached(f"dashboard|{hours}|{limit}", lambda patterns, fixes: queries.dashboard(
+            patterns, fixes, now=ctx.clock(), hours=hours, window_seconds=width, limit=limit))
 
     async def timeline(request: web.Request) -> web.StreamResponse:
         """Occurrences per category over time, from the per-window counts."""
         hours = hours_param(request)
-        return cached(f"timeline|{hours}", lambda: queries.timeline(
-            patterns(), now=ctx.clock(), hours=hours, window_seconds=width))
+        return await cached(f"timeline|{hours}", lambda patterns, _: queries.timeline(
+            patterns, now=ctx.clock(), hours=hours, window_seconds=width))
 
     async def fixes(request: web.Request) -> web.StreamResponse:
         """Every fix, latest update first."""
@@ -117,11 +120,11 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
                                 {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"})
         limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
 
-        def compute() -> dict[str, Any]:
-            items = queries.fix_list(ctx.reader.values("fixes"), status=status)
+        def compute(_: list[Any], fixes: list[Any]) -> dict[str, Any]:
+            items = queries.fix_list(fixes, status=status)
             return {"fixes": items[:limit], "total": len(items)}
 
-        return cached(f"fixes|{status}|{limit}", compute)
+        return await cached(f"fixes|{status}|{limit}", compute)
 
     async def fix_detail(request: web.Request, fix_id: str) -> web.StreamResponse:
         """One fix by its id."""

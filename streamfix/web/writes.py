@@ -173,6 +173,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         for task in ctx.tasks.values():
             task.cancel()
         ctx.tasks.clear()
+        ctx.cache.close()
 
     sf.app.on_before_shutdown.connect(stop_tasks, weak=False)
     mount(sf, "/error-monitor/fixes/generate-for-error", "fixes_generate_for_error", post=generate_for_error)

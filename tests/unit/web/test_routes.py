@@ -224,3 +224,36 @@ async def test_ui_page_and_assets(make_api: ApiFactory) -> None:
     assert js.status == 200 and js.content_type == "text/javascript" and "innerHTML" not in await js.text()
     assert (await api.client.get(f"{P}/ui/../settings.py")).status == 404
     assert (await api.client.get(f"{P}/ui/secrets.txt")).status == 404
+
+
+async def test_read_cache_shares_one_computation_and_serves_stale_while_refreshing() -> None:
+    import asyncio
+    import threading
+
+    from streamfix.web.context import ReadCache
+
+    now = [0.0]
+    cache = ReadCache(ttl=1.0, clock=lambda: now[0], max_stale=10.0)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def compute(snapshot: int) -> bytes:
+        calls.append(snapshot)
+        release.wait(5)
+        return str(snapshot).encode()
+
+    try:
+        first = [asyncio.ensure_future(cache.get("k", lambda: 1, compute)) for _ in range(20)]
+        await asyncio.sleep(0)
+        release.set()
+        assert set(await asyncio.gather(*first)) == {b"1"} and calls == [1]  # one computation for 20 requests
+        release.clear()
+        now[0] = 2.0  # expired: the old answer is served while the refresh runs
+        assert await cache.get("k", lambda: 2, compute) == b"1"
+        now[0] = 30.0  # too old to serve: join the refresh that is running
+        release.set()
+        assert await cache.get("k", lambda: 3, compute) == b"2" and calls == [1, 2]
+        assert await cache.get("k", lambda: 4, compute) == b"4"  # stamped when it started: too old again
+    finally:
+        release.set()
+        cache.close()
