@@ -18,6 +18,7 @@ import faust
 
 from streamfix import codecs, topics
 from streamfix.settings import Settings, load_settings
+from streamfix.views import ChangelogView
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class StreamfixApp:
     app: faust.App
     topics: dict[str, Any]
     tables: dict[str, Any] = field(default_factory=dict)
+    views: dict[str, ChangelogView] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
 
     def topic_name(self, role: str) -> str:
@@ -56,7 +58,7 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
         producer_max_request_size=MAX_MESSAGE_BYTES,
-        producer_linger=0.005,
+        producer_linger=0.0,
         stream_wait_empty=False,
         table_cleanup_interval=30.0,
         web_enabled=True,
@@ -106,12 +108,12 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
     return {
         # stream -> pipeline state + the raw (partition, offset) last applied (idempotence marker)
         "assembly": app.Table("assembly", default=None, partitions=partitions, schema=schema),
-        # fingerprint -> pattern (streamfix.core.patterns); global: every worker answers every query
-        "patterns": app.GlobalTable("patterns", default=None, partitions=partitions, schema=schema),
+        # fingerprint -> pattern (streamfix.core.patterns); every worker also reads it in full via sf.views
+        "patterns": app.Table("patterns", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {"attempt", "status", "updated_at", "request_id"} of its latest fix
         "fix_state": app.Table("fix_state", default=None, partitions=partitions, schema=schema),
-        # fingerprint -> {fix_id: latest FixResult}; global for the API
-        "fixes": app.GlobalTable("fixes", default=None, partitions=partitions, schema=schema),
+        # fingerprint -> {fix_id: latest FixResult}; also in sf.views
+        "fixes": app.Table("fixes", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {"n": occurrences, "applied": markers} per tumbling window of published time
         "counts": counts.relative_to(_published_at),
     }
@@ -122,6 +124,9 @@ def create_app(settings: Settings) -> StreamfixApp:
     app = _faust_app(settings)
     sf = StreamfixApp(settings=settings, app=app, topics=_topics(app, settings))
     sf.tables = _tables(app, settings)
+    sf.views = {name: ChangelogView(settings, name) for name in ("patterns", "fixes")}
+    for view in sf.views.values():
+        app.task(view.run)
 
     from agents import register_all
     from streamfix.web import register_views

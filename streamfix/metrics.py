@@ -32,7 +32,8 @@ PATTERNS = Gauge("streamfix_patterns", "Error patterns tracked by this worker's 
 DETECTION_LATENCY = Histogram(
     "streamfix_detection_latency_seconds",
     "From a raw batch being published until its errors are counted in the patterns table",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+             10.0, 30.0),
     registry=REGISTRY,
 )
 

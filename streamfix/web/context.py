@@ -59,8 +59,9 @@ class FaustReader(MappingReader):
 
 
 def faust_reader(sf: StreamfixApp) -> TableReader:
-    """The reader of the tables this worker holds (all of a global table, its own partitions of others)."""
-    return FaustReader(sf.tables)
+    """Tables as every worker sees them: patterns and fixes from the full changelog views
+    (:mod:`streamfix.views`), other tables from this worker's own partitions."""
+    return FaustReader({**sf.tables, **sf.views})
 
 
 Publish = Callable[[str, str, Any], Awaitable[None]]

@@ -1,0 +1,1 @@
+"""End-to-end benchmarks through a real broker (``streamfix bench pipeline``)."""

@@ -1,0 +1,110 @@
+"""Read views of tables that every worker holds in full, so every worker answers every query alike.
+
+A table is partitioned: each worker owns, and keeps current, only its partitions. For the API, every
+worker runs a :class:`ChangelogView` per table: a plain consumer (no consumer group) that reads all
+partitions of the table's compacted changelog topic from the beginning and keeps the latest value per
+key in a dict. Writes reach every view within milliseconds of the owning worker making them.
+(Faust's GlobalTable was measured here to let two workers' copies drift apart under load, so it is
+not used.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from streamfix.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def changelog_topic(settings: Settings, table: str) -> str:
+    """Faust's name for a table's changelog topic."""
+    return f"{settings.app_id}-{table}-changelog"
+
+
+class ChangelogView:
+    """The latest value of every key of one table, read from its changelog. Read it like a dict."""
+
+    def __init__(self, settings: Settings, table: str) -> None:
+        self.settings = settings
+        self.table = table
+        self.topic = changelog_topic(settings, table)
+        self.data: dict[str, Any] = {}
+        self.records = 0
+        self.ready = asyncio.Event()
+
+    # mapping-like reads -------------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def values(self) -> list[Any]:
+        return list(self.data.values())
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self.data.items())
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    # feeding -------------------------------------------------------------------------------------------
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        try:
+            decoded_key = orjson.loads(key)
+        except orjson.JSONDecodeError:
+            decoded_key = key.decode("utf-8", "replace")
+        name = str(decoded_key)
+        if value is None:
+            self.data.pop(name, None)
+        else:
+            try:
+                self.data[name] = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                log.warning("undecodable changelog value skipped", extra={"table": self.table})
+        self.records += 1
+
+    async def run(self) -> None:
+        """Follow the changelog until cancelled (started by the worker as a background task)."""
+        await self._wait_for_topic()
+        consumer = AIOKafkaConsumer(
+            self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+            enable_auto_commit=False, auto_offset_reset="earliest", metadata_max_age_ms=5000,
+            fetch_max_wait_ms=50, max_partition_fetch_bytes=16 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                for records in batches.values():
+                    for record in records:
+                        self.apply(record.key, record.value)
+                if not self.ready.is_set():
+                    self.ready.set()
+        finally:
+            await consumer.stop()
+
+    async def _wait_for_topic(self) -> None:
+        """The worker creates changelog topics at start-up; wait until this one exists."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        await admin.start()
+        try:
+            while True:
+                try:
+                    if self.topic in await admin.list_topics():
+                        return
+                except KafkaError as exc:
+                    log.warning("waiting for %s: %s", self.topic, exc)
+                await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
