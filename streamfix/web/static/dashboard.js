@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   let timer = null;
   let categoryOrder = [];
+  let refreshes = 0;
 
   function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 
@@ -131,6 +132,7 @@
       renderChart(timeline, hours);
       $("status-line").textContent = `Updated ${new Date().toLocaleTimeString()}`;
       document.body.dataset.loaded = "true";
+      document.body.dataset.refreshes = String(++refreshes);
     } catch (err) {
       $("status-line").textContent = `Could not load: ${err.message}`;
     }
