@@ -1,7 +1,7 @@
 """The aiohttp middleware in front of every route: body size, CORS, rate limit, auth, errors, metrics.
 
-Order for an API request: 413 when the body is too large; CORS preflight answered (only for
-configured origins); 429 when the client's bucket is empty; 401/403 when the route needs the token;
+Order for an API request: CORS preflight answered (only for configured origins); 413 when the
+body is too large; 429 when the client's bucket is empty; 401/403 when the route needs the token;
 then the view. :class:`~streamfix.web.http.ApiError` becomes its JSON answer, aiohttp's own 404/405
 become JSON too, and anything else is logged and answered with a generic 500.
 """
@@ -58,12 +58,18 @@ def _client(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _guard(ctx: ApiContext, request: web.Request) -> None:
-    """Raise the ApiError that stops this request before its view, if any."""
+async def _check_size(ctx: ApiContext, request: web.Request) -> None:
+    """413 for a body over the limit; one without a length (chunked) is read up to the limit to tell."""
     limit = ctx.settings.api_max_body_bytes
     length = request.content_length
-    if (length is not None and length > limit) or (length is None and request.body_exists and limit == 0):
+    if length is None and request.body_exists:
+        length = len(await request.content.read(limit + 1))
+    if length is not None and length > limit:
         raise ApiError(413, "request_too_large", f"request bodies are limited to {limit} bytes")
+
+
+def _guard(ctx: ApiContext, request: web.Request) -> None:
+    """Raise the ApiError that stops this request before its view, if any."""
     path = request.path
     if path.startswith(PREFIX) and path != "/error-monitor/health":
         wait = ctx.limiter.acquire(_client(request))
@@ -88,6 +94,7 @@ def make_middleware(ctx: ApiContext) -> Middleware:
             if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
                 response = web.Response(status=204 if cors else 403, headers=cors)
             else:
+                await _check_size(ctx, request)
                 _guard(ctx, request)
                 response = await handler(request)
         except ApiError as exc:

@@ -140,6 +140,8 @@ def _error_list_op(op_id: str, summary: str) -> dict[str, Any]:
 
 
 NOT_FOUND = {"404": _json(ERROR, "Not found")}
+PUBLISH = {**NOT_FOUND, "503": {**_json(ERROR, "Kafka did not take the request"),
+                                "headers": {"Retry-After": {"schema": {"type": "string"}}}}}
 NO_LOKI = {"409": _json(ERROR, "Loki is not configured")}
 
 
@@ -180,13 +182,13 @@ def document() -> dict[str, Any]:
             params=[_param("fix_id", {"type": "string", "maxLength": 256}, "Fix id", where="path")], extra=NOT_FOUND)},
         f"{p}/fixes/generate-for-error": {"post": _op(
             "fixes_generate_for_error", "Request a fix for a pattern or a category",
-            _json(_ref("FixRequested"), "Requests published"), status="202", secured=True, extra=NOT_FOUND,
+            _json(_ref("FixRequested"), "Requests published"), status="202", secured=True, extra=PUBLISH,
             params=[_param("error_id", {"type": "string", "minLength": 1, "maxLength": 256},
                            "A pattern fingerprint, or a category (its fixable patterns)", required=True),
                     _param("create_pr", {"type": "boolean", "default": True}, "Open a pull request")])},
         f"{p}/fixes/generate-batch": {"post": _op(
             "fixes_generate_batch", "Request fixes for several patterns or categories",
-            _json(_ref("BatchRequested"), "Requests published"), status="202", secured=True, extra=NOT_FOUND,
+            _json(_ref("BatchRequested"), "Requests published"), status="202", secured=True, extra=PUBLISH,
             params=[_param("error_ids", {"type": "string", "minLength": 1, "maxLength": 13000},
                            "Comma-separated fingerprints or categories (at most 50)", required=True),
                     _param("create_prs", {"type": "boolean", "default": True}, "Open pull requests")])},

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from agents.group import fix_request_for
 from streamfix import metrics
@@ -42,7 +43,12 @@ async def request_fixes(ctx: ApiContext, targets: list[Mapping[str, Any]], creat
         fp = str(pattern["fingerprint"])
         attempt = next_attempt(ctx.reader.get("fix_state", fp))
         request = fix_request_for(dict(pattern), attempt, "api", now).model_copy(update={"create_pr": create_pr})
-        await ctx.publish("fix_requests", fp, request.model_dump(mode="json"))
+        try:
+            await ctx.publish("fix_requests", fp, request.model_dump(mode="json"))
+        except KafkaError as exc:
+            log.warning("fix request not published", extra={"fingerprint": fp, "error": str(exc)})
+            raise http.ApiError(503, "broker_unavailable", f"Kafka did not take the fix request: {exc}",
+                                headers={"Retry-After": "5"}) from None
         metrics.FIX_REQUESTS.labels(trigger="api", category=request.category).inc()
         out.append({"request_id": request.request_id, "fingerprint": fp, "attempt": attempt,
                     "category": request.category})
@@ -106,6 +112,9 @@ async def monitor_loop(ctx: ApiContext, scan: Any, interval: float) -> None:
         except StreamfixError as exc:
             log.warning("periodic Loki scan failed", extra={"error": str(exc)})
             ctx.monitor["last_error"] = str(exc)
+        except Exception as exc:  # the loop outlives any one scan; the next one tries again
+            log.exception("periodic Loki scan crashed")
+            ctx.monitor["last_error"] = repr(exc)
         await asyncio.sleep(interval)
 
 

@@ -257,3 +257,18 @@ async def test_read_cache_shares_one_computation_and_serves_stale_while_refreshi
     finally:
         release.set()
         cache.close()
+
+
+async def test_a_broker_failure_is_503_not_500(make_api: ApiFactory) -> None:
+    from aiokafka.errors import KafkaTimeoutError
+
+    api = await make_api()
+
+    async def failing(role: str, key: str, value: Any) -> None:
+        raise KafkaTimeoutError()
+
+    api.ctx.publish = failing
+    resp = await api.client.post(f"{P}/fixes/generate-for-error?error_id=fp1:aa02", headers=AUTH)
+    body = await resp.json()
+    assert resp.status == 503 and body["error"] == "broker_unavailable" and resp.headers["Retry-After"] == "5"
+    validate(body, f"{P}/fixes/generate-for-error", "post", 503)

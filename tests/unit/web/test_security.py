@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from streamfix.web import security
@@ -137,3 +139,15 @@ async def test_cors_for_configured_origins(make_api: ApiFactory) -> None:
     pre = await api.client.options(GENERATE, headers={
         "Origin": "https://ops.example", "Access-Control-Request-Method": "POST"})
     assert pre.status == 204 and "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+
+
+async def test_chunked_bodies_are_measured_too(make_api: ApiFactory) -> None:
+    api = await make_api(api_max_body_bytes=100)
+
+    async def chunks(n: int) -> AsyncIterator[bytes]:
+        for _ in range(n):
+            yield b"x" * 50
+
+    resp = await api.client.post(GENERATE, headers=AUTH, data=chunks(3))
+    assert resp.status == 413
+    assert (await api.client.post(GENERATE, headers=AUTH, data=chunks(2))).status == 202
