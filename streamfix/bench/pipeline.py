@@ -67,7 +67,7 @@ def _env(settings: Settings) -> dict[str, str]:
 @contextmanager
 def _process(args: list[str], settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=_env(settings), stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(args, env=_env(settings), stdout=out, stderr=subprocess.STDOUT)
     try:
         yield proc
     finally:
