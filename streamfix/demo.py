@@ -86,7 +86,7 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_pa
     log_file = log_path or Path(settings.data_dir) / "demo-worker.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("wb") as log:
-        worker = subprocess.Popen(  # noqa: S603 - our own CLI
+        worker = subprocess.Popen(
             [sys.executable, "-m", "streamfix", "worker"], env=_worker_env(settings), stdout=log,
             stderr=subprocess.STDOUT,
         )
