@@ -19,7 +19,7 @@ from streamfix import metrics
 from streamfix.convert import event_record, fold_by_fingerprint, render_traceback
 from streamfix.core.classify import load_rules
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
-from streamfix.core.pipeline import PipelineConfig, run_batch
+from streamfix.core.pipeline import PipelineConfig, has_open_units, run_batch
 from streamfix.errors import ConfigError, WireError
 from streamfix.settings import Settings
 from streamfix.wire import RawBatch
@@ -101,9 +101,28 @@ def register(sf: StreamfixApp) -> None:
         # A crash in between redelivers the batch; the group agent drops the repeated events.
         if pending:
             await asyncio.gather(*pending)
-        assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset}
+        assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset,
+                                  "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source}
         metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
         metrics.BATCHES_INGESTED.inc()
+
+    raw_topic = sf.topics["raw"]
+    quiet = settings.assembly_quiet_seconds
+
+    async def flush_quiet_streams() -> None:
+        """A stream that went quiet in the middle of a traceback gets an empty "tick" batch through the
+        raw topic, so the unit is flushed (as incomplete) in order, by the agent that owns the stream."""
+        now = time.time()
+        for stream_key, value in list(assembly.items()):
+            if not value or not has_open_units(value.get("pipeline")):
+                continue
+            if now - float(value.get("sent_at", now)) < quiet:
+                continue
+            tick = RawBatch(batch_id=f"tick:{stream_key}:{int(now * 1000)}", source="tick", stream=stream_key,
+                            labels=value.get("labels") or {}, lines=[], sent_at=now)
+            await raw_topic.send(key=stream_key.encode(), value=tick.dumps())
+
+    sf.app.timer(interval=max(0.5, quiet / 2))(flush_quiet_streams)
 
     @sf.app.agent(sf.topics["raw"], name=f"{settings.app_id}.ingest")
     async def ingest(stream: Any) -> None:

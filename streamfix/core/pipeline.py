@@ -164,3 +164,11 @@ def run_batch(
 
 
 _FINGERPRINTER: Fingerprinter = _resolve_fingerprinter()
+
+
+def has_open_units(state: Mapping[str, Any] | None) -> bool:
+    """True when the stream has a unit (a traceback, say) still waiting for more lines."""
+    if not state:
+        return False
+    assembly = state.get("assembly") or {}
+    return bool(assembly.get("streams"))
