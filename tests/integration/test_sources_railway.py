@@ -87,13 +87,25 @@ async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
 STREAMFIX = Path(sys.executable).parent / "streamfix"
 
 
-async def start_cli(settings: Settings, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        str(STREAMFIX), "watch", "railway", "--service", "api",
-        env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
-             "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-    )
+async def start_cli(settings: Settings, env: dict[str, str], stderr: Path) -> asyncio.subprocess.Process:
+    with stderr.open("ab") as err:
+        return await asyncio.create_subprocess_exec(
+            str(STREAMFIX), "watch", "railway", "--service", "api",
+            env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
+                 "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
+            stdout=asyncio.subprocess.DEVNULL, stderr=err, start_new_session=True,
+        )
+
+
+def log_tail(path: Path) -> str:
+    return path.read_text()[-4000:]
+
+
+async def wait_lines(settings: Settings, lines: int, stderr: Path) -> None:
+    try:
+        await read_raw(settings, until_lines=lines, deadline_s=90)
+    except TimeoutError:
+        pytest.fail(f"fewer than {lines} lines on the topic; watcher log:\n{log_tail(stderr)}")
 
 
 async def test_hard_killed_watcher_resumes_without_duplicates(kafka_settings: Settings, tmp_path: Path) -> None:
@@ -102,20 +114,20 @@ async def test_hard_killed_watcher_resumes_without_duplicates(kafka_settings: Se
     log = tmp_path / "api.jsonl"
     log.write_text("\n".join(lines) + "\n")
     env = {"PATH": os.environ["PATH"], "FAKE_RAILWAY_LOG": str(log), "FAKE_RAILWAY_STATE": str(tmp_path / "state"),
-           "FAKE_RAILWAY_EXIT_AFTER": "4000", "FAKE_RAILWAY_EXITS": "5", "FAKE_RAILWAY_GAP": "100"}
+           "FAKE_RAILWAY_EXIT_AFTER": "4000", "FAKE_RAILWAY_EXITS": "5", "FAKE_RAILWAY_GAP": "100",
+           "FAKE_RAILWAY_ARGV_LOG": str(tmp_path / "argv.jsonl")}
+    stderr = tmp_path / "watcher.log"
 
     await ensure_topics(kafka_settings)
-    first = await start_cli(kafka_settings, env)
-    await read_raw(kafka_settings, until_lines=total // 3)
+    first = await start_cli(kafka_settings, env, stderr)
+    await wait_lines(kafka_settings, total // 3, stderr)
     os.killpg(first.pid, signal.SIGKILL)  # the watcher and its railway CLI, no flush, no last cursor
     await first.wait()
 
-    second = await start_cli(kafka_settings, env)
-    await read_raw(kafka_settings, until_lines=total)
+    second = await start_cli(kafka_settings, env, stderr)
+    await wait_lines(kafka_settings, total, stderr)
     os.killpg(second.pid, signal.SIGTERM)
-    assert second.stderr is not None
-    _, err = await asyncio.wait_for(second.communicate(), 30)
-    assert second.returncode == 0, err.decode()
+    assert await asyncio.wait_for(second.wait(), 30) == 0, log_tail(stderr)
 
     published = [line for batch in await read_raw(kafka_settings) for line in batch.lines]
     assert pairs_of(published) == pairs_of(lines)
