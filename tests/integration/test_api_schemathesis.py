@@ -47,13 +47,14 @@ def modes(operation: Any) -> list[GenerationMode]:
     return list(EXAMPLES) if documented["parameters"] else [GenerationMode.POSITIVE]
 
 
-def run_operation(operation: Any, mode: GenerationMode, base: str, session: requests.Session) -> int:
+def run_operation(operation: Any, mode: GenerationMode, base: str, session: requests.Session,
+                  query: dict[str, str] | None = None) -> int:
     calls = 0
 
     @seed(SEED)
     @settings(max_examples=EXAMPLES[mode], deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode, query=query))
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
@@ -76,7 +77,10 @@ def test_schemathesis_finds_no_server_errors(kafka_settings: Settings, tmp_path:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
     with running_worker(kafka_settings, log, **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
-        wait_for_patterns(kafka_settings.web_port, expected, log=log)
+        patterns = wait_for_patterns(kafka_settings.web_port, expected, log=log)["patterns"]
+        # ids that exist, so the fix routes are exercised past their 404 too (the rest is generated)
+        known = {"/error-monitor/fixes/generate-for-error": {"error_id": patterns[0]["fingerprint"]},
+                 "/error-monitor/fixes/generate-batch": {"error_ids": patterns[0]["category"]}}
         schema = schemathesis.openapi.from_url(f"{base}/error-monitor/openapi.json")
         started = time.monotonic()
         made = 0
@@ -86,10 +90,13 @@ def test_schemathesis_finds_no_server_errors(kafka_settings: Settings, tmp_path:
                 operation = result.ok()
                 for mode in modes(operation):
                     made += run_operation(operation, mode, base, session)
+                if operation.path in known:
+                    made += run_operation(operation, GenerationMode.POSITIVE, base, session, known[operation.path])
         elapsed = time.monotonic() - started
         counted = api_requests(base)
     print(f"\nschemathesis: {made} generated requests in {elapsed:.1f} s; by status: {dict(sorted(counted.items()))}")
     assert made >= 500
+    assert counted.get("202", 0) > 0
     assert sum(counted.values()) >= made
     assert not any(status.startswith("5") for status in counted), counted
     assert "API request failed" not in log.read_text()
