@@ -54,10 +54,10 @@ async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = 
         await admin.close()
 
 
-async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], wait_s: float = 30.0) -> None:
     """New topics take a moment to elect leaders; producing before that only earns retries."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + wait_s
     while loop.time() < deadline:
         described = await admin.describe_topics(names)
         if all(
@@ -66,7 +66,7 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         ):
             return
         await asyncio.sleep(0.1)
-    raise BrokerError(f"topics {names} have no partition leaders after {timeout:.0f} s")
+    raise BrokerError(f"topics {names} have no partition leaders after {wait_s:.0f} s")
 
 
 class Publisher:
