@@ -1,0 +1,105 @@
+"""Run every benchmark and write the results, with the machine and the date, to docs/benchmarks.md.
+
+Usage: ``python benchmarks/run_all.py --write docs/benchmarks.md`` (``make bench``). Starts the local
+Kafka broker when none answers on STREAMFIX_BROKER and stops it afterwards. Each benchmark runs as its
+own process, one after another, so they do not compete for the two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        mem_kb = 0
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, Apache Kafka 4.1.1 (KRaft, local, 512 MB heap)")
+
+
+def run(title: str, args: list[str], timeout: float = 1800) -> str:
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    took = time.perf_counter() - started
+    body = done.stdout.strip() or "(no output)"
+    if done.returncode != 0:
+        body += f"\n\nexit status {done.returncode}:\n```\n{done.stderr.strip()[-2000:]}\n```"
+    sys.stderr.write(f"{title}: {took:.0f} s, exit {done.returncode}\n")
+    return f"## {title}\n\nCommand: `{' '.join(a if not a.startswith('/') else Path(a).name for a in args)}`\n\n{body}\n"
+
+
+def pipeline_section(extra: list[str], title: str) -> str:
+    args = [PY, "-m", "streamfix", "bench", "pipeline", "--json", *extra]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        return f"## {title}\n\nfailed:\n```\n{done.stderr.strip()[-2000:]}\n```\n"
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = "\n".join(f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in data.items())
+    return f"## {title}\n\nCommand: `streamfix bench pipeline {' '.join(extra)}`\n\n| figure | value |\n|---|---|\n{rows}\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path, default=None, help="write Markdown here (default: stdout)")
+    parser.add_argument("--quick", action="store_true", help="smaller inputs (a smoke run, not for the record)")
+    opts = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from streamfix.localkafka import LocalKafka, answers_metadata
+    from streamfix.settings import load_settings
+
+    settings = load_settings()
+    port = int(settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+    local = None if answers_metadata(port) else LocalKafka(load_settings(kafka_port=port))
+    if local is not None:
+        local.up()
+    scale = 10 if opts.quick else 1
+    try:
+        sections = [
+            run("Grouping accuracy (Loghub-2k, no per-dataset settings)",
+                [PY, "benchmarks/grouping_accuracy.py", "--with-drain3"]),
+            run("`streamfix templates` vs Drain3 (whole process, same input, same run)",
+                [PY, "benchmarks/bench_templates.py", "--lines", str(200_000 // scale)]),
+            run("Error path (parse + assemble + classify + fingerprint), one core",
+                [PY, "benchmarks/bench_error_path.py", "--lines", str(300_000 // scale)]),
+            pipeline_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000", "--baseline-lines",
+                              str(50_000 // scale)], "End to end through Kafka: throughput, latency, baseline"),
+            pipeline_section(["--lines", str(10_000_000 // scale), "--distinct", str(1_000_000 // scale),
+                              "--batch-lines", "5000", "--latency-seconds", "2"],
+                             "Memory: 10M lines with 1M distinct values"),
+            run("Watcher throughput (one source into Kafka)",
+                [PY, "benchmarks/bench_watch.py", "--broker", settings.bootstrap_servers]),
+            run("REST API latency (10k patterns, 50 concurrent requests)",
+                [PY, "benchmarks/bench_api.py", "--broker", settings.bootstrap_servers]),
+        ]
+    finally:
+        if local is not None:
+            local.down()
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    text = (f"# Benchmarks\n\nMeasured on {today} on {machine()}.\nRegenerate with `make bench` "
+            "(each figure below comes from one run of the command shown).\n\n" + "\n".join(sections))
+    if opts.write:
+        opts.write.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
