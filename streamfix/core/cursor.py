@@ -70,10 +70,13 @@ class Cursor:
 class Deduper:
     """Drops lines already delivered before the cursor; advances the cursor over accepted lines."""
 
-    __slots__ = ("cursor", "duplicates", "late", "overflow")
+    __slots__ = ("cursor", "duplicates", "late", "overflow", "skip")
 
-    def __init__(self, cursor: Cursor | None = None) -> None:
+    def __init__(self, cursor: Cursor | None = None, skip: set[tuple[int, str]] | None = None) -> None:
         self.cursor = cursor.copy() if cursor else Cursor()
+        # (ts_ns, hash) of lines known to be published already although they are after the cursor
+        # (found on the raw topic after a hard kill); each is dropped once when it comes again.
+        self.skip = skip or set()
         self.duplicates = 0
         self.late = 0
         self.overflow = 0
@@ -81,6 +84,11 @@ class Deduper:
     def accept(self, ts_ns: int, digest: str, ts_text: str = "") -> bool:
         """True when the line is new. Lines must come in non-decreasing timestamp order."""
         cur = self.cursor
+        if self.skip and (ts_ns, digest) in self.skip:
+            self.skip.discard((ts_ns, digest))
+            cur.advance(ts_ns, ts_text, digest)
+            self.duplicates += 1
+            return False
         if ts_ns > cur.ts_ns:
             cur.ts_ns = ts_ns
             cur.ts_text = ts_text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -97,26 +98,35 @@ Digests = Callable[[RawBatch], Iterable[tuple[int, str, str]]]
 TAIL_RECORDS = 500  # records read back per raw partition a cursor has no offset for
 
 
-async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests: Digests) -> dict[str, Cursor]:
-    """Move cursors past lines that reached the raw topic after the cursors were written.
+@dataclass(slots=True)
+class Resume:
+    """Where a watcher resumes after a read-back of the raw topic."""
 
-    That happens only after a hard kill (the last flush was acknowledged but its cursor not yet
-    written). Reads each raw partition from just after the offset stored with the cursors (the last
-    :data:`TAIL_RECORDS` records where there is none) to its end, and advances the cursor of every
-    batch labelled with one of ``wanted``'s keys over that batch's lines.
+    cursor: Cursor
+    skip: set[tuple[int, str]] = field(default_factory=set)  # lines already published after the cursor
+    _first: tuple[int, str] | None = None
+
+
+async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests: Digests) -> dict[str, Resume]:
+    """Find lines that reached the raw topic after their watcher's cursor was written.
+
+    That happens after a hard kill: a flush was acknowledged (fully, or only on some partitions)
+    but its cursor never written. Reads each raw partition from just after the offset stored with
+    the cursors (the last :data:`TAIL_RECORDS` records where there is none) to its end and collects
+    the lines of batches labelled with one of ``wanted``'s keys that are after that key's cursor.
+    The watcher resumes from its stored cursor and drops exactly those lines when they come again,
+    so a hole (a batch lost with the process while a later one made it) is filled, not skipped.
+    A key without a stored cursor resumes from the first line found for it.
     """
     name = topics.RAW.name(settings)
-    out = {key: (cursor.copy() if cursor else Cursor()) for key, cursor in wanted.items()}
+    out = {key: Resume(cursor.copy() if cursor else Cursor()) for key, cursor in wanted.items()}
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None)
-    found = 0
     try:
         await consumer.start()
         partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
         tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        if not tps:
-            return {k: c for k, c in out.items() if c.ts_ns}
         consumer.assign(tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps)
+        ends: dict[Any, int] = await consumer.end_offsets(tps) if tps else {}
         remaining = set()
         for tp in tps:
             known = [c.offsets.get(tp.partition) if c else None for c in wanted.values()]
@@ -130,34 +140,36 @@ async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests:
         while remaining:
             for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
                 for rec in records:
-                    if rec.offset >= ends[tp]:
-                        break
-                    found += _apply(rec.value, out, digests)
+                    if rec.offset < ends[tp]:
+                        _apply(rec.value, out, digests)
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
     except KafkaError as exc:
         raise BrokerError(f"cannot read back {name}: {exc}") from exc
     finally:
         await consumer.stop()
-    if found:
-        log.warning("lines published after the last cursor were found; skipping them",
-                    extra={"lines": found, "keys": sorted(wanted)})
-    return {k: c for k, c in out.items() if c.ts_ns}
+    for key, resume in out.items():
+        if resume.skip:
+            if not resume.cursor.ts_ns and resume._first is not None:
+                resume.cursor = Cursor(resume._first[0], resume._first[1])
+            log.warning("lines published after the last cursor were found; they will not be sent again",
+                        extra={"lines": len(resume.skip), "key": key})
+    return {k: r for k, r in out.items() if r.cursor.ts_ns}
 
 
-def _apply(value: bytes | None, out: dict[str, Cursor], digests: Digests) -> int:
+def _apply(value: bytes | None, out: dict[str, Resume], digests: Digests) -> None:
     if value is None:
-        return 0
+        return
     try:
         batch = RawBatch.loads(value)
     except WireError:
-        return 0
-    cursor = out.get(batch.labels.get(CURSOR_LABEL, ""))
-    if cursor is None:
-        return 0
-    count = 0
+        return
+    resume = out.get(batch.labels.get(CURSOR_LABEL, ""))
+    if resume is None:
+        return
+    cursor = resume.cursor
     for ts, ts_text, digest in digests(batch):
         if ts > cursor.ts_ns or (ts == cursor.ts_ns and digest not in cursor.hashes):
-            count += 1
-        cursor.advance(ts, ts_text, digest)
-    return count
+            resume.skip.add((ts, digest))
+            if resume._first is None or ts < resume._first[0]:
+                resume._first = (ts, ts_text)

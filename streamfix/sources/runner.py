@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import BinaryIO
 
 from streamfix import topics
+from streamfix.core.cursor import Deduper
 from streamfix.errors import SourceError
 from streamfix.kafka_io import Publisher, ensure_topics
 from streamfix.settings import Settings
@@ -53,11 +54,11 @@ async def watch_railway(settings: Settings, *, services: Sequence[str] = (), env
                            interval=interval)
             for service in names
         ]
-        cursors = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
+        resumes = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
         for watcher in watchers:
-            if (cursor := cursors.get(watcher.key)) is not None:
-                watcher.dedupe.cursor = cursor
-                log.info("resuming", extra={"key": watcher.key, "since": cursor.ts_text})
+            if (resume := resumes.get(watcher.key)) is not None:
+                watcher.dedupe = Deduper(resume.cursor, resume.skip)
+                log.info("resuming", extra={"key": watcher.key, "since": resume.cursor.ts_text})
         async with asyncio.TaskGroup() as group:
             for watcher in watchers:
                 group.create_task(watcher.run(), name=watcher.key)
@@ -71,9 +72,12 @@ async def watch_loki(settings: Settings, target: LokiTarget, *, interval: float 
     async with make_client(settings, target) as client, Publisher(settings) as pub, BatchPipeline(
         settings, pub, "loki", fmt="loki", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
     ) as pipeline:
-        cursors = await recover(settings, {target.cursor_key: cursors.get(target.cursor_key)}, loki.line_digests)
-        poller = LokiPoller(pipeline, client, target, cursor=cursors.get(target.cursor_key),
+        resumes = await recover(settings, {target.cursor_key: cursors.get(target.cursor_key)}, loki.line_digests)
+        resume = resumes.get(target.cursor_key)
+        poller = LokiPoller(pipeline, client, target, cursor=resume.cursor if resume else None,
                             page_limit=settings.loki_page_limit, lookback_seconds=settings.loki_lookback_seconds)
+        if resume is not None:
+            poller.dedupe.skip = resume.skip
         every = interval or settings.loki_poll_interval
         if live:
             await run_live(poller, auth_headers(settings, target.org_id), every)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,10 @@ from tests.fakes import read_raw
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 STREAMFIX = Path(sys.executable).parent / "streamfix"
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
@@ -49,9 +54,18 @@ async def test_file_rotation_truncation_and_restart(kafka_settings: Settings, tm
         )
 
     proc = await start()
+    try:
+        await follow_through(proc, log, tmp_path, kafka_settings, start)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+
+
+async def follow_through(proc: asyncio.subprocess.Process, log: Path, tmp_path: Path, kafka_settings: Settings,
+                         start: Callable[[], Awaitable[asyncio.subprocess.Process]]) -> None:
     await read_raw(kafka_settings, until_lines=1000)
     os.rename(log, tmp_path / "app.log.1")
-    log.write_text("".join(f"b{i}\n" for i in range(500)))
+    write(log, "".join(f"b{i}\n" for i in range(500)))
     await read_raw(kafka_settings, until_lines=1500)
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -59,11 +73,15 @@ async def test_file_rotation_truncation_and_restart(kafka_settings: Settings, tm
 
     with log.open("a") as fh:  # written while no watcher runs
         fh.write("".join(f"c{i}\n" for i in range(200)))
-    proc = await start()
-    await read_raw(kafka_settings, until_lines=1700)
-    proc.send_signal(signal.SIGTERM)
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, err.decode()
+    again = await start()
+    try:
+        await read_raw(kafka_settings, until_lines=1700)
+        again.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(again.communicate(), 30)
+        assert again.returncode == 0, err.decode()
+    finally:
+        if again.returncode is None:
+            again.kill()
 
     lines = [line for b in sorted(await read_raw(kafka_settings), key=lambda b: b.sent_at) for line in b.lines]
     assert sorted(lines) == sorted([f"a{i}" for i in range(1000)] + [f"b{i}" for i in range(500)]

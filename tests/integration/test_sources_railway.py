@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -87,14 +88,28 @@ async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
 STREAMFIX = Path(sys.executable).parent / "streamfix"
 
 
-async def start_cli(settings: Settings, env: dict[str, str], stderr: Path) -> asyncio.subprocess.Process:
+@pytest.fixture
+def spawned() -> Iterator[list[asyncio.subprocess.Process]]:
+    """Watchers started by a test; whatever still runs at the end is killed with its process group."""
+    procs: list[asyncio.subprocess.Process] = []
+    yield procs
+    for proc in procs:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def start_cli(settings: Settings, env: dict[str, str], stderr: Path,
+                    spawned: list[asyncio.subprocess.Process]) -> asyncio.subprocess.Process:
     with stderr.open("ab") as err:
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             str(STREAMFIX), "watch", "railway", "--service", "api",
             env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
                  "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
             stdout=asyncio.subprocess.DEVNULL, stderr=err, start_new_session=True,
         )
+    spawned.append(proc)
+    return proc
 
 
 def log_tail(path: Path) -> str:
@@ -108,7 +123,9 @@ async def wait_lines(settings: Settings, lines: int, stderr: Path) -> None:
         pytest.fail(f"fewer than {lines} lines on the topic; watcher log:\n{log_tail(stderr)}")
 
 
-async def test_hard_killed_watcher_resumes_without_duplicates(kafka_settings: Settings, tmp_path: Path) -> None:
+async def test_hard_killed_watcher_resumes_without_duplicates(
+    kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process]
+) -> None:
     total = 30_000
     lines = railway_json_lines(total)
     log = tmp_path / "api.jsonl"
@@ -119,12 +136,12 @@ async def test_hard_killed_watcher_resumes_without_duplicates(kafka_settings: Se
     stderr = tmp_path / "watcher.log"
 
     await ensure_topics(kafka_settings)
-    first = await start_cli(kafka_settings, env, stderr)
+    first = await start_cli(kafka_settings, env, stderr, spawned)
     await wait_lines(kafka_settings, total // 3, stderr)
     os.killpg(first.pid, signal.SIGKILL)  # the watcher and its railway CLI, no flush, no last cursor
     await first.wait()
 
-    second = await start_cli(kafka_settings, env, stderr)
+    second = await start_cli(kafka_settings, env, stderr, spawned)
     await wait_lines(kafka_settings, total, stderr)
     os.killpg(second.pid, signal.SIGTERM)
     assert await asyncio.wait_for(second.wait(), 30) == 0, log_tail(stderr)

@@ -86,3 +86,12 @@ def test_cursor_offsets_round_trip_and_advance() -> None:
     back.advance(11, "t11", "c")
     assert (back.ts_ns, back.ts_text, back.hashes) == (11, "t11", {"c"})
     assert Cursor.from_json(b'{"ts_ns": 5}') == Cursor(5)
+
+
+def test_deduper_fills_a_hole_and_skips_lines_published_after_it() -> None:
+    # Lines 11 and 13 reached the topic before a hard kill, line 12 did not (a hole).
+    d = Deduper(Cursor(10, "t10", {"a"}), skip={(11, "b"), (13, "d")})
+    got = [d.accept(ts, h, f"t{ts}") for ts, h in [(10, "a"), (11, "b"), (12, "c"), (13, "d"), (14, "e")]]
+    assert got == [False, False, True, False, True]
+    assert d.skip == set()
+    assert (d.cursor.ts_ns, d.cursor.ts_text) == (14, "t14")

@@ -63,7 +63,11 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, s
     proc = await asyncio.create_subprocess_exec(
         str(STREAMFIX), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
     assert proc.returncode is not None
     return proc.returncode, err.decode()
 
