@@ -75,6 +75,11 @@ async def publish_lines(settings: Settings, lines: list[str]) -> int:
     return expected_occurrences(streams)
 
 
+def prepare_topics(settings: Settings) -> None:
+    """Create the topics before a worker starts: one that joins its group first is assigned nothing."""
+    asyncio.run(ensure_topics(settings))
+
+
 def replay_sample(settings: Settings, now: float) -> int:
     return asyncio.run(publish_lines(settings, shifted_sample(now)))
 
@@ -101,6 +106,7 @@ def get_ok(client: httpx.Client, path: str, doc_path: str | None = None) -> Any:
 
 def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
+    prepare_topics(kafka_settings)
     with running_worker(kafka_settings, log, **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         assert expected > 10

@@ -21,7 +21,7 @@ from streamfix.settings import Settings
 from streamfix.web import openapi
 
 from .helpers import running_worker
-from .test_api_routes import API_ENV, AUTH, replay_sample, wait_for_patterns
+from .test_api_routes import API_ENV, AUTH, prepare_topics, replay_sample, wait_for_patterns
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -75,6 +75,7 @@ def run_operation(operation: Any, mode: GenerationMode, base: str, session: requ
 def test_schemathesis_finds_no_server_errors(kafka_settings: Settings, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
+    prepare_topics(kafka_settings)
     with running_worker(kafka_settings, log, **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=log)["patterns"]

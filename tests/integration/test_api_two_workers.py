@@ -18,7 +18,7 @@ from streamfix.settings import Settings
 
 from .conftest import free_port
 from .helpers import running_worker
-from .test_api_routes import API_ENV, replay_sample, wait_for_patterns
+from .test_api_routes import API_ENV, prepare_topics, replay_sample, wait_for_patterns
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -46,6 +46,7 @@ def answers(port: int) -> dict[str, Any]:
 
 def test_two_workers_give_the_same_answers(kafka_settings: Settings, tmp_path: Path) -> None:
     second = kafka_settings.model_copy(update={"web_port": free_port(), "data_dir": tmp_path / "worker-2"})
+    prepare_topics(kafka_settings)
     with running_worker(kafka_settings, tmp_path / "worker-1.log", **API_ENV), \
             running_worker(second, tmp_path / "worker-2.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())

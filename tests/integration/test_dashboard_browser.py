@@ -19,7 +19,7 @@ from streamfix.settings import Settings
 from streamfix.wire import FixRequest
 
 from .helpers import REPO_ROOT, read_topic, running_worker
-from .test_api_routes import API_ENV, TOKEN, replay_sample, wait_for_patterns
+from .test_api_routes import API_ENV, TOKEN, prepare_topics, replay_sample, wait_for_patterns
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.options import Options  # noqa: E402
@@ -64,6 +64,7 @@ def text_of(driver: WebDriver, element_id: str) -> str:
 
 def test_dashboard_renders_and_generates_a_fix(kafka_settings: Settings, tmp_path: Path, browser: WebDriver) -> None:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
+    prepare_topics(kafka_settings)
     with running_worker(kafka_settings, tmp_path / "worker.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker.log")

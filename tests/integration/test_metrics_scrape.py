@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streamfix.settings import Settings
 
 from .helpers import running_worker
-from .test_api_routes import API_ENV, replay_sample, wait_for_patterns
+from .test_api_routes import API_ENV, prepare_topics, replay_sample, wait_for_patterns
 
 pytestmark = pytest.mark.kafka
 
@@ -39,6 +39,7 @@ FAMILIES = {
 
 def test_metrics_scrape(kafka_settings: Settings, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
+    prepare_topics(kafka_settings)
     with running_worker(kafka_settings, tmp_path / "worker.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker.log")
