@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv, install streamfix with dev and bench extras, resolve the Kafka broker
 	@$(BIN)/python -c "from streamfix.localkafka import LocalKafka; from streamfix.settings import Settings; print('kafka jars:', LocalKafka(Settings()).resolve())"
 	@if [ -x scripts/install-deploy-tools.sh ]; then scripts/install-deploy-tools.sh; fi
+	@if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
 
 demo: setup ## Start Kafka and a worker, replay the bundled sample logs, print the patterns
 	$(BIN)/streamfix demo
