@@ -104,6 +104,7 @@ class BatchPipeline:
         self._cursors: dict[str, Cursor] = {}
         self._inflight: asyncio.Queue[_InFlight | None] = asyncio.Queue(maxsize=max_in_flight)
         self._acker: asyncio.Task[None] | None = None
+        self._sending: asyncio.Future[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._last_ts_ns = 0
@@ -144,40 +145,51 @@ class BatchPipeline:
         self._cursors[key] = cursor
 
     async def flush(self) -> None:
-        """Send what is buffered; waits when too many batches are unacknowledged (backpressure)."""
+        """Send what is buffered; waits when too many batches are unacknowledged (backpressure).
+
+        The buffers and cursors are taken in one step without awaiting, so lines added while the
+        batches are being sent go into the next flush, and the cursors taken match the lines sent.
+        Sending continues if the caller is cancelled; :meth:`close` waits for it.
+        """
         async with self._lock:
             if not self._buffered and not self._cursors:
                 return
-            now = self._clock()
-            sent: list[tuple[RawBatch, asyncio.Future[object]]] = []
-            for stream, buf in self._buffers.items():
-                seq = self._seq.get(stream, 0)
-                self._seq[stream] = seq + 1
-                batch = RawBatch(
-                    batch_id=f"{self._run_id}:{seq}:{stream}"[:256],
-                    source=self.source,
-                    stream=stream,
-                    seq=seq,
-                    labels=buf.labels,
-                    format=self._fmt,
-                    lines=buf.lines,
-                    timestamps_ns=buf.timestamps if buf.has_ts else None,
-                    sent_at=now,
-                    auto_fix=self._auto_fix,
-                )
-                sent.append((batch, await self._sender.send_batch(batch)))
-            lines = self._buffered
+            buffers, self._buffers = self._buffers, {}
             cursors = {key: cur.copy() for key, cur in self._cursors.items()}
-            self._buffers = {}
             self._cursors = {}
-            self._buffered = 0
-            self._oldest = None
+            lines, self._buffered, self._oldest = self._buffered, 0, None
+            now = self._clock()
+            batches = [self._batch(stream, buf, now) for stream, buf in buffers.items()]
             self.stats.lines += lines
-            self.stats.batches += len(sent)
+            self.stats.batches += len(batches)
             metrics.SOURCE_LINES.labels(self.source).inc(lines)
             if self._last_ts_ns:
                 metrics.SOURCE_LAG.labels(self.source).set(max(0.0, now - self._last_ts_ns / 1e9))
-            await self._inflight.put(_InFlight(sent, cursors, lines))
+            self._sending = asyncio.ensure_future(self._send(self._sending, batches, cursors, lines))
+            await asyncio.shield(self._sending)
+
+    def _batch(self, stream: str, buf: _Buffer, now: float) -> RawBatch:
+        seq = self._seq.get(stream, 0)
+        self._seq[stream] = seq + 1
+        return RawBatch(
+            batch_id=f"{self._run_id}:{seq}:{stream}"[:256],
+            source=self.source,
+            stream=stream,
+            seq=seq,
+            labels=buf.labels,
+            format=self._fmt,
+            lines=buf.lines,
+            timestamps_ns=buf.timestamps if buf.has_ts else None,
+            sent_at=now,
+            auto_fix=self._auto_fix,
+        )
+
+    async def _send(self, previous: asyncio.Future[None] | None, batches: list[RawBatch],
+                    cursors: dict[str, Cursor], lines: int) -> None:
+        if previous is not None:
+            await previous  # keeps batches (and cursor writes) in flush order
+        sent = [(batch, await self._sender.send_batch(batch)) for batch in batches]
+        await self._inflight.put(_InFlight(sent, cursors, lines))
 
     async def _timer_loop(self) -> None:
         while True:
@@ -224,6 +236,8 @@ class BatchPipeline:
             self._timer = None
         if self._acker is None:
             return
+        if self._sending is not None:
+            await self._sending
         if not self._acker.done():
             await self.flush()
             await self._inflight.put(None)

@@ -84,3 +84,47 @@ async def test_batch_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (batch.source, batch.format, batch.auto_fix, batch.sent_at, batch.labels) == (
         "loki", "loki", True, 123.0, {"app": "x"})
     assert batch.batch_id.endswith(":0:k")
+
+
+class GatedSender(MemorySender):
+    """``send_batch`` waits for the test, as aiokafka's does when its buffer is full."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def send_batch(self, batch: RawBatch) -> asyncio.Future[object]:
+        self.waiting.set()
+        await self.gate.wait()
+        return await super().send_batch(batch)
+
+
+async def test_lines_added_while_a_flush_is_sending_go_to_the_next_flush() -> None:
+    sender, store = GatedSender(), MemoryCursorStore()
+    async with BatchPipeline(Settings(), sender, "railway", cursor_saver=store) as p:
+        p.add("s", {}, "first", 1)
+        p.set_cursor("k", Cursor(1, "t1"))
+        flushing = asyncio.create_task(p.flush())
+        await sender.waiting.wait()
+        p.add("s", {}, "second", 2)  # arrives while the first flush is waiting on the sender
+        p.set_cursor("k", Cursor(2, "t2"))
+        sender.gate.set()
+        await flushing
+        await p.acked.wait()
+        assert store.cursors["k"].ts_ns == 1
+    assert sender.lines == ["first", "second"]
+    assert store.cursors["k"].ts_ns == 2
+
+
+async def test_a_cancelled_flush_still_sends_its_batches_once() -> None:
+    sender = GatedSender()
+    async with BatchPipeline(Settings(), sender, "stdin") as p:
+        p.add("s", {}, "x")
+        flushing = asyncio.create_task(p.flush())
+        await sender.waiting.wait()
+        flushing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flushing
+        sender.gate.set()
+    assert sender.lines == ["x"]
