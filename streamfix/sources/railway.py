@@ -107,6 +107,23 @@ class RunResult:
     stderr: str
 
 
+async def _reap(proc: asyncio.subprocess.Process, stdout: asyncio.StreamReader,
+                stderr_task: asyncio.Task[bytes]) -> tuple[int, str]:
+    """Read both pipes to their end and wait for the exit (killing after 10 s), so nothing is left open."""
+    try:
+        async with asyncio.timeout(10):
+            while await stdout.read(_READ_SIZE):
+                pass
+            returncode = await proc.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        returncode = await proc.wait()
+        while await stdout.read(_READ_SIZE):
+            pass
+    return returncode, (await stderr_task).decode("utf-8", "replace")
+
+
 class RailwayWatcher:
     """Watches one service. ``await watcher.run()`` until cancelled or a fatal CLI error."""
 
@@ -204,17 +221,19 @@ class RailwayWatcher:
         assert proc.stdout is not None
         assert proc.stderr is not None
         stderr_task = asyncio.create_task(proc.stderr.read())
-        lines = 0
         try:
             lines = await self._consume(proc.stdout, gap_fill=gap_fill)
-            returncode = await proc.wait()
         finally:
-            if proc.returncode is None:
+            if proc.returncode is None and not proc.stdout.at_eof():
                 with contextlib.suppress(ProcessLookupError):
                     proc.terminate()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(proc.wait())
-        stderr = (await stderr_task).decode("utf-8", "replace")
+            reaped = asyncio.ensure_future(_reap(proc, proc.stdout, stderr_task))
+            try:
+                await asyncio.shield(reaped)
+            except asyncio.CancelledError:
+                await reaped  # the process and its pipes are closed before the cancellation goes on
+                raise
+        returncode, stderr = reaped.result()
         return RunResult(lines, returncode, stderr)
 
     async def _consume(self, stdout: asyncio.StreamReader, *, gap_fill: bool) -> int:
