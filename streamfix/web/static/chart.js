@@ -41,7 +41,8 @@
     const ticks = Math.min(6, buckets.length);
     for (let k = 0; k < ticks; k++) {
       const i = Math.round((k * (buckets.length - 1)) / Math.max(1, ticks - 1));
-      svg.appendChild(el("text", { x: x(i), y: H - 8, "text-anchor": "middle", fill: "#8b96a3", "font-size": 11 },
+      const anchor = k === 0 ? "start" : k === ticks - 1 ? "end" : "middle";  // keep the edge labels inside
+      svg.appendChild(el("text", { x: x(i), y: H - 8, "text-anchor": anchor, fill: "#8b96a3", "font-size": 11 },
                          timeLabel(buckets[i], span)));
     }
     names.forEach((name, index) => {
