@@ -47,15 +47,17 @@ class MappingReader:
 
 @dataclass(frozen=True, slots=True)
 class FaustReader(MappingReader):
-    """Faust tables; with the in-memory store, values are copied straight from the store's dict
-    (one C-level copy instead of a table lookup per key: 10k patterns in well under a millisecond)."""
+    """Faust tables and changelog views. Where the values sit in a plain dict (a view's ``data``, or
+    the in-memory store's ``data.data``) they are copied in one C-level step instead of one lookup
+    per key: 10k patterns in well under a millisecond."""
 
     def values(self, table: str) -> list[Any]:
-        store = getattr(self.tables[table], "data", None)
-        raw = getattr(store, "data", None)
-        if type(raw) is dict:
-            return list(raw.values())
-        return list(self.tables[table].values())
+        source = self.tables[table]
+        held = getattr(source, "data", None)
+        for raw in (held, getattr(held, "data", None)):
+            if type(raw) is dict:
+                return list(raw.values())
+        return list(source.values())
 
 
 def faust_reader(sf: StreamfixApp) -> TableReader:

@@ -272,3 +272,14 @@ async def test_a_broker_failure_is_503_not_500(make_api: ApiFactory) -> None:
     body = await resp.json()
     assert resp.status == 503 and body["error"] == "broker_unavailable" and resp.headers["Retry-After"] == "5"
     validate(body, f"{P}/fixes/generate-for-error", "post", 503)
+
+
+def test_reader_copies_plain_dicts_in_one_step() -> None:
+    from types import SimpleNamespace
+
+    from streamfix.web.context import FaustReader
+
+    view = SimpleNamespace(data={"a": 1, "b": 2})  # a changelog view: values in .data
+    store = SimpleNamespace(data=SimpleNamespace(data={"c": 3}))  # a Faust table over the in-memory store
+    reader = FaustReader({"view": view, "table": store, "plain": {"d": 4}})
+    assert (reader.values("view"), reader.values("table"), reader.values("plain")) == ([1, 2], [3], [4])
