@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter_sender
 from streamfix import metrics
-from streamfix.convert import event_record, fold_by_fingerprint, render_traceback
+from streamfix.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 from streamfix.core.classify import load_rules
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
-from streamfix.core.pipeline import PipelineConfig, has_open_units, run_batch
+from streamfix.core.pipeline import PipelineConfig, has_open_units
+from streamfix.core.stream import process
 from streamfix.errors import ConfigError, WireError
 from streamfix.settings import Settings
 from streamfix.wire import RawBatch
@@ -86,22 +87,28 @@ def register(sf: StreamfixApp) -> None:
                 else:
                     kept.append(line)
             lines = kept
-        result = run_batch(lines, previous["pipeline"] if previous else None, config=config,
-                           now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
+        result = process(lines, previous["state"] if previous else None, config=config, now=batch.sent_at,
+                         quiet_seconds=settings.assembly_quiet_seconds)
         detected_at = time.time()
         pending = []
-        for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events)):
-            record = event_record(found, batch=batch, partition=partition, offset=offset, index=index,
-                                  occurrences=occurrences, detected_at=detected_at,
-                                  traceback=render_traceback(found))
+        records = [
+            event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                         occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
+            for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
+        ]
+        records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
+                                 detected_at=detected_at)
+        for record in records:
             pending.append(await errors_topic.send(key=record.fingerprint.encode(),
                                                    value=record.model_dump(mode="json"), force=True))
-            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(occurrences)
+            if record.alias_of is None:
+                metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
+                    record.occurrences)
         # The events must be on the broker before the marker that says "batch applied" can be.
         # A crash in between redelivers the batch; the group agent drops the repeated events.
         if pending:
             await asyncio.gather(*pending)
-        assembly[batch.stream] = {"pipeline": result.state, "partition": partition, "offset": offset,
+        assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
                                   "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source}
         metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
         metrics.BATCHES_INGESTED.inc()
@@ -114,7 +121,7 @@ def register(sf: StreamfixApp) -> None:
         raw topic, so the unit is flushed (as incomplete) in order, by the agent that owns the stream."""
         now = time.time()
         for stream_key, value in list(assembly.items()):
-            if not value or not has_open_units(value.get("pipeline")):
+            if not value or not has_open_units((value.get("state") or {}).get("pipeline")):
                 continue
             if now - float(value.get("sent_at", now)) < quiet:
                 continue

@@ -73,6 +73,25 @@ def event_record(
     )
 
 
+def alias_records(
+    aliases: Sequence[tuple[str, str]], events: Sequence[ErrorEventRecord], *, batch: RawBatch, partition: int,
+    offset: int, detected_at: float,
+) -> list[ErrorEventRecord]:
+    """One record per template merge, keyed by the old fingerprint: "this pattern now belongs to that one"."""
+    by_fp = {e.fingerprint: e for e in events}
+    out = []
+    for index, (old, new) in enumerate(aliases, start=len(events)):
+        like = by_fp.get(new)
+        out.append(ErrorEventRecord(
+            fingerprint=old, alias_of=new, error_type=like.error_type if like else "merged",
+            message=like.message if like else "", category=like.category if like else "internal_error",
+            severity=like.severity if like else "MEDIUM", fixable=like.fixable if like else False,
+            stream=batch.stream, source=batch.source, batch_id=batch.batch_id, detected_at=detected_at,
+            published_at=batch.sent_at, source_partition=partition, source_offset=offset, event_index=index,
+        ))
+    return out
+
+
 def fold_by_fingerprint(events: Sequence[ErrorEvent]) -> list[tuple[ErrorEvent, int]]:
     """Identical fingerprints within one batch become one record: (first event, occurrences), in order."""
     firsts: dict[str, ErrorEvent] = {}

@@ -63,7 +63,19 @@ _ERROR_LINES = (
     "payment failed for order {n}: card_declined",
     "upstream 503 from https://api.partner.example/v2/items/{n} after {ms}ms",
     "authentication failed for user {n}: invalid token",
+    "login failed for user {word}: bad password",
 )
+
+
+def _word(n: int) -> str:
+    """A letters-only name for ``n`` (a value that parameterisation rules cannot see as a variable)."""
+    letters = "bcdfghjklmnpqrstvwxz"
+    out = ""
+    n += 20 * 20
+    while n:
+        n, digit = divmod(n, 20)
+        out += letters[digit] + "aeiou"[digit % 5]
+    return out
 
 
 @dataclass
@@ -96,7 +108,7 @@ class Synth:
         self._counter += 1
         n = self._counter if self.distinct is None else self._counter % self.distinct
         return {"n": n, "ms": rng.randrange(1, 30_000), "hex": f"{rng.getrandbits(48):012x}",
-                "pct": rng.randrange(100), "small": rng.randrange(1, 250)}
+                "pct": rng.randrange(100), "small": rng.randrange(1, 250), "word": _word(n)}
 
     def _line(self, stream: SynthStream, message: str, level: str) -> str:
         stream.t_ms += 1

@@ -141,6 +141,15 @@ class ErrorEventRecord(WireRecord):
     source_partition: int = Field(-1, description="Raw-topic partition of the batch the event completed in")
     source_offset: int = Field(-1, description="Raw-topic offset of that batch (idempotence marker)")
     event_index: int = Field(0, ge=0, description="Index of this record among the batch's records")
+    via: str | None = Field(None, description="Forwarded from this (merged) fingerprint to its surviving pattern")
+    alias_of: str | None = Field(
+        None, description="Not an occurrence: announces that pattern `fingerprint` was merged into `alias_of`")
+    merged_from: str | None = Field(
+        None, description="Not an occurrence: carries the counts of pattern `merged_from` into `fingerprint`")
+    windows: dict[str, int] | None = Field(None, description="With merged_from: occurrences per window start (s)")
+    first_seen: float | None = Field(None, description="With merged_from: first occurrence of the merged pattern")
+    last_seen: float | None = Field(None, description="With merged_from: last occurrence of the merged pattern")
+    services: list[str] | None = Field(None, description="With merged_from: services of the merged pattern")
 
 
 class FixRequest(WireRecord):

@@ -87,3 +87,9 @@ def fingerprint_event(error_type: str, frames: Sequence[Frame], message: str) ->
     if not chosen:
         return fingerprint_message(error_type, message)
     return _digest(("stack", error_type.strip(), *(frame_key(frame) for frame in chosen)))
+
+
+def fingerprint_group(group_id: str) -> str:
+    """Fingerprint of a template group (:class:`~streamfix.core.templates.TemplateMiner` ids are stable
+    across processes), for errors that have no stack."""
+    return _digest(("group", group_id))

@@ -19,8 +19,11 @@ Pattern = dict[str, Any]
 
 
 def marker_of(event: Mapping[str, Any]) -> tuple[str, int, int]:
-    return (str(event.get("source_partition", -1)), int(event.get("source_offset", -1)),
-            int(event.get("event_index", 0)))
+    """Where an event came from: raw partition (and the merged pattern it was forwarded from), offset, index."""
+    partition = str(event.get("source_partition", -1))
+    if event.get("via"):
+        partition = f"{partition}/via/{event['via']}"
+    return (partition, int(event.get("source_offset", -1)), int(event.get("event_index", 0)))
 
 
 def is_duplicate(pattern: Mapping[str, Any] | None, event: Mapping[str, Any]) -> bool:
@@ -131,3 +134,41 @@ def apply_window_count(value: Mapping[str, Any] | None, event: Mapping[str, Any]
         applied[partition] = [offset, index]
     n = int(value.get("n", 0)) if value else 0
     return {"n": n + max(1, int(event.get("occurrences", 1))), "applied": applied}
+
+
+def alias_pattern(pattern: Mapping[str, Any] | None, fingerprint: str, target: str) -> Pattern | None:
+    """Mark ``fingerprint``'s pattern as merged into ``target``; None when it already is."""
+    if pattern is not None and pattern.get("alias_of"):
+        return None
+    if pattern is None:
+        return {"fingerprint": fingerprint, "alias_of": target, "count": 0, "status": "merged"}
+    return {**pattern, "alias_of": target, "status": "merged"}
+
+
+def merge_pattern(pattern: Mapping[str, Any] | None, merged: Mapping[str, Any], fingerprint: str) -> Pattern | None:
+    """Fold the counts of pattern ``merged`` into ``pattern`` (of ``fingerprint``); None when done before."""
+    source = str(merged["fingerprint"])
+    if pattern is not None and source in pattern.get("merged_from", []):
+        return None
+    if pattern is None:
+        new: Pattern = {k: v for k, v in merged.items() if k not in ("alias_of", "applied", "merged_from")}
+        new.update(fingerprint=fingerprint, status="active", applied={}, merged_from=[source])
+        new["windows"] = dict(merged.get("windows", {}))
+        return new
+    new = dict(pattern)
+    new["merged_from"] = [*pattern.get("merged_from", []), source]
+    new["count"] = int(pattern.get("count", 0)) + int(merged.get("count", 0))
+    windows = dict(pattern.get("windows", {}))
+    for start, n in merged.get("windows", {}).items():
+        windows[start] = windows.get(start, 0) + int(n)
+    new["windows"] = windows
+    if merged.get("first_seen") is not None:
+        new["first_seen"] = min(float(pattern.get("first_seen", merged["first_seen"])), float(merged["first_seen"]))
+    if merged.get("last_seen") is not None:
+        new["last_seen"] = max(float(pattern.get("last_seen", merged["last_seen"])), float(merged["last_seen"]))
+    services = list(pattern.get("services", []))
+    for service in merged.get("services", []):
+        if service not in services and len(services) < MAX_SERVICES:
+            services.append(service)
+    new["services"] = services
+    return new

@@ -63,7 +63,7 @@ def matching(
     first_window = since if hours is None else float(window_start(since, window_seconds))
     out = []
     for pattern in patterns:
-        if pattern is None:
+        if pattern is None or pattern.get("alias_of"):  # merged into another pattern
             continue
         get = pattern.get
         if float(get("last_seen", 0)) < since:
@@ -115,7 +115,7 @@ def select(
 
 
 def by_category(patterns: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:
-    return dict(Counter(str(p.get("category")) for p in patterns if p is not None))
+    return dict(Counter(str(p.get("category")) for p in patterns if p is not None and not p.get("alias_of")))
 
 
 def count_by(patterns: Iterable[Mapping[str, Any] | None], *, severities: frozenset[str] | None = None,
@@ -123,7 +123,7 @@ def count_by(patterns: Iterable[Mapping[str, Any] | None], *, severities: frozen
     """How many patterns match the severity and fixable filters."""
     return sum(
         1 for p in patterns
-        if p is not None
+        if p is not None and not p.get("alias_of")
         and (severities is None or p.get("severity") in severities)
         and (fixable is None or bool(p.get("fixable")) == fixable)
     )
@@ -181,7 +181,7 @@ def timeline(
     start = end - n * bucket
     series: dict[str, list[int]] = {}
     for pattern in patterns:
-        if pattern is None or float(pattern.get("last_seen", 0)) < start:
+        if pattern is None or pattern.get("alias_of") or float(pattern.get("last_seen", 0)) < start:
             continue
         row: list[int] | None = None
         for key, count in pattern.get("windows", {}).items():

@@ -25,7 +25,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process load these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMFIX_")}
     for name in ("broker", "app_id", "topic_prefix", "topic_partitions", "web_port", "data_dir",
-                 "broker_session_timeout", "log_level", "auto_fix_enabled", "processing_guarantee"):
+                 "broker_session_timeout", "log_level", "auto_fix_enabled", "processing_guarantee",
+                 "assembly_quiet_seconds"):
         env[f"STREAMFIX_{name.upper()}"] = str(getattr(settings, name))
     return env
 
@@ -97,16 +98,35 @@ def synth_streams(lines: int, seed: int = 7, streams: int = 8, error_rate: float
     return dict(out)
 
 
-def expected_counts(streams: dict[str, list[str]]) -> dict[str, int]:
-    """What the worker must count: the core run over each whole stream, in-process."""
+def expected_counts(streams: dict[str, list[str]], batch_size: int = 500) -> dict[str, int]:
+    """What the worker must count: the core run over each stream in the same batches, in-process, with
+    every template merge (from any stream) applied, as the group agent applies them."""
     from collections import Counter
 
-    from streamfix.core.pipeline import run_batch
+    from streamfix.core.stream import process
 
     counts: Counter[str] = Counter()
+    alias: dict[str, str] = {}
     for lines in streams.values():
-        counts.update(event.fingerprint for event in run_batch(lines).events)
-    return dict(counts)
+        state = None
+        for start in range(0, len(lines), batch_size):
+            result = process(lines[start:start + batch_size], state)
+            state = result.state
+            counts.update(event.fingerprint for event in result.events)
+            for old, new in result.aliases:
+                alias.setdefault(old, new)
+
+    def root(fp: str) -> str:
+        seen = set()
+        while fp in alias and fp not in seen:
+            seen.add(fp)
+            fp = alias[fp]
+        return fp
+
+    final: Counter[str] = Counter()
+    for fp, n in counts.items():
+        final[root(fp)] += n
+    return dict(final)
 
 
 async def publish_streams(settings: Settings, streams: dict[str, list[str]], batch_size: int = 500,

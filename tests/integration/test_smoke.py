@@ -27,7 +27,8 @@ TRACEBACK_LINES = [
     '{"message":"  File \\"/app/src/api/users.py\\", line 42, in get_user","timestamp":"2026-11-28T10:00:01.001Z","level":"error"}',
     '{"message":"    return USERS[user_id]","timestamp":"2026-11-28T10:00:01.002Z","level":"error"}',
     '{"message":"KeyError: \'u-42\'","timestamp":"2026-11-28T10:00:01.003Z","level":"error"}',
-    '{"message":"GET /health 200","timestamp":"2026-11-28T10:00:02.000Z","level":"info"}',
+    # the traceback is complete once enough ordinary lines follow it (or its stream goes quiet)
+    *[f'{{"message":"GET /health 200","timestamp":"2026-11-28T10:00:0{2 + i}.000Z","level":"info"}}' for i in range(6)],
 ]
 
 
