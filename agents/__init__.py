@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from streamfix.app import StreamfixApp
 
-AGENT_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger", "agents.fixer")
+PIPELINE_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger")
+FIXER_MODULES: tuple[str, ...] = ("agents.fixer",)
 
 
-def register_all(sf: StreamfixApp) -> None:
-    for name in AGENT_MODULES:
+def register_all(sf: StreamfixApp, modules: tuple[str, ...] = PIPELINE_MODULES + FIXER_MODULES) -> None:
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -36,7 +36,7 @@ def register(sf: StreamfixApp) -> None:
             headers={NOT_BEFORE_HEADER: f"{not_before:.3f}".encode()},
         )
 
-    service = FixService.from_settings(settings, publish=publish, park=park, base=sf.tables.get("fixes"))
+    service = FixService.from_settings(settings, publish=publish, park=park, base=sf.views.get("fixes") or sf.tables.get("fixes"))
     sf.state["fix_service"] = service
 
     @sf.app.agent(requests_topic, name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency)

@@ -119,19 +119,30 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings) -> StreamfixApp:
-    """Build the app, its topics and tables, and register agents and web views."""
-    app = _faust_app(settings)
-    sf = StreamfixApp(settings=settings, app=app, topics=_topics(app, settings))
-    sf.tables = _tables(app, settings)
+def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
+    """Build the app, its topics and tables, and register agents and web views.
+
+    ``role="worker"`` runs the pipeline agents (and the fix consumer unless ``fixer_in_worker`` is off);
+    ``role="fixer"`` runs only the fix consumer, as its own consumer group (``<app_id>-fixer``).
+    """
+    from agents import FIXER_MODULES, PIPELINE_MODULES, register_all
+    from streamfix.web import register_views
+
+    if role not in ("worker", "fixer"):
+        raise ValueError(f"unknown role {role!r}")
+    app_settings = settings if role == "worker" else settings.model_copy(update={"app_id": f"{settings.app_id}-fixer"})
+    app = _faust_app(app_settings)
+    sf = StreamfixApp(settings=app_settings, app=app, topics=_topics(app, app_settings))
+    sf.tables = _tables(app, app_settings)
+    # views follow the pipeline's own tables, whichever process this is
     sf.views = {name: ChangelogView(settings, name) for name in ("patterns", "fixes")}
     for view in sf.views.values():
         app.task(view.run)
-
-    from agents import register_all
-    from streamfix.web import register_views
-
-    register_all(sf)
+    if role == "fixer":
+        modules = FIXER_MODULES
+    else:
+        modules = PIPELINE_MODULES + (FIXER_MODULES if settings.fixer_in_worker else ())
+    register_all(sf, modules)
     register_views(sf)
     return sf
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     log_ship_queue: int = Field(10000, ge=1, description="streamfix log records waiting for Loki at most")
 
     # --- Fixer -------------------------------------------------------------------------------------
+    fixer_in_worker: bool = Field(
+        True, description="Run the fix consumer inside every worker; false when a `streamfix fixer` runs instead"
+    )
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL"))
     anthropic_model: str = Field("claude-sonnet-5-5", description="Claude model for root-cause analysis")

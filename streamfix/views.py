@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -29,7 +30,7 @@ def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 
 
-class ChangelogView:
+class ChangelogView(Mapping[str, Any]):
     """The latest value of every key of one table, read from its changelog. Read it like a dict."""
 
     def __init__(self, settings: Settings, table: str) -> None:
@@ -40,21 +41,15 @@ class ChangelogView:
         self.records = 0
         self.ready = asyncio.Event()
 
-    # mapping-like reads -------------------------------------------------------------------------------
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
+    # Mapping ----------------------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
 
-    def values(self) -> list[Any]:
-        return list(self.data.values())
-
-    def items(self) -> list[tuple[str, Any]]:
-        return list(self.data.items())
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.data))
 
     def __len__(self) -> int:
         return len(self.data)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.data
 
     # feeding -------------------------------------------------------------------------------------------
     def apply(self, key: bytes | None, value: bytes | None) -> None:

@@ -17,6 +17,7 @@ from streamfix import __version__
 COMMANDS: dict[str, str] = {
     "kafka": "streamfix.cli.kafka:command",
     "worker": "streamfix.cli.worker:command",
+    "fixer": "streamfix.cli.worker:fixer_command",
     "replay": "streamfix.cli.replay:command",
     "extract": "streamfix.cli.extract:command",
     "templates": "streamfix.cli.templates:command",

@@ -1,4 +1,4 @@
-"""``streamfix worker``: run the Faust worker (agents, tables, REST API, dashboard, /metrics)."""
+"""``streamfix worker`` and ``streamfix fixer``: run a Faust worker process."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import click
 
 from streamfix.settings import load_settings
 
+_web_port = click.option("--web-port", type=int, default=None,
+                         help="Port of the web server (default: STREAMFIX_WEB_PORT).")
+_log_level = click.option("--log-level", default=None, help="Log level (default: STREAMFIX_LOG_LEVEL or INFO).")
 
-@click.command("worker")
-@click.option("--web-port", type=int, default=None, help="Port of the web server (default: STREAMFIX_WEB_PORT).")
-@click.option("--log-level", default=None, help="Log level (default: STREAMFIX_LOG_LEVEL or INFO).")
-def command(web_port: int | None, log_level: str | None) -> None:
-    """Run a worker. Start as many as there are partitions; they share the work."""
+
+def _run(role: str, web_port: int | None, log_level: str | None) -> None:
     from faust.worker import Worker
 
     from streamfix.app import create_app
@@ -22,7 +22,24 @@ def command(web_port: int | None, log_level: str | None) -> None:
     if log_level is not None:
         overrides["log_level"] = log_level
     settings = load_settings(**overrides)
-    sf = create_app(settings)
+    sf = create_app(settings, role=role)
     level = settings.log_level.lower()
-    worker = Worker(sf.app, loglevel="warn" if level == "warning" else level, quiet=True)
-    worker.execute_from_commandline()
+    Worker(sf.app, loglevel="warn" if level == "warning" else level, quiet=True).execute_from_commandline()
+
+
+@click.command("worker")
+@_web_port
+@_log_level
+def command(web_port: int | None, log_level: str | None) -> None:
+    """Run a worker: agents, tables, REST API, dashboard, /metrics. Start as many as there are
+    partitions; they share the work."""
+    _run("worker", web_port, log_level)
+
+
+@click.command("fixer")
+@_web_port
+@_log_level
+def fixer_command(web_port: int | None, log_level: str | None) -> None:
+    """Run only the fix consumer (Claude analysis, branches, pull requests, PR tracking), as its own
+    consumer group. Set STREAMFIX_FIXER_IN_WORKER=false on the workers when you run it."""
+    _run("fixer", web_port, log_level)
