@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from streamfix.errors import StreamfixError
+from streamfix.logs import configure_logging
 from streamfix.settings import load_settings
 
 
@@ -26,6 +27,7 @@ def command(file: Path, service: str, deployment: str | None, fmt: str, batch_si
     from streamfix.replay import replay
 
     settings = load_settings()
+    configure_logging(settings, process="replay")
     try:
         result = asyncio.run(replay(settings, file, service=service, fmt=fmt, auto_fix=auto_fix,
                                     batch_size=batch_size, deployment=deployment))

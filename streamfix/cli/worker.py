@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sys
+
 import click
 
+from streamfix.errors import BrokerError
+from streamfix.kafka_io import ensure_topics
+from streamfix.logs import configure_logging
 from streamfix.settings import load_settings
 
 _web_port = click.option("--web-port", type=int, default=None,
@@ -22,9 +29,24 @@ def _run(role: str, web_port: int | None, log_level: str | None) -> None:
     if log_level is not None:
         overrides["log_level"] = log_level
     settings = load_settings(**overrides)
+    # streamfix's structured logging (JSON with trace ids, secrets redacted, optionally shipped to Loki)
+    # replaces the worker's own console handler
+    configure_logging(settings, process=role)
+    handlers = list(logging.getLogger().handlers)
+    # A worker that joins its group before its topics exist is assigned nothing and stays idle,
+    # so the topics are created (with their partitions and retention) before Faust starts.
+    try:
+        asyncio.run(ensure_topics(settings))
+    except BrokerError as exc:
+        click.echo(f"streamfix {role}: {exc}", err=True)
+        sys.exit(1)
     sf = create_app(settings, role=role)
-    level = settings.log_level.lower()
-    Worker(sf.app, loglevel="warn" if level == "warning" else level, quiet=True).execute_from_commandline()
+    level = settings.log_level.upper()
+    sf.app.conf.loghandlers = handlers
+    Worker(
+        sf.app, loglevel="warn" if level == "WARNING" else level.lower(), quiet=True,
+        logging_config={"version": 1, "disable_existing_loggers": False, "root": {"level": level}},
+    ).execute_from_commandline()
 
 
 @click.command("worker")
