@@ -42,6 +42,7 @@ test-integration: setup ## Integration tests against a real local Kafka
 	$(BIN)/pytest -q tests/integration
 
 bench: setup ## Run the benchmarks and rewrite docs/benchmarks.md
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || echo "wrk not installed: the API benchmark falls back to its Python client"
 	$(BIN)/python benchmarks/run_all.py --write docs/benchmarks.md
 
 kafka-up: setup ## Start the local Kafka broker on 127.0.0.1 (STREAMFIX_KAFKA_PORT, default 9092)

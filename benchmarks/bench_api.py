@@ -20,6 +20,7 @@ import math
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -171,6 +172,38 @@ def report(samples: dict[str, list[float]], wall: float) -> float:
     return p99
 
 
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+
+def fire_wrk(base: str, paths: list[str], concurrency: int, seconds: int, tmp: Path) -> tuple[float, float, float]:
+    """Load from ``wrk`` (a C client, so the client's own CPU does not shape the figure): p50, p99 (ms), req/s."""
+    script = tmp / "paths.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths), encoding="utf-8")
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        capture_output=True, text=True, check=True,
+    )
+    print(done.stdout)
+
+    def ms(label: str) -> float:
+        line = next(x for x in done.stdout.splitlines() if x.strip().startswith(label))
+        value = line.split()[1]
+        for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+            if value.endswith(unit):
+                return float(value[: -len(unit)]) * scale
+        return float(value)
+
+    rate = float(next(x for x in done.stdout.splitlines() if x.startswith("Requests/sec")).split()[1])
+    return ms("50%"), ms("99%"), rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--broker", default=os.environ.get("STREAMFIX_BROKER", "127.0.0.1:9092"))
@@ -180,6 +213,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=16066)
     parser.add_argument("--processes", type=int, default=1, help="client processes sharing the concurrency")
     parser.add_argument("--target-p99-ms", type=float, default=50.0)
+    parser.add_argument("--client", choices=["httpx", "wrk"], default="wrk" if shutil.which("wrk") else "httpx",
+                        help="load generator (default: wrk when installed)")
+    parser.add_argument("--seconds", type=int, default=15, help="with --client wrk: how long to load")
     args = parser.parse_args()
 
     tag = f"bench{uuid.uuid4().hex[:8]}"
@@ -204,9 +240,13 @@ def main() -> None:
             paths = routes(args.patterns)
             asyncio.run(fire(base, paths, len(paths) * 5, args.concurrency))  # warm-up
             before = server_histogram(base)
-            began = time.monotonic()
-            samples = fire_spread(base, paths, args.requests, args.concurrency, args.processes)
-            p99 = report(samples, time.monotonic() - began)
+            if args.client == "wrk":
+                p50, p99, rate = fire_wrk(base, paths, args.concurrency, args.seconds, Path(tmp))
+                print(f"wrk, {args.concurrency} connections: p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rate:.0f} requests/s")
+            else:
+                began = time.monotonic()
+                samples = fire_spread(base, paths, args.requests, args.concurrency, args.processes)
+                p99 = report(samples, time.monotonic() - began)
             print(f"worker-side p99 (its own histogram, in the middleware): <= "
                   f"{server_p99_bound(before, server_histogram(base)):g} ms")
         finally:
