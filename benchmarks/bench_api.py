@@ -227,6 +227,7 @@ def main() -> None:
         env.update(STREAMFIX_BROKER=settings.broker, STREAMFIX_APP_ID=tag, STREAMFIX_TOPIC_PREFIX=tag,
                    STREAMFIX_WEB_PORT=str(args.port), STREAMFIX_DATA_DIR=str(settings.data_dir),
                    STREAMFIX_API_RATE_LIMIT="0", STREAMFIX_LOG_LEVEL="WARNING")
+        env.update({k: v for k, v in os.environ.items() if k.startswith("STREAMFIX_API_")})  # tuning under test
         log_path = Path(tmp) / "worker.log"
         with log_path.open("wb") as log:
             worker = subprocess.Popen([sys.executable, "-m", "streamfix", "worker"], env=env, stdout=log,

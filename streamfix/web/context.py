@@ -8,6 +8,7 @@ owning worker) only that function changes. Tests pass a reader over plain dicts.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +79,9 @@ def faust_publisher(sf: StreamfixApp) -> Publish:
     return publish
 
 
+FAST_SWITCH_INTERVAL = 0.0005
+
+
 @dataclass(slots=True)
 class ReadCache:
     """Answers of read routes, reused for ``ttl`` seconds (0: computed inline on every request).
@@ -95,6 +99,7 @@ class ReadCache:
     _entries: dict[str, tuple[float, bytes]] = field(default_factory=dict)
     _pending: dict[str, asyncio.Future[bytes]] = field(default_factory=dict)
     _executor: ThreadPoolExecutor | None = None
+    _switch_interval: float = 0.005
 
     async def get(self, key: str, load: Callable[[], Any], compute: Callable[[Any], bytes]) -> bytes:
         if self.ttl <= 0:
@@ -114,11 +119,19 @@ class ReadCache:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamfix-api")
         started = self.clock()
+        if not self._pending:
+            # While a computation holds the GIL on the background thread, a short switch interval lets
+            # the event loop take it back quickly, so requests do not queue behind the computation;
+            # the default interval (better for stream throughput) returns when nothing is computing.
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(FAST_SWITCH_INTERVAL)
         future = asyncio.get_running_loop().run_in_executor(self._executor, compute, snapshot)
         self._pending[key] = future
 
         def done(f: asyncio.Future[bytes]) -> None:
             self._pending.pop(key, None)
+            if not self._pending:
+                sys.setswitchinterval(self._switch_interval)
             if not f.cancelled() and f.exception() is None:
                 self._store(key, started, f.result())
 
