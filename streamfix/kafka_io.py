@@ -101,16 +101,28 @@ class Publisher:
     def topic(self, role: str) -> str:
         return self._names[role]
 
-    async def send(self, role: str, key: str, record: WireRecord | bytes) -> asyncio.Future[object]:
+    async def send(
+        self, role: str, key: str, record: WireRecord | bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[object]:
         """Queue one record; the returned future resolves when the broker has acknowledged it."""
         value = record if isinstance(record, bytes) else record.dumps()
         try:
             fut: asyncio.Future[object] = await self._producer.send(
-                self._names[role], value=value, key=key.encode("utf-8")
+                self._names[role], value=value, key=key.encode("utf-8"), headers=headers
             )
         except KafkaError as exc:
             raise BrokerError(f"publish to {self._names[role]} failed: {exc}") from exc
         return fut
+
+    async def send_and_wait(
+        self, role: str, key: str, record: WireRecord | bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        """Send one record and wait until the broker has acknowledged it."""
+        fut = await self.send(role, key, record, headers)
+        try:
+            await fut
+        except KafkaError as exc:
+            raise BrokerError(f"publish to {self._names[role]} failed: {exc}") from exc
 
     async def send_batch(self, batch: RawBatch) -> asyncio.Future[object]:
         return await self.send("raw", batch.stream, batch)

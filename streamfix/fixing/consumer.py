@@ -14,13 +14,14 @@ import contextlib
 import logging
 from types import TracebackType
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from streamfix import topics
 from streamfix.errors import BrokerError
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
+from streamfix.kafka_io import Publisher
 from streamfix.settings import Settings
 from streamfix.wire import FixRequest, FixResult
 
@@ -31,41 +32,23 @@ class KafkaFixIO:
     """Publishes fix results and parks fix requests. ``async with KafkaFixIO(settings) as io: ...``."""
 
     def __init__(self, settings: Settings) -> None:
-        self._names = topics.topic_names(settings)
-        self._settings = settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers, enable_idempotence=True, acks="all"
-        )
+        self._publisher = Publisher(settings, linger_ms=0)
 
     async def __aenter__(self) -> KafkaFixIO:
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise BrokerError(f"cannot reach Kafka at {self._settings.bootstrap_servers}: {exc}") from exc
+        await self._publisher.__aenter__()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._producer.stop()
+        await self._publisher.__aexit__(exc_type, exc, tb)
 
     async def publish(self, result: FixResult) -> None:
-        await self._send("fix_results", result.fingerprint, result.dumps())
+        await self._publisher.send_and_wait("fix_results", result.fingerprint, result)
 
     async def park(self, request: FixRequest, not_before: float) -> None:
         headers = [(NOT_BEFORE_HEADER, f"{not_before:.3f}".encode())]
-        await self._send("fix_requests", request.fingerprint, request.dumps(), headers)
-
-    async def _send(
-        self, role: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
-    ) -> None:
-        try:
-            await self._producer.send_and_wait(
-                self._names[role], value=value, key=key.encode("utf-8"), headers=headers
-            )
-        except KafkaError as exc:
-            raise BrokerError(f"publish to {self._names[role]} failed: {exc}") from exc
+        await self._publisher.send_and_wait("fix_requests", request.fingerprint, request, headers)
 
 
 async def consume(
