@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
 from pathlib import Path
@@ -21,6 +22,9 @@ def command(sample: Path | None, timeout: float) -> None:
     from streamfix.demo import SAMPLES, format_table, run_demo
     from streamfix.localkafka import LocalKafka, answers_metadata
 
+    # fresh topics elect their leaders while the first batches go out; aiokafka retries those sends and
+    # says so at WARNING, which is noise in a demo's output
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     tag = f"demo-{uuid.uuid4().hex[:8]}"
     settings = load_settings(app_id=tag, topic_prefix=tag)
     local = None
