@@ -8,10 +8,6 @@ in them is counted in the worker's patterns table, prints the patterns, and stop
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -25,6 +21,7 @@ import orjson
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
 from streamfix.kafka_io import Publisher, ensure_topics
+from streamfix.procs import running
 from streamfix.replay import batches, read_lines
 from streamfix.settings import Settings
 
@@ -73,24 +70,11 @@ async def _publish(settings: Settings, streams: dict[str, list[str]]) -> int:
     return total
 
 
-def _worker_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("broker", "app_id", "topic_prefix", "web_port", "data_dir", "log_level"):
-        env[f"STREAMFIX_{name.upper()}"] = str(getattr(settings, name))
-    return env
-
-
 def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None) -> DemoResult:
     streams = split_by_service(list(read_lines(sample)))
     expected = expected_occurrences(streams)
     log_file = log_path or Path(settings.data_dir) / "demo-worker.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streamfix", "worker"], env=_worker_env(settings), stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with running(settings, log_file) as worker:
         lines = asyncio.run(_publish(settings, streams))
         url = f"http://127.0.0.1:{settings.web_port}/error-monitor/errors/patterns"
         deadline = time.monotonic() + timeout
@@ -107,13 +91,6 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_pa
             time.sleep(0.2)
         else:
             raise StreamfixError(f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}")
-    finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
     return DemoResult(patterns=patterns, expected_events=expected, lines=lines)
 
 

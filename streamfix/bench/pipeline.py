@@ -13,15 +13,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
 from streamfix.kafka_io import Publisher, ensure_topics
+from streamfix.procs import running
 from streamfix.replay import batches
 from streamfix.settings import Settings
 from streamfix.synth import Synth
@@ -53,30 +50,6 @@ class PipelineBench:
     ratio: float | None = None
     processing_guarantee: str = "at_least_once"
     workers: int = 1
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("broker", "app_id", "topic_prefix", "topic_partitions", "web_port", "data_dir",
-                 "processing_guarantee", "broker_session_timeout"):
-        env[f"STREAMFIX_{name.upper()}"] = str(getattr(settings, name))
-    env["STREAMFIX_LOG_LEVEL"] = "WARNING"
-    return env
-
-
-@contextmanager
-def _process(args: list[str], settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=_env(settings), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _assigned(settings: Settings, workers: int) -> bool:
@@ -208,13 +181,11 @@ def run_pipeline_bench(
     payloads.sort(key=lambda kv: int(kv[1][kv[1].index(b'"seq":') + 6:].split(b",", 1)[0]))  # interleave streams
     total_lines = sum(len(v) for v in corpus.values())
     asyncio.run(ensure_topics(settings))
-    worker_cmd = [sys.executable, "-m", "streamfix", "worker"]
     with ExitStack() as stack:
         procs = [
-            stack.enter_context(_process(
-                worker_cmd,
+            stack.enter_context(running(
                 settings.model_copy(update={"web_port": settings.web_port + i, "data_dir": work_dir / f"{tag}-{i}"}),
-                work_dir / f"{tag}-worker{i}.log",
+                work_dir / f"{tag}-worker{i}.log", STREAMFIX_LOG_LEVEL="WARNING",
             ))
             for i in range(workers)
         ]
@@ -264,7 +235,6 @@ def _baseline(settings: Settings, lines: int, error_rate: float, streams: int, w
     corpus = _synth(lines, error_rate, streams, None, seed=1)
     total = sum(len(v) for v in corpus.values())
     url = f"http://127.0.0.1:{settings.web_port}"
-    cmd = [sys.executable, "-m", "streamfix.bench.baseline"]
 
     async def produce() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=10, acks="all")
@@ -277,7 +247,8 @@ def _baseline(settings: Settings, lines: int, error_rate: float, streams: int, w
         finally:
             await producer.stop()
 
-    with _process(cmd, settings, work_dir / f"{settings.app_id}-baseline.log") as worker:
+    with running(settings, work_dir / f"{settings.app_id}-baseline.log", ("-m", "streamfix.bench.baseline"),
+                 STREAMFIX_LOG_LEVEL="WARNING") as worker:
         _wait(lambda: _get(f"{url}/processed")["lines"] >= 0, 60, worker, "baseline start")
         started = time.perf_counter()
         asyncio.run(produce())

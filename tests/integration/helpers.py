@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,39 +13,16 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from streamfix import procs
 from streamfix.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process load these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMFIX_")}
-    for name in ("broker", "app_id", "topic_prefix", "topic_partitions", "web_port", "data_dir",
-                 "broker_session_timeout", "log_level", "auto_fix_enabled", "processing_guarantee",
-                 "assembly_quiet_seconds"):
-        env[f"STREAMFIX_{name.upper()}"] = str(getattr(settings, name))
-    return env
-
-
 @contextmanager
 def running_worker(settings: Settings, log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
-    env = settings_env(settings) | extra_env
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamfix", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
-    try:
+    with procs.running(settings, log_path, cwd=REPO_ROOT, **extra_env) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def wait_http_json(url: str, predicate: Any, timeout: float = 60.0) -> Any:
