@@ -98,12 +98,17 @@ def scan_summary(result: Any) -> dict[str, Any]:
             "end_ns": result.end_ns, "duration_s": round(result.duration_s, 3), "query": result.query}
 
 
+MONITOR_SETTLE_SECONDS = 2.0
+
+
 async def monitor_loop(ctx: ApiContext, scan: Any, interval: float) -> None:
     """Scan Loki every ``interval`` seconds, each scan from where the previous one ended."""
     sender = TopicSender(ctx)
     last_end: int | None = None
     while True:
-        now_ns = time.time_ns()
+        # Loki makes a line queryable a little after its timestamp; a window that ends at "now" would
+        # skip such lines for good, since the next window starts where this one ended.
+        now_ns = time.time_ns() - int(MONITOR_SETTLE_SECONDS * 1e9)
         hours = interval / 3600 if last_end is None else max(1e-6, (now_ns - last_end) / 3.6e12)
         try:
             result = await scan(ctx.settings, hours, ctx.settings.auto_fix_enabled, sender, now_ns=now_ns)
