@@ -15,8 +15,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import LocalHTTPServer
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -48,7 +50,7 @@ def error_reply(status: int, **headers: str) -> Reply:
     return Reply(status=status, headers=dict(headers))
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalHTTPServer):
     def __init__(self, *, api_key: str = "sk-ant-test-key") -> None:
         self.api_key = api_key
         self.script: deque[Reply] = deque()
@@ -58,27 +60,13 @@ class FakeAnthropic:
         self.request_seen = threading.Condition()
         self.in_flight = 0
         self.max_in_flight = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeAnthropic:
-        self._thread.start()
-        return self
+        self._serve(self._handler())
 
     def stop(self) -> None:
         for reply in self.script:
             if reply.release is not None:
                 reply.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def wait_for_requests(self, n: int, timeout: float = 30.0) -> bool:
         with self.request_seen:

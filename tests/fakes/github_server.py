@@ -13,10 +13,12 @@ import json
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Issue:
     state: str = "open"
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHTTPServer):
     def __init__(
         self, *, owner: str = "acme", repo: str = "shop", token: str = "ghp_fake", remote: Path | None = None
     ) -> None:
@@ -52,28 +54,11 @@ class FakeGitHub:
         self.calls: list[tuple[str, str, Any]] = []
         self.lock = threading.Lock()
         self._next_number = 1
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve(self._handler())
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.repo}"
-
-    def start(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # --- test controls -----------------------------------------------------------------------------
     def add_issue(self, title: str, body: str) -> int:

@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.fakes.local_http import LocalHTTPServer
 
-class GitHttpServer:
+
+class GitHttpServer(LocalHTTPServer):
     def __init__(self, root: Path, token: str) -> None:
         self.root, self.token = root, token
         self.auth_headers: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._serve(self._handler())
 
     def url(self, repo: str) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/{repo}"
-
-    def start(self) -> GitHttpServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.base_url}/{repo}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
