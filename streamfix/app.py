@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from streamfix import codecs, topics
+from streamfix.kafka_transport import App as KafkaApp
 from streamfix.settings import Settings, load_settings
 from streamfix.views import ChangelogView
 
@@ -42,7 +43,7 @@ class StreamfixApp:
 
 def _faust_app(settings: Settings) -> faust.App:
     codecs.register()
-    return faust.App(
+    return KafkaApp(
         settings.app_id,
         broker=settings.broker,
         store=settings.store,
@@ -142,7 +143,7 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
         modules = FIXER_MODULES
     else:
         modules = PIPELINE_MODULES + (FIXER_MODULES if settings.fixer_in_worker else ())
-    register_all(sf, modules)
+    register_all(sf, (*modules, "agents.liveness"))
     register_views(sf)
     return sf
 
