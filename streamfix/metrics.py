@@ -28,7 +28,15 @@ ERROR_EVENTS = Counter(
 DEAD_LETTERS = Counter(
     "streamfix_dead_letters_total", "Records sent to the dead-letter topic", ["reason"], registry=REGISTRY
 )
-PATTERNS = Gauge("streamfix_patterns", "Error patterns tracked by this worker's table partitions", registry=REGISTRY)
+CONSUMER_LAG = Gauge(
+    "streamfix_consumer_lag_records", "Records past the consumer group's committed offset, per input partition owned",
+    ["topic", "partition"], registry=REGISTRY,
+)
+CONSUMER_STALLS = Counter(
+    "streamfix_consumer_stalls_total", "Input partitions found stalled (records waiting, no commit) and read again",
+    ["topic"], registry=REGISTRY,
+)
+PATTERNS = Gauge("streamfix_patterns", "Error patterns tracked (patterns merged into others left out)", registry=REGISTRY)
 DETECTION_LATENCY = Histogram(
     "streamfix_detection_latency_seconds",
     "From a raw batch being published until its errors are counted in the patterns table",

@@ -15,6 +15,7 @@ from streamfix.settings import Settings
 PASSED_SETTINGS = (
     "broker", "app_id", "topic_prefix", "topic_partitions", "web_port", "data_dir", "broker_session_timeout",
     "log_level", "auto_fix_enabled", "processing_guarantee", "assembly_quiet_seconds",
+    "stall_seconds",
 )
 WORKER = ("-m", "streamfix", "worker")
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     window_retention_seconds: int = Field(86400, ge=60, description="How long count windows are kept (s)")
     fix_threshold_count: int = Field(5, ge=1, description="Occurrences that make a fixable pattern trigger a fix")
     fix_threshold_window_seconds: int = Field(3600, ge=60, description="Window of the fix threshold (s)")
+    stall_seconds: float = Field(
+        60.0, ge=0, description="An input partition with records waiting and no commit for this long is read again "
+                                "from its committed offset (0: only report lag)",
+    )
     assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
     rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
     max_line_bytes: int = Field(1_048_576, ge=1024, description="Longer lines go to the dead-letter topic")

@@ -34,17 +34,39 @@ FAMILIES = {
     "streamfix_source_dropped_lines": "counter",
     "streamfix_api_requests": "counter",
     "streamfix_api_request_duration_seconds": "histogram",
+    "streamfix_consumer_lag_records": "gauge",
+    "streamfix_consumer_stalls": "counter",
 }
 
 
+def raw_lag(text: str, raw_topic: str) -> dict[str, float]:
+    """Partition -> records past the committed offset on the raw topic, from a /metrics answer."""
+    for family in text_string_to_metric_families(text):
+        if family.name == "streamfix_consumer_lag_records":
+            return {s.labels["partition"]: s.value for s in family.samples if s.labels["topic"] == raw_topic}
+    return {}
+
+
 def test_metrics_scrape(kafka_settings: Settings, tmp_path: Path) -> None:
+    # lag checked every 2 s; no quiet-period flush may add a pattern between the two reads compared below
+    kafka_settings = kafka_settings.model_copy(update={"stall_seconds": 8.0, "assembly_quiet_seconds": 300.0})
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
+    raw_topic = f"{kafka_settings.topic_prefix}.logs.raw"
     prepare_topics(kafka_settings)
     with running_worker(kafka_settings, tmp_path / "worker.log", **API_ENV):
         expected = replay_sample(kafka_settings, time.time())
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker.log")
         httpx.get(f"{base}/error-monitor/dashboard", timeout=10).raise_for_status()
-        resp = httpx.get(f"{base}/metrics", timeout=10)
+        # every raw partition the worker owns gets a lag series, and with everything processed and
+        # committed it reads 0 (the worker commits every 2.8 s and checks every 2 s)
+        deadline = time.monotonic() + 60
+        while True:
+            resp = httpx.get(f"{base}/metrics", timeout=10)
+            lag = raw_lag(resp.text, raw_topic)
+            if (len(lag) == kafka_settings.topic_partitions and not any(lag.values())) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert lag == {str(p): 0.0 for p in range(kafka_settings.topic_partitions)}
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(resp.text)}
     for name, kind in FAMILIES.items():
