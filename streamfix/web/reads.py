@@ -52,12 +52,12 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         return http.json_response({
             "status": "healthy",
             "monitoring_enabled": settings.error_monitoring_enabled,
-            "error_patterns_tracked": ctx.reader.size("patterns"),
+            "error_patterns_tracked": queries.count_by(ctx.reader.values("patterns")),  # merged ones left out
         })
 
     async def prometheus(request: web.Request) -> web.StreamResponse:
         """Prometheus text exposition of streamfix's registry."""
-        metrics.PATTERNS.set(ctx.reader.size("patterns"))
+        metrics.PATTERNS.set(queries.count_by(ctx.reader.values("patterns")))
         return web.Response(body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
                             charset="utf-8")
 
