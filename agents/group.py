@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from agents.deadletter import dead_letter_sender
+from agents.liveness import liveness_for
 from streamfix import metrics
 from streamfix.core.patterns import (
     alias_pattern,
@@ -151,9 +152,13 @@ def register(sf: StreamfixApp) -> None:
         if record.published_at:
             metrics.DETECTION_LATENCY.observe(max(0.0, time.time() - record.published_at))
 
+    live = liveness_for(sf)
+
     @sf.app.agent(sf.topics["errors"], name=f"{settings.app_id}.group")
     async def group(stream: Any) -> None:
         async for event in stream.events():
+            if not await live.admit(event):  # an earlier record was never delivered: read again first
+                continue
             try:
                 await handle(event.value)
             except Exception as exc:  # one bad record must never stop the agent

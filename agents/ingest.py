@@ -15,6 +15,7 @@ import tomllib
 from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter_sender
+from agents.liveness import liveness_for
 from streamfix import metrics
 from streamfix.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 from streamfix.core.classify import load_rules
@@ -131,9 +132,13 @@ def register(sf: StreamfixApp) -> None:
 
     sf.app.timer(interval=max(0.5, quiet / 2))(flush_quiet_streams)
 
+    live = liveness_for(sf)
+
     @sf.app.agent(sf.topics["raw"], name=f"{settings.app_id}.ingest")
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
+            if not await live.admit(event):  # an earlier record was never delivered: read again first
+                continue
             try:
                 await handle(event)
             except Exception as exc:  # one bad record must never stop the agent

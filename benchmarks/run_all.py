@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -46,14 +47,45 @@ def run(title: str, args: list[str], timeout: float = 1800) -> str:
     return f"## {title}\n\nCommand: `{' '.join(a if not a.startswith('/') else Path(a).name for a in args)}`\n\n{body}\n"
 
 
-def pipeline_section(extra: list[str], title: str) -> str:
+def pipeline_run(extra: list[str], **env: str) -> tuple[dict[str, Any] | None, str]:
+    """One ``streamfix bench pipeline --json`` run: its figures, or None and the error output."""
     args = [PY, "-m", "streamfix", "bench", "pipeline", "--json", *extra]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
+                          env={**os.environ, **env})
     if done.returncode != 0:
-        return f"## {title}\n\nfailed:\n```\n{done.stderr.strip()[-2000:]}\n```\n"
-    data = json.loads(done.stdout.strip().splitlines()[-1])
-    rows = "\n".join(f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in data.items())
-    return f"## {title}\n\nCommand: `streamfix bench pipeline {' '.join(extra)}`\n\n| figure | value |\n|---|---|\n{rows}\n"
+        return None, done.stderr.strip()[-2000:]
+    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return data, ""
+
+
+def table(data: dict[str, Any]) -> str:
+    return "\n".join(f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in data.items())
+
+
+def pipeline_section(extra: list[str], title: str) -> str:
+    data, error = pipeline_run(extra)
+    if data is None:
+        return f"## {title}\n\nfailed:\n```\n{error}\n```\n"
+    return (f"## {title}\n\nCommand: `streamfix bench pipeline {' '.join(extra)}`\n\n| figure | value |\n|---|---|\n"
+            f"{table(data)}\n")
+
+
+def guarantee_section(extra: list[str]) -> str:
+    """The same pipeline run under each processing guarantee, back to back, with the ratio."""
+    title = "Processing guarantee: at_least_once (default) vs exactly_once, same input, same run"
+    results = {g: pipeline_run(extra, STREAMFIX_PROCESSING_GUARANTEE=g) for g in ("at_least_once", "exactly_once")}
+    rows = []
+    for guarantee, (data, error) in results.items():
+        if data is None:
+            return f"## {title}\n\n{guarantee} failed:\n```\n{error}\n```\n"
+        rows.append(f"| {guarantee} | {float(data['lines_per_s']):,.0f} | {float(data['p50_ms']):,.1f} | "
+                    f"{float(data['p99_ms']):,.1f} | {data.get('worker_max_rss_mb', '')} |")
+    alo, eos = (results[g][0] for g in ("at_least_once", "exactly_once"))
+    assert alo is not None and eos is not None
+    ratio = float(alo["lines_per_s"]) / float(eos["lines_per_s"])
+    return (f"## {title}\n\nCommand: `STREAMFIX_PROCESSING_GUARANTEE=<guarantee> streamfix bench pipeline "
+            f"{' '.join(extra)}`\n\n| guarantee | lines/s | p50 ms | p99 ms | worker max RSS MB |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + f"\n\nat_least_once is {ratio:.2f}x the throughput of exactly_once.\n")
 
 
 def main() -> None:
@@ -81,6 +113,7 @@ def main() -> None:
                 [PY, "benchmarks/bench_error_path.py", "--lines", str(300_000 // scale)]),
             pipeline_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000", "--baseline-lines",
                               str(50_000 // scale)], "End to end through Kafka: throughput, latency, baseline"),
+            guarantee_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000"]),
             pipeline_section(["--lines", str(10_000_000 // scale), "--distinct", str(1_000_000 // scale),
                               "--batch-lines", "5000", "--latency-seconds", "2"],
                              "Memory: 10M lines with 1M distinct values"),

@@ -33,7 +33,13 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"], registry=REGISTRY,
 )
 CONSUMER_STALLS = Counter(
-    "streamfix_consumer_stalls_total", "Input partitions found stalled (records waiting, no commit) and read again",
+    "streamfix_consumer_stalls_total",
+    "Input partitions read again after a stall (records waiting, no commit) or a record never delivered",
+    ["topic"], registry=REGISTRY,
+)
+RECORDS_HELD_BACK = Counter(
+    "streamfix_records_held_back_total",
+    "Records not applied because one before them on their partition was never delivered (read again later)",
     ["topic"], registry=REGISTRY,
 )
 PATTERNS = Gauge("streamfix_patterns", "Error patterns tracked (patterns merged into others left out)", registry=REGISTRY)

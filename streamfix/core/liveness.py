@@ -73,3 +73,50 @@ class ProgressTracker:
             stalled = self.stall_seconds > 0 and idle >= self.stall_seconds
             out.append(PartitionProgress(key[0], key[1], lag, idle, stalled))
         return out
+
+
+@dataclass(slots=True)
+class OrderGuard:
+    """In-order delivery per partition: a record may be applied only right after the one before it.
+
+    The agents' idempotence markers say "applied up to offset N" for a stream or a pattern, which is only
+    true when nothing before N was skipped. If the consumer ever delivers a record past one it never
+    delivered (records dropped in flight), applying it would move a marker past the lost record and the
+    record would later be taken for a duplicate. ``admit`` refuses such a record and remembers the
+    partition as blocked until the expected offset arrives; the worker then reads the partition again
+    from there. Offsets on the topics guarded here are contiguous (no compaction, no transaction
+    markers), so any jump is a loss. ``start_at`` sets where a partition is expected to continue (the
+    group's committed offset when it is first seen, or after reading it again).
+    """
+
+    _last: dict[Partition, int] = field(default_factory=dict)
+    _blocked: dict[Partition, int] = field(default_factory=dict)  # first offset refused since the last admitted
+
+    def known(self, key: Partition) -> bool:
+        return key in self._last
+
+    def start_at(self, key: Partition, next_offset: int) -> None:
+        self._last[key] = next_offset - 1
+        self._blocked.pop(key, None)
+
+    def admit(self, key: Partition, offset: int) -> bool:
+        last = self._last.get(key)
+        if last is None or offset <= last + 1:  # first sight, the next one, or a record read again
+            self._last[key] = offset
+            self._blocked.pop(key, None)
+            return True
+        self._blocked.setdefault(key, offset)
+        return False
+
+    def blocked(self) -> dict[Partition, tuple[int, int]]:
+        """Partition -> (offset expected next, first offset refused) for every partition waiting."""
+        return {key: (self._last[key] + 1, first) for key, first in self._blocked.items()}
+
+    def forget(self, *keys: Partition) -> None:
+        for key in keys:
+            self._last.pop(key, None)
+            self._blocked.pop(key, None)
+
+    def forget_all(self) -> None:
+        self._last.clear()
+        self._blocked.clear()

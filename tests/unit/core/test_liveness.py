@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamfix.core.liveness import ProgressTracker
+from streamfix.core.liveness import OrderGuard, ProgressTracker
 
 T = ("raw", 0)
 U = ("raw", 1)
@@ -63,3 +63,43 @@ def test_forget_restarts_one_partitions_clock() -> None:
     tracker.forget(T)
     got = tracker.observe(10, {T: 10, U: 10}, {T: 0, U: 0})
     assert [(p.partition, p.stalled) for p in got] == [(0, False), (1, True)]
+
+
+# OrderGuard: offsets delivered in turn, with start_at(n) written as ("start", n); the admitted ones and
+# what is blocked afterwards.
+GUARD_CASES = [
+    ("in order", [5, 6, 7], [5, 6, 7], {}),
+    ("first sight is admitted when no start is known", [40, 41], [40, 41], {}),
+    ("a record read again is admitted", [5, 6, 7, 5, 6, 7, 8], [5, 6, 7, 5, 6, 7, 8], {}),
+    ("a jump is refused and the partition waits", [5, 6, 9, 10], [5, 6], {T: (7, 9)}),
+    ("the expected record unblocks", [5, 6, 9, 10, 7, 8, 9, 10], [5, 6, 7, 8, 9, 10], {}),
+    ("start_at expects the committed offset", [("start", 20), 21], [], {T: (20, 21)}),
+    ("start_at then in order", [("start", 20), 20, 21], [20, 21], {}),
+    ("reading again from before the start is fine", [("start", 20), 15, 16], [15, 16], {}),
+]
+
+
+@pytest.mark.parametrize(("name", "steps", "admitted", "blocked"), GUARD_CASES, ids=[c[0] for c in GUARD_CASES])
+def test_order_guard(name: str, steps: list[int | tuple[str, int]], admitted: list[int],
+                     blocked: dict[tuple[str, int], tuple[int, int]]) -> None:
+    guard = OrderGuard()
+    got = []
+    for step in steps:
+        if isinstance(step, tuple):
+            guard.start_at(T, step[1])
+        elif guard.admit(T, step):
+            got.append(step)
+    assert got == admitted
+    assert guard.blocked() == blocked
+
+
+def test_order_guard_partitions_are_independent_and_forgotten() -> None:
+    guard = OrderGuard()
+    assert guard.admit(T, 1) and guard.admit(U, 100)
+    assert not guard.admit(T, 3)
+    assert guard.admit(U, 101)
+    assert guard.blocked() == {T: (2, 3)}
+    guard.forget(T)
+    assert not guard.known(T) and guard.known(U) and guard.blocked() == {}
+    guard.forget_all()
+    assert not guard.known(U)
