@@ -79,7 +79,7 @@ def guarantee_section(extra: list[str]) -> str:
         if data is None:
             return f"## {title}\n\n{guarantee} failed:\n```\n{error}\n```\n"
         rows.append(f"| {guarantee} | {float(data['lines_per_s']):,.0f} | {float(data['p50_ms']):,.1f} | "
-                    f"{float(data['p99_ms']):,.1f} | {data.get('worker_max_rss_mb', '')} |")
+                    f"{float(data['p99_ms']):,.1f} | {float(data.get('worker_max_rss_mb') or 0):,.0f} |")
     alo, eos = (results[g][0] for g in ("at_least_once", "exactly_once"))
     assert alo is not None and eos is not None
     ratio = float(alo["lines_per_s"]) / float(eos["lines_per_s"])
