@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -42,8 +43,9 @@ def check_interval(stall_seconds: float) -> float:
 class Liveness:
     """One per worker process (``liveness_for(sf)``); the agents call :meth:`admit`."""
 
-    def __init__(self, sf: StreamfixApp) -> None:
+    def __init__(self, sf: StreamfixApp, clock: Callable[[], float] = time.monotonic) -> None:
         self.sf = sf
+        self.clock = clock
         self.app = sf.app
         self.tracker = ProgressTracker(stall_seconds=sf.settings.stall_seconds)
         self.guard = OrderGuard() if sf.settings.processing_guarantee == "at_least_once" else None
@@ -112,7 +114,7 @@ class Liveness:
     # -- the periodic check ----------------------------------------------------------------------------
     async def check(self) -> None:
         app = self.app
-        now = time.monotonic()
+        now = self.clock()
         if app.rebalancing or getattr(app, "in_recovery", False):
             self.tracker.observe(now, {}, {})  # a rebalance starts every clock afresh
             return
