@@ -27,8 +27,6 @@ class TableReader(Protocol):
 
     def get(self, table: str, key: str) -> Any: ...
 
-    def size(self, table: str) -> int: ...
-
 
 @dataclass(frozen=True, slots=True)
 class MappingReader:
@@ -41,9 +39,6 @@ class MappingReader:
 
     def get(self, table: str, key: str) -> Any:
         return self.tables[table].get(key)
-
-    def size(self, table: str) -> int:
-        return len(self.tables[table])
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,17 +47,21 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(compute(*snap)))
         return http.raw_json(body)
 
+    def patterns_tracked() -> int:
+        """Patterns the lists show (those merged into others left out)."""
+        return queries.count_by(ctx.reader.values("patterns"))
+
     async def health(request: web.Request) -> web.StreamResponse:
         """Liveness and how many patterns this worker tracks."""
         return http.json_response({
             "status": "healthy",
             "monitoring_enabled": settings.error_monitoring_enabled,
-            "error_patterns_tracked": queries.count_by(ctx.reader.values("patterns")),  # merged ones left out
+            "error_patterns_tracked": patterns_tracked(),
         })
 
     async def prometheus(request: web.Request) -> web.StreamResponse:
         """Prometheus text exposition of streamfix's registry."""
-        metrics.PATTERNS.set(queries.count_by(ctx.reader.values("patterns")))
+        metrics.PATTERNS.set(patterns_tracked())
         return web.Response(body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
                             charset="utf-8")
 

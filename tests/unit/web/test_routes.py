@@ -198,9 +198,6 @@ async def test_unexpected_exception_is_a_logged_generic_500(make_api: ApiFactory
         def get(self, table: str, key: str) -> Any:
             raise RuntimeError("table gone")
 
-        def size(self, table: str) -> int:
-            raise RuntimeError("table gone")
-
     api.ctx.reader = Broken()
     with caplog.at_level(logging.ERROR, logger="streamfix.web.middleware"):
         body = await get_json(api, f"{P}/dashboard", 500)
