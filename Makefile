@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv, install streamfix with dev and bench extras, resolve the Kafka broker
-	@$(BIN)/python -c "from streamfix.localkafka import LocalKafka; from streamfix.settings import Settings; print('kafka jars:', LocalKafka(Settings()).resolve())"
+	@$(BIN)/python -c "from streamfix.kafka.local import LocalKafka; from streamfix.runtime.settings import Settings; print('kafka jars:', LocalKafka(Settings()).resolve())"
 	@if [ -x scripts/install-deploy-tools.sh ]; then scripts/install-deploy-tools.sh; fi
 	@if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
 

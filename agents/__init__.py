@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 PIPELINE_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger")
 FIXER_MODULES: tuple[str, ...] = ("agents.fixer",)

@@ -6,11 +6,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from streamfix import metrics
-from streamfix.wire import DeadLetter
+from streamfix.kafka.wire import DeadLetter
+from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from streamfix import metrics
 from streamfix.errors import WireError
-from streamfix.wire import FixResult
+from streamfix.kafka.wire import FixResult
+from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
-from streamfix.wire import FixRequest, FixResult
+from streamfix.kafka.wire import FixRequest, FixResult
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import orjson
 
 from agents.deadletter import dead_letter_sender
 from agents.liveness import liveness_for
-from streamfix import metrics
 from streamfix.core.patterns import (
     alias_pattern,
     apply_event,
@@ -25,10 +24,11 @@ from streamfix.core.patterns import (
 )
 from streamfix.core.trigger import TriggerPolicy, decide, next_attempt
 from streamfix.errors import WireError
-from streamfix.wire import ErrorEventRecord, FixRequest
+from streamfix.kafka.wire import ErrorEventRecord, FixRequest
+from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

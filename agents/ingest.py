@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter_sender
 from agents.liveness import liveness_for
-from streamfix import metrics
-from streamfix.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 from streamfix.core.classify import load_rules
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
 from streamfix.errors import ConfigError, WireError
-from streamfix.settings import Settings
-from streamfix.wire import RawBatch
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
+from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

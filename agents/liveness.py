@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streamfix import metrics
 from streamfix.core.liveness import OrderGuard, ProgressTracker
+from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

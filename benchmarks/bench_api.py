@@ -35,9 +35,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import ErrorEventRecord
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import ErrorEventRecord
+from streamfix.runtime.settings import Settings
 
 CATEGORIES = ["database_error", "timeout_error", "validation_error", "internal_error", "auth_error",
               "external_service_error", "rate_limit_error", "cache_error"]

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.files import follow_files
 from streamfix.sources.railway import RailwayWatcher

@@ -94,8 +94,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller inputs (a smoke run, not for the record)")
     opts = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from streamfix.localkafka import LocalKafka, answers_metadata
-    from streamfix.settings import load_settings
+    from streamfix.kafka.local import LocalKafka, answers_metadata
+    from streamfix.runtime.settings import load_settings
 
     settings = load_settings()
     port = int(settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])

@@ -12,9 +12,9 @@ from typing import Any
 import faust
 from faust.worker import Worker
 
-from streamfix import codecs
 from streamfix.core.pipeline import run_batch
-from streamfix.settings import load_settings
+from streamfix.kafka import codecs
+from streamfix.runtime.settings import load_settings
 
 
 def main() -> None:

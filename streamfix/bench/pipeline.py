@@ -27,11 +27,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.procs import running
-from streamfix.replay import batches
-from streamfix.settings import Settings
-from streamfix.synth import Synth
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.runtime.settings import Settings
+from streamfix.tools.procs import running
+from streamfix.tools.replay import batches
+from streamfix.tools.synth import Synth
 
 
 @dataclass

@@ -8,7 +8,7 @@ import click
 import orjson
 
 from streamfix.errors import StreamfixError
-from streamfix.settings import load_settings
+from streamfix.runtime.settings import load_settings
 
 
 @click.group("bench")
@@ -35,7 +35,7 @@ def pipeline(lines: int, error_rate: float, streams: int, batch_lines: int, late
     Starts the local broker if none is configured and answering (and stops it afterwards).
     """
     from streamfix.bench.pipeline import as_dict, run_pipeline_bench
-    from streamfix.localkafka import LocalKafka, answers_metadata
+    from streamfix.kafka.local import LocalKafka, answers_metadata
 
     settings = load_settings()
     host, _, port = settings.bootstrap_servers.split(",")[0].rpartition(":")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from streamfix.errors import StreamfixError
-from streamfix.settings import load_settings
+from streamfix.runtime.settings import load_settings
 
 
 @click.command("demo")
@@ -19,8 +19,8 @@ from streamfix.settings import load_settings
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the counts.")
 def command(sample: Path | None, timeout: float) -> None:
     """Start Kafka (if needed) and a worker, replay sample logs, print the error patterns."""
-    from streamfix.demo import SAMPLES, format_table, run_demo
-    from streamfix.localkafka import LocalKafka, answers_metadata
+    from streamfix.kafka.local import LocalKafka, answers_metadata
+    from streamfix.tools.demo import SAMPLES, format_table, run_demo
 
     # fresh topics elect their leaders while the first batches go out; aiokafka retries those sends and
     # says so at WARNING, which is noise in a demo's output

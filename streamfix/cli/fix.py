@@ -4,7 +4,7 @@ The pattern comes from one of:
 
 - ``--from-file EVENTS.jsonl``: the output of ``streamfix extract --frames`` (one JSON error event per
   line); the events with this fingerprint (or fingerprint prefix) are folded into one fix request;
-- a JSON :class:`~streamfix.wire.FixRequest` on stdin (``... | streamfix fix FINGERPRINT``), for
+- a JSON :class:`~streamfix.kafka.wire.FixRequest` on stdin (``... | streamfix fix FINGERPRINT``), for
   example one copied from the fix-requests topic.
 
 By default the fix is committed on ``auto-fix/{category}/{id}`` and pushed (with ``GITHUB_TOKEN``) but
@@ -27,8 +27,8 @@ import click
 import orjson
 
 from streamfix.errors import StreamfixError, WireError
-from streamfix.settings import load_settings
-from streamfix.wire import FixRequest, FixResult, FrameRecord
+from streamfix.kafka.wire import FixRequest, FixResult, FrameRecord
+from streamfix.runtime.settings import load_settings
 
 EX_TEMPFAIL = 75
 _FAILED = {"fix_invalid", "analysis_failed", "pr_failed", "skipped_budget"}

@@ -7,7 +7,7 @@ import sys
 import click
 
 from streamfix.errors import BrokerError
-from streamfix.settings import load_settings
+from streamfix.runtime.settings import load_settings
 
 
 @click.group("kafka")
@@ -20,7 +20,7 @@ def command() -> None:
 
 
 def _local(port: int | None):  # type: ignore[no-untyped-def]
-    from streamfix.localkafka import LocalKafka
+    from streamfix.kafka.local import LocalKafka
 
     settings = load_settings(**({"kafka_port": port} if port else {}))
     return LocalKafka(settings)

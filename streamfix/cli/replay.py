@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from streamfix.errors import StreamfixError
-from streamfix.logs import configure_logging
-from streamfix.settings import load_settings
+from streamfix.runtime.logs import configure_logging
+from streamfix.runtime.settings import load_settings
 
 
 @click.command("replay")
@@ -24,7 +24,7 @@ from streamfix.settings import load_settings
 def command(file: Path, service: str, deployment: str | None, fmt: str, batch_size: int | None,
             auto_fix: bool) -> None:
     """Publish FILE (one log line per line) to the raw topic, keyed by service."""
-    from streamfix.replay import replay
+    from streamfix.tools.replay import replay
 
     settings = load_settings()
     configure_logging(settings, process="replay")

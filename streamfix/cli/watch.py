@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from streamfix.errors import StreamfixError
-from streamfix.settings import Settings, load_settings
+from streamfix.runtime.settings import Settings, load_settings
 
 T = TypeVar("T")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -29,7 +29,7 @@ _redact: list[Callable[[str], str]] = []
 
 
 def _settings(log_level: str | None, process: str, **overrides: Any) -> Settings:
-    from streamfix.logs import Redactor, configure_logging, secret_values
+    from streamfix.runtime.logs import Redactor, configure_logging, secret_values
 
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -202,10 +202,10 @@ def stdin_cmd(name: str, fmt: str, auto_fix: bool, log_level: str | None) -> Non
 def scan_command(hours: float, query: str | None, url: str | None, org_id: str | None, auto_fix: bool,
                  log_level: str | None) -> None:
     """Backfill the last N hours from Loki onto the raw topic (progress on a terminal)."""
-    from streamfix.kafka_io import Publisher, ensure_topics
-    from streamfix.progress import Progress
+    from streamfix.kafka.clients import Publisher, ensure_topics
     from streamfix.sources.loki import ScanResult, preflight, scan, target_from_settings
     from streamfix.sources.runner import SOURCE_TOPICS
+    from streamfix.tools.progress import Progress
 
     settings = _settings(log_level, "scan")
     try:

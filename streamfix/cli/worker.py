@@ -10,9 +10,9 @@ import sys
 import click
 
 from streamfix.errors import BrokerError
-from streamfix.kafka_io import ensure_topics
-from streamfix.logs import configure_logging
-from streamfix.settings import load_settings
+from streamfix.kafka.clients import ensure_topics
+from streamfix.runtime.logs import configure_logging
+from streamfix.runtime.settings import load_settings
 
 _web_port = click.option("--web-port", type=int, default=None,
                          help="Port of the web server (default: STREAMFIX_WEB_PORT).")
@@ -22,7 +22,7 @@ _log_level = click.option("--log-level", default=None, help="Log level (default:
 def _run(role: str, web_port: int | None, log_level: str | None) -> None:
     from faust.worker import Worker
 
-    from streamfix.app import create_app
+    from streamfix.runtime.app import create_app
 
     overrides: dict[str, object] = {}
     if web_port is not None:

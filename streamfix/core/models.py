@@ -1,6 +1,6 @@
 """Domain types of the core: plain, immutable records (frozen dataclasses, one named tuple) with no I/O.
 
-Wire schemas (what travels on Kafka) live in :mod:`streamfix.wire`; conversion between the two is
+Wire schemas (what travels on Kafka) live in :mod:`streamfix.kafka.wire`; conversion between the two is
 explicit there.
 """
 

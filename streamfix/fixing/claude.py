@@ -30,9 +30,9 @@ from streamfix.errors import FixError
 from streamfix.fixing.apply import Edit
 from streamfix.fixing.redact import scrub
 from streamfix.fixing.repo import SourceWindow
-from streamfix.metrics import CLAUDE_CALLS, CLAUDE_LATENCY, CLAUDE_TOKENS
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
+from streamfix.runtime.metrics import CLAUDE_CALLS, CLAUDE_LATENCY, CLAUDE_TOKENS
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

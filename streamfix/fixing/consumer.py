@@ -17,13 +17,13 @@ from types import TracebackType
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from streamfix import topics
 from streamfix.errors import BrokerError
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
-from streamfix.kafka_io import Publisher
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest, FixResult
+from streamfix.kafka import topics
+from streamfix.kafka.clients import Publisher
+from streamfix.kafka.wire import FixRequest, FixResult
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from github import Auth, Github, GithubException
 
 from streamfix.errors import FixError
 from streamfix.fixing.redact import scrub
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 
 from streamfix.fixing.redact import scrub
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
 
 BRANCH_PREFIX = "auto-fix"
 

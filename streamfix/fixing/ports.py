@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from streamfix.fixing.claude import Analysis
 from streamfix.fixing.github import PullRef, PullState
-from streamfix.wire import FixRequest, FixResult
+from streamfix.kafka.wire import FixRequest, FixResult
 
 NOT_BEFORE_HEADER = "streamfix-not-before"
 """Kafka header of a parked fix request: the Unix time before which it must not be handled."""

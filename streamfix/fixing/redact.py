@@ -9,8 +9,8 @@ import logging
 from collections.abc import Iterable
 
 from streamfix.core.redact import find_secrets, redact
-from streamfix.metrics import REDACTIONS
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
+from streamfix.runtime.metrics import REDACTIONS
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from streamfix.wire import FrameRecord
+from streamfix.kafka.wire import FrameRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The fix state machine: one :class:`~streamfix.wire.FixRequest` in, a sequence of FixResult states out.
+"""The fix state machine: one :class:`~streamfix.kafka.wire.FixRequest` in, a sequence of FixResult states out.
 
 ::
 
@@ -39,9 +39,9 @@ from streamfix.fixing.ports import (
 from streamfix.fixing.redact import scrub, secrets_of
 from streamfix.fixing.repo import gather_context
 from streamfix.fixing.store import MemoryStore
-from streamfix.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest, FixResult
+from streamfix.kafka.wire import FixRequest, FixResult
+from streamfix.runtime.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Where the service remembers the latest :class:`~streamfix.wire.FixResult` of each fix.
+"""Where the service remembers the latest :class:`~streamfix.kafka.wire.FixResult` of each fix.
 
 :class:`MemoryStore` keeps what this process wrote. It can sit on top of a read-only mapping shaped
 like the worker's ``fixes`` table (fingerprint → {fix_id: latest FixResult}), derived from the
@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from streamfix.errors import WireError
-from streamfix.wire import FixResult
+from streamfix.kafka.wire import FixResult
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The part every watcher shares: batching lines into :class:`~streamfix.wire.RawBatch` records,
+"""The part every watcher shares: batching lines into :class:`~streamfix.kafka.wire.RawBatch` records,
 publishing them with bounded memory, and committing resume cursors only after the broker has
 acknowledged every line before them.
 
@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from streamfix import metrics
 from streamfix.core.cursor import Cursor
 from streamfix.errors import BrokerError
-from streamfix.settings import Settings
-from streamfix.wire import RawBatch
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SEND_ATTEMPTS = 3
 
 
 class BatchSender(Protocol):
-    """What the pipeline needs from :class:`streamfix.kafka_io.Publisher`."""
+    """What the pipeline needs from :class:`streamfix.kafka.clients.Publisher`."""
 
     async def send_batch(self, batch: RawBatch) -> asyncio.Future[object]: ...
 

@@ -15,12 +15,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from streamfix import topics
 from streamfix.core.cursor import Cursor
 from streamfix.errors import BrokerError, WireError
-from streamfix.settings import Settings
+from streamfix.kafka import topics
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL
-from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 

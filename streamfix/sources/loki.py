@@ -21,9 +21,9 @@ import httpx
 
 from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
 from streamfix.errors import ConfigError, SourceError
-from streamfix.settings import Settings
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
-from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 

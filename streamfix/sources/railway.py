@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import orjson
 
-from streamfix import metrics
 from streamfix.core.cursor import Backoff, Cursor, Deduper, format_ts_ns, line_hash, parse_ts_ns
 from streamfix.errors import SourceError
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime import metrics
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline
-from streamfix.wire import RawBatch
 
 log = logging.getLogger(__name__)
 

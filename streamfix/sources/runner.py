@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from streamfix import topics
 from streamfix.core.cursor import Deduper
 from streamfix.errors import SourceError
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka import topics
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.runtime.settings import Settings
 from streamfix.sources import loki, railway
 from streamfix.sources.base import BatchPipeline, Format
 from streamfix.sources.cursors import CursorStore, load_cursors, recover

@@ -13,7 +13,7 @@ from aiohttp import web
 from streamfix.web.context import ApiContext, TableReader, faust_publisher, faust_reader
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
     from streamfix.web.context import Publish
 
 CONTEXT_KEY = "web.api"

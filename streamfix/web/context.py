@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from streamfix.web.security import RateLimiter
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 
 class TableReader(Protocol):
@@ -58,7 +58,7 @@ class FaustReader(MappingReader):
 
 def faust_reader(sf: StreamfixApp) -> TableReader:
     """Tables as every worker sees them: patterns and fixes from the full changelog views
-    (:mod:`streamfix.views`), other tables from this worker's own partitions."""
+    (:mod:`streamfix.kafka.views`), other tables from this worker's own partitions."""
     return FaustReader({**sf.tables, **sf.views})
 
 

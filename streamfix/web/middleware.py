@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from streamfix import metrics
+from streamfix.runtime import metrics
 from streamfix.web import security
 from streamfix.web.context import ApiContext
 from streamfix.web.http import ApiError, json_response

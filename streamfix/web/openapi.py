@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamfix.wire import FixResult
+from streamfix.kafka.wire import FixResult
 
 PREFIX = "/error-monitor"
 SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from streamfix import metrics
 from streamfix.core import queries
 from streamfix.core.patterns import public_view
+from streamfix.runtime import metrics
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 MAX_HOURS = 720.0
 Snapshot = tuple[list[Any], list[Any]]

@@ -18,17 +18,17 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from agents.group import fix_request_for
-from streamfix import metrics
 from streamfix.core import queries
 from streamfix.core.trigger import next_attempt
 from streamfix.errors import ConfigError, SourceError, StreamfixError
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime import metrics
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
-from streamfix.wire import RawBatch
 
 if TYPE_CHECKING:
-    from streamfix.app import StreamfixApp
+    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 

@@ -136,12 +136,12 @@ def metric_names_in_deploy_files() -> set[str]:
 
 
 def exported_metric_names() -> set[str]:
-    """Every series name that :data:`streamfix.metrics.REGISTRY` can expose.
+    """Every series name that :data:`streamfix.runtime.metrics.REGISTRY` can expose.
 
     Built from the metric families and their types rather than from current samples, because a
     labelled metric that has not been used yet has no samples.
     """
-    from streamfix.metrics import REGISTRY
+    from streamfix.runtime.metrics import REGISTRY
 
     suffixes = {
         "counter": ("_total", "_created"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from tests.deploy.helpers import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "deploy.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from tests.deploy.helpers import COMPOSE_FILE, ENV_EXAMPLE
 
 BARE_NAMES = {

@@ -83,7 +83,7 @@ def test_every_panel_query_names_an_exported_metric(title: str, expr: str) -> No
     names = promql_metric_names(substitute_grafana_variables(expr))
     assert names, f"{title}: no metric in {expr}"
     unknown = names - exported_metric_names()
-    assert not unknown, f"{title}: {sorted(unknown)} not exported by streamfix.metrics.REGISTRY"
+    assert not unknown, f"{title}: {sorted(unknown)} not exported by streamfix.runtime.metrics.REGISTRY"
 
 
 def test_datasources_are_the_provisioned_ones(dashboard: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from tests.deploy.helpers import ALERT_RULES, K8S, SCHEMAS, load_json, load_yaml, loud_skip
 
 try:

@@ -40,7 +40,7 @@ def test_exported_names_include_histogram_and_counter_series() -> None:
 def test_every_metric_in_dashboard_and_alerts_is_exported() -> None:
     used = metric_names_in_deploy_files()
     unknown = used - exported_metric_names()
-    assert not unknown, f"queried but not exported by streamfix.metrics.REGISTRY: {sorted(unknown)}"
+    assert not unknown, f"queried but not exported by streamfix.runtime.metrics.REGISTRY: {sorted(unknown)}"
 
 
 def test_dashboard_and_alerts_cover_the_main_metrics() -> None:

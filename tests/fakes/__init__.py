@@ -6,14 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from streamfix.wire import RawBatch
+from streamfix.kafka.wire import RawBatch
 
 FAKES_DIR = Path(__file__).resolve().parent
 RAILWAY_BIN = FAKES_DIR / "railway"
 
 
 class MemorySender:
-    """Stands in for :class:`streamfix.kafka_io.Publisher`: keeps what was sent, acknowledges at once."""
+    """Stands in for :class:`streamfix.kafka.clients.Publisher`: keeps what was sent, acknowledges at once."""
 
     def __init__(self) -> None:
         self.batches: list[RawBatch] = []
@@ -78,7 +78,7 @@ async def read_raw(settings: Any, *, until_lines: int | None = None, deadline_s:
     """Every RawBatch on the raw topic up to its end offsets (or until ``until_lines`` lines were read)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from streamfix import topics
+    from streamfix.kafka import topics
 
     name = topics.RAW.name(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,

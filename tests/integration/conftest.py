@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def kafka_broker() -> Iterator[str]:
     if external:
         yield external if "://" in external else f"kafka://{external}"
         return
-    from streamfix.localkafka import LocalKafka
+    from streamfix.kafka.local import LocalKafka
 
     port = int(os.environ.get("STREAMFIX_TEST_KAFKA_PORT", "19192"))
     local = LocalKafka(Settings(kafka_port=port, kafka_home=REPO_ROOT / ".cache" / "kafka"))

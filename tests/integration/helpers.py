@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from streamfix import procs
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
+from streamfix.tools import procs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def run(coro: Any) -> Any:
 def synth_streams(lines: int, seed: int = 7, streams: int = 8, error_rate: float = 0.02) -> dict[str, list[str]]:
     from collections import defaultdict
 
-    from streamfix.synth import Synth
+    from streamfix.tools.synth import Synth
 
     out: dict[str, list[str]] = defaultdict(list)
     for key, line in Synth(seed=seed, error_rate=error_rate, streams=streams).lines(lines):
@@ -106,8 +106,8 @@ def expected_counts(streams: dict[str, list[str]], batch_size: int = 500) -> dic
 async def publish_streams(settings: Settings, streams: dict[str, list[str]], batch_size: int = 500,
                           start: int = 0, stop: int | None = None) -> int:
     """Publish batches [start, stop) of every stream (interleaved by batch), acknowledged by the broker."""
-    from streamfix.kafka_io import Publisher, ensure_topics
-    from streamfix.replay import batches
+    from streamfix.kafka.clients import Publisher, ensure_topics
+    from streamfix.tools.replay import batches
 
     await ensure_topics(settings)
     per_stream = {

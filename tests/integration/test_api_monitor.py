@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from streamfix.kafka_io import ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka.clients import ensure_topics
+from streamfix.runtime.settings import Settings
 from tests.fakes.loki_server import FakeLoki
 from tests.unit.web.schema import validate
 

@@ -17,12 +17,12 @@ import httpx
 import orjson
 import pytest
 
-from streamfix.demo import expected_occurrences, split_by_service
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.replay import batches, read_lines
-from streamfix.settings import Settings
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import FixRequest
+from streamfix.runtime.settings import Settings
+from streamfix.tools.demo import expected_occurrences, split_by_service
+from streamfix.tools.replay import batches, read_lines
 from streamfix.web import openapi
-from streamfix.wire import FixRequest
 from tests.unit.web.schema import validate
 
 from .helpers import REPO_ROOT, read_topic, running_worker, wait_http_json

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from streamfix.web import openapi
 
 from .helpers import running_worker

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 from .conftest import free_port
 from .helpers import running_worker

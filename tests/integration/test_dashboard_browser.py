@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
+from streamfix.runtime.settings import Settings
 
 from .helpers import REPO_ROOT, read_topic, running_worker
 from .test_api_routes import API_ENV, TOKEN, prepare_topics, replay_sample, wait_for_patterns

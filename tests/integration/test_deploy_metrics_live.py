@@ -9,8 +9,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streamfix.replay import replay
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
+from streamfix.tools.replay import replay
 from tests.deploy.helpers import metric_names_in_deploy_files
 
 from .helpers import running_worker, wait_http_json

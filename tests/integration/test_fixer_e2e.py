@@ -15,11 +15,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from streamfix import topics
 from streamfix.fixing.consumer import KafkaFixIO, consume
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest, FixResult
+from streamfix.kafka import topics
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import FixRequest, FixResult
+from streamfix.runtime.settings import Settings
 from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing import fixtures

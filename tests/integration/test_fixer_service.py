@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from streamfix.metrics import REGISTRY
+from streamfix.runtime.metrics import REGISTRY
 from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing import fixtures

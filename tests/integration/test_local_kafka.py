@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.localkafka import LocalKafka
-from streamfix.settings import Settings
+from streamfix.kafka.local import LocalKafka
+from streamfix.runtime.settings import Settings
 
 pytestmark = pytest.mark.kafka
 REPO_ROOT = Path(__file__).resolve().parents[2]

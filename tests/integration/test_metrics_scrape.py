@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 from .helpers import running_worker
 from .test_api_routes import API_ENV, prepare_topics, replay_sample, wait_for_patterns

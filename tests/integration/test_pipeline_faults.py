@@ -15,9 +15,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streamfix.kafka_io import ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import DeadLetter, RawBatch
+from streamfix.kafka.clients import ensure_topics
+from streamfix.kafka.wire import DeadLetter, RawBatch
+from streamfix.runtime.settings import Settings
 
 from .helpers import (
     expected_counts,
@@ -115,7 +115,7 @@ def test_sigkill_mid_stream_then_restart_counts_exactly(kafka_settings: Settings
 def test_broker_restart_mid_stream_recovers_by_itself(kafka_settings: Settings, tmp_path: Path) -> None:
     if os.environ.get("STREAMFIX_TEST_BROKER"):
         pytest.skip("restarts the project's own local broker; an external broker is configured")
-    from streamfix.localkafka import LocalKafka
+    from streamfix.kafka.local import LocalKafka
 
     port = int(kafka_settings.bootstrap_servers.rsplit(":", 1)[1])
     broker = LocalKafka(Settings(kafka_port=port, kafka_home=Path(__file__).resolve().parents[2] / ".cache" / "kafka"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 from .conftest import free_port
 from .helpers import expected_counts, publish_streams, running_worker, synth_streams, wait_counts

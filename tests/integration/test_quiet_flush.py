@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import RawBatch
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime.settings import Settings
 
 from .helpers import running_worker, wait_http_json
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import ErrorEventRecord, RawBatch
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import ErrorEventRecord, RawBatch
+from streamfix.runtime.settings import Settings
 
 from .helpers import read_topic, running_worker, wait_http_json
 

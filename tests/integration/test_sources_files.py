@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.kafka_io import ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka.clients import ensure_topics
+from streamfix.runtime.settings import Settings
 from tests.fakes import read_raw
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]

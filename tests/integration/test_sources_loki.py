@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from pydantic import SecretStr
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.runtime.settings import Settings
 from streamfix.sources.loki import LokiTarget, scan
 from streamfix.sources.runner import watch_loki
 from tests.fakes import read_raw

@@ -14,8 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamfix.kafka_io import ensure_topics
-from streamfix.settings import Settings
+from streamfix.kafka.clients import ensure_topics
+from streamfix.runtime.settings import Settings
 from streamfix.sources.runner import watch_railway
 from tests.fakes import RAILWAY_BIN, railway_json_lines, read_raw
 

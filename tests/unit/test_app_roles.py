@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from streamfix.app import create_app
-from streamfix.settings import Settings
+from streamfix.runtime.app import create_app
+from streamfix.runtime.settings import Settings
 
 
 def agent_names(settings: Settings, role: str) -> set[str]:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from streamfix.app import create_app
-from streamfix.kafka_transport import RewindingConsumer, RewindingConsumerThread, Transport
-from streamfix.settings import Settings
+from streamfix.kafka.transport import RewindingConsumer, RewindingConsumerThread, Transport
+from streamfix.runtime.app import create_app
+from streamfix.runtime.settings import Settings
 
 RAW0, RAW1, RAW2 = (TopicPartition("p.logs.raw", n) for n in range(3))
 CHANGELOG = TopicPartition("p-assembly-changelog", 0)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from agents.liveness import Liveness
-from streamfix import metrics
-from streamfix.settings import Settings
+from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
 
 RAW = "p.logs.raw"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from streamfix.progress import Progress, format_duration, render
+from streamfix.tools.progress import Progress, format_duration, render
 
 
 class Tty(io.StringIO):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamfix.settings import Settings, load_settings
+from streamfix.runtime.settings import Settings, load_settings
 
 ENV_CASES = [
     ("documented-anthropic", {"ANTHROPIC_API_KEY": "sk-ant-api03-secret"}, "anthropic_api_key", "sk-ant-api03-secret"),
@@ -50,9 +50,9 @@ def test_invalid_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
 def test_readme_configuration_table_is_current() -> None:
     from pathlib import Path
 
-    from streamfix.settings import markdown_table
+    from streamfix.runtime.settings import markdown_table
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
     table = readme[readme.index(start) + len(start):readme.index(end)]
-    assert table == markdown_table(), "regenerate the README table with: python -m streamfix.settings"
+    assert table == markdown_table(), "regenerate the README table with: python -m streamfix.runtime.settings"

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from streamfix.errors import WireError
-from streamfix.wire import (
+from streamfix.kafka.wire import (
     RECORDS,
     SCHEMA_VERSION,
     DeadLetter,
@@ -56,7 +56,7 @@ def test_samples_match_published_schema(record: WireRecord) -> None:
 def test_schema_files_are_current() -> None:
     for name, schema in json_schemas().items():
         on_disk = json.loads((SCHEMA_DIR / name).read_text())
-        assert on_disk == json.loads(orjson.dumps(schema)), f"regenerate with: python -m streamfix.wire docs/schemas ({name})"
+        assert on_disk == json.loads(orjson.dumps(schema)), f"regenerate with: python -m streamfix.kafka.wire docs/schemas ({name})"
     assert {p.name for p in SCHEMA_DIR.glob("*.json")} == set(json_schemas())
 
 

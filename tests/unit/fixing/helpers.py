@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamfix.settings import Settings
-from streamfix.wire import FixRequest, FixResult, FrameRecord
+from streamfix.kafka.wire import FixRequest, FixResult, FrameRecord
+from streamfix.runtime.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample_repo"
 FINGERPRINT = "fp1:5f2c0e9a4b7d1c3e"

@@ -13,8 +13,8 @@ from streamfix.fixing.claude import (
     ClaudeUnavailable,
     build_prompt,
 )
-from streamfix.metrics import REGISTRY
-from streamfix.wire import FixRequest
+from streamfix.kafka.wire import FixRequest
+from streamfix.runtime.metrics import REGISTRY
 from tests.fakes.anthropic_server import FakeAnthropic, Reply, error_reply, tool_reply
 from tests.unit.fixing.helpers import analysis, make_request
 

@@ -4,7 +4,7 @@ import pytest
 
 from streamfix.core.redact import RULES, redact, shannon_entropy
 from streamfix.fixing.redact import scrub
-from streamfix.metrics import REGISTRY
+from streamfix.runtime.metrics import REGISTRY
 from tests.unit.fixing.secrets_corpus import lines
 
 CORPUS = lines()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from streamfix.fixing.repo import gather_context, imports_of, map_path
-from streamfix.wire import FrameRecord
+from streamfix.kafka.wire import FrameRecord
 from tests.unit.fixing.helpers import SampleRepo, frames_of, genuine_traceback
 
 FILES = ["shop/pricing.py", "shop/reports.py", "src/shop/pricing.py", "tests/test_pricing.py", "pricing.py"]

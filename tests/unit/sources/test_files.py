@@ -8,7 +8,7 @@ import io
 import os
 from pathlib import Path
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.cursors import MemoryCursorStore
 from streamfix.sources.files import FileFollower, cursor_key, follow_files, read_stdin

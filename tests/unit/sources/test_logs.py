@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from streamfix import metrics
-from streamfix.logs import configure_logging, trace
-from streamfix.settings import Settings
-from streamfix.sources.shiplogs import LokiShipHandler
+from streamfix.runtime import metrics
+from streamfix.runtime.logs import configure_logging, trace
+from streamfix.runtime.settings import Settings
+from streamfix.runtime.shiplogs import LokiShipHandler
 from tests.fakes.loki_server import FakeLoki
 
 log = logging.getLogger("streamfix.test")

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from streamfix import metrics
 from streamfix.errors import SourceError
-from streamfix.settings import Settings
+from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.loki import LokiPoller, LokiTarget, LokiUnavailable, make_client, query_range
 from streamfix.sources.loki_tail import run_live

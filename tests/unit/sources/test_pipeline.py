@@ -10,10 +10,10 @@ import pytest
 
 from streamfix.core.cursor import Cursor
 from streamfix.errors import BrokerError
-from streamfix.settings import Settings
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.cursors import MemoryCursorStore
-from streamfix.wire import RawBatch
 from tests.fakes import MemorySender
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from streamfix.core.cursor import Backoff, Cursor, format_ts_ns, parse_ts_ns
 from streamfix.errors import SourceError
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.cursors import MemoryCursorStore
 from streamfix.sources.railway import RailwayWatcher, parse_railway_line

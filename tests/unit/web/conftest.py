@@ -11,9 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streamfix.app import StreamfixApp, create_app
 from streamfix.core.patterns import apply_event
-from streamfix.settings import Settings
+from streamfix.runtime.app import StreamfixApp, create_app
+from streamfix.runtime.settings import Settings
 from streamfix.web import CONTEXT_KEY
 from streamfix.web.context import ApiContext, MappingReader
 

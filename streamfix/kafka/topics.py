@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
 

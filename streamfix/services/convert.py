@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from streamfix.core.models import ErrorEvent
-from streamfix.wire import ErrorEventRecord, FrameRecord, RawBatch
+from streamfix.kafka.wire import ErrorEventRecord, FrameRecord, RawBatch
 
 MAX_TRACEBACK_CHARS = 16_000
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")

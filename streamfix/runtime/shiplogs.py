@@ -19,7 +19,7 @@ import time
 import httpx
 import orjson
 
-from streamfix import metrics
+from streamfix.runtime import metrics
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ import orjson
 
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.procs import running
-from streamfix.replay import batches, read_lines
-from streamfix.settings import Settings
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.runtime.settings import Settings
+from streamfix.tools.procs import running
+from streamfix.tools.replay import batches, read_lines
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @dataclass

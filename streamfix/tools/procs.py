@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 PASSED_SETTINGS = (
     "broker", "app_id", "topic_prefix", "topic_partitions", "web_port", "data_dir", "broker_session_timeout",

@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streamfix import topics
 from streamfix.errors import BrokerError
-from streamfix.settings import Settings
-from streamfix.wire import RawBatch, WireRecord
+from streamfix.kafka import topics
+from streamfix.kafka.wire import RawBatch, WireRecord
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Each record carries ``schema_version``. Readers accept every version up to :data
 of its record type and reject newer ones with :class:`~streamfix.errors.WireError`, so a consumer
 that is older than its producer fails loudly instead of misreading. Additive, optional fields do not
 bump the version; a removed or re-typed field does. The JSON Schema files in ``docs/schemas/`` are
-generated from these models (``python -m streamfix.wire docs/schemas``) and a test keeps them equal.
+generated from these models (``python -m streamfix.kafka.wire docs/schemas``) and a test keeps them equal.
 
 Values are encoded with orjson. Keys are UTF-8 strings (see ``docs/topics.md`` for each topic's key).
 """

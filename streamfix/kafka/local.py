@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streamfix.errors import BrokerError
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ logger.started.level = INFO
 
 
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def pom_path() -> Path:

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamfix.kafka_io import Publisher, ensure_topics
-from streamfix.settings import Settings
-from streamfix.wire import RawBatch
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime.settings import Settings
 
 
 @dataclass(frozen=True)

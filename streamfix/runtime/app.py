@@ -2,8 +2,8 @@
 
 ``create_app(settings)`` builds a :class:`StreamfixApp` and registers the agents of the ``agents``
 package and the web views of :mod:`streamfix.web`. Tests build as many apps as they like, each with
-its own ``topic_prefix`` and ``app_id``. ``streamfix.app:app`` is the app built from the environment,
-for ``faust -A streamfix.app worker``.
+its own ``topic_prefix`` and ``app_id``. ``streamfix.runtime.app:app`` is the app built from the environment,
+for ``faust -A streamfix.runtime.app worker``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import faust
 
-from streamfix import codecs, topics
-from streamfix.kafka_transport import App as KafkaApp
-from streamfix.settings import Settings, load_settings
-from streamfix.views import ChangelogView
+from streamfix.kafka import codecs, topics
+from streamfix.kafka.transport import App as KafkaApp
+from streamfix.kafka.views import ChangelogView
+from streamfix.runtime.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
 
 
 def __getattr__(name: str) -> Any:
-    """``streamfix.app.app``: the Faust app built from the environment, created on first access."""
+    """``streamfix.runtime.app.app``: the Faust app built from the environment, created on first access."""
     if name == "app":
         global _default
         if _default is None:

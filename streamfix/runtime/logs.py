@@ -2,7 +2,7 @@
 
 :func:`configure_logging` installs one stderr handler (JSON through python-json-logger, or text) on
 the root logger, and, when ``LOKI_ENABLED`` and ``LOKI_PUSH_URL`` are set, a
-:class:`~streamfix.sources.shiplogs.LokiShipHandler`. Every record gets ``trace_id`` (from
+:class:`~streamfix.runtime.shiplogs.LokiShipHandler`. Every record gets ``trace_id`` (from
 :func:`trace`, a context variable, so it follows asyncio tasks) and ``process``. A redaction filter
 removes the configured secrets and anything that looks like a token from the message and from
 string fields before any handler sees them.
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 from pythonjsonlogger.json import JsonFormatter
 
-from streamfix.settings import Settings
+from streamfix.runtime.settings import Settings
 
 _trace_id: contextvars.ContextVar[str] = contextvars.ContextVar("streamfix_trace_id", default="")
 _INSTALLED = "_streamfix_handler"
@@ -136,8 +136,8 @@ def configure_logging(settings: Settings, *, process: str = "streamfix", stream:
     handlers: list[logging.Handler] = [console]
     shipper: logging.Handler | None = None
     if settings.loki_enabled and settings.loki_push_url:
+        from streamfix.runtime.shiplogs import LokiShipHandler
         from streamfix.sources.loki import auth_headers
-        from streamfix.sources.shiplogs import LokiShipHandler
 
         shipper = LokiShipHandler(
             settings.loki_push_url,

@@ -1,0 +1,1 @@
+"""The one Kafka adapter: clients, transport, codecs, topic specs, changelog views, wire records, local broker."""

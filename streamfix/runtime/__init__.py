@@ -1,0 +1,1 @@
+"""Process runtime: app wiring, settings, logging, metrics."""

@@ -1,0 +1,1 @@
+"""Developer tools: demo, replay, synthetic logs, worker processes, progress output."""
