@@ -51,18 +51,18 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     STREAMFIX_WEB_HOST=0.0.0.0 \
-    STREAMFIX_WEB_PORT=6066 \
+    STREAMFIX_WEB_PORT=8000 \
     STREAMFIX_DATA_DIR=/var/lib/streamfix \
     STREAMFIX_LOG_FORMAT=json
 WORKDIR /var/lib/streamfix
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
-EXPOSE 6066
+EXPOSE 8000
 # The worker's own health route. python:3.11-slim has no curl, so urllib does the request; any error
 # (refused, timeout, non-2xx) raises and exits non-zero. Watchers and the fixer serve no web API:
 # docker-compose.yml and the Kubernetes manifests give them their own checks.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/error-monitor/health' % os.environ.get('STREAMFIX_WEB_PORT', '6066'), timeout=4).close()"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/error-monitor/health' % os.environ.get('STREAMFIX_WEB_PORT', '8000'), timeout=4).close()"]
 ENTRYPOINT ["tini", "--"]
 CMD ["streamfix", "worker"]
 

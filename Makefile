@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export STREAMFIX_TEST_KAFKA_PORT ?= 19192
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-unit test-integration lint typecheck bench kafka-up kafka-down kafka-status clean
+.PHONY: help setup test-tools demo test test-unit test-integration lint typecheck bench kafka-up kafka-down kafka-status clean
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv, install streamfix with dev and bench extras, resolve the Kafka broker
+setup: $(STAMP) ## Create .venv, install streamfix with dev and bench extras, resolve the Kafka broker (no root needed)
 	@$(BIN)/python -c "from streamfix.kafka.local import LocalKafka; from streamfix.runtime.settings import Settings; print('kafka jars:', LocalKafka(Settings()).resolve())"
-	@if [ -x scripts/install-deploy-tools.sh ]; then scripts/install-deploy-tools.sh; fi
-	@if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
+
+test-tools: setup ## System tools only the tests use (promtool, systemd-analyze, Chromium); skipped without root
+	scripts/install-deploy-tools.sh
+	scripts/install-browser.sh
 
 demo: setup ## Start Kafka and a worker, replay the bundled sample logs, print the patterns
 	$(BIN)/streamfix demo
@@ -32,13 +34,13 @@ lint: setup ## ruff and mypy --strict
 
 typecheck: lint
 
-test: setup lint ## Lint, type-check and run every test (starts and stops a local Kafka broker)
+test: setup test-tools lint ## Lint, type-check and run every test (starts and stops a local Kafka broker)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-unit: setup ## Unit tests only (nothing running)
 	$(BIN)/pytest -q tests/unit
 
-test-integration: setup ## Integration tests against a real local Kafka
+test-integration: setup test-tools ## Integration tests against a real local Kafka
 	$(BIN)/pytest -q tests/integration
 
 bench: setup ## Run the benchmarks and rewrite docs/benchmarks.md

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
     data_dir: Path = Field(Path(".cache/worker"), description="Faust data directory (RocksDB, state)")
     web_host: str = Field("127.0.0.1", description="Address the worker's web server binds to")
-    web_port: int = Field(6066, ge=1, le=65535, description="Port of the REST API, dashboard and /metrics")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API, dashboard and /metrics")
     broker_session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout (s)")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         "at_least_once", description="Faust processing guarantee"

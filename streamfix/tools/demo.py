@@ -3,15 +3,21 @@
 Starts the local broker when none is configured and answering, starts a worker process with topics of
 its own, replays the sample Railway logs one stream per service, waits until every error the core finds
 in them is counted in the worker's patterns table, prints the patterns, and stops what it started.
+
+The sample's timestamps are moved so that its newest line is a second old: the replayed errors are then
+"recent" for every ``?hours=H`` route, as they would be for a live service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,47 @@ def split_by_service(lines: list[str]) -> dict[str, list[str]]:
     return dict(out)
 
 
+def _parse_ts(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def shift_to_recent(lines: list[str], now: float, *, lag: float = 1.0) -> list[str]:
+    """Railway JSON lines with every ``timestamp`` moved by one offset so the newest is ``now - lag``.
+
+    Spacing between lines is kept; lines that are not JSON objects or carry no RFC 3339 timestamp are
+    returned unchanged.
+    """
+    stamps = [_parse_ts(_obj(line).get("timestamp")) for line in lines]
+    known = [t for t in stamps if t is not None]
+    if not known:
+        return list(lines)
+    offset = (now - lag) - max(known)
+    out: list[str] = []
+    for line, ts in zip(lines, stamps, strict=True):
+        if ts is None:
+            out.append(line)
+            continue
+        obj = _obj(line)
+        obj["timestamp"] = datetime.fromtimestamp(ts + offset, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out.append(orjson.dumps(obj).decode())
+    return out
+
+
+def _obj(line: str) -> dict[str, Any]:
+    if not line.startswith("{"):
+        return {}
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
 def expected_occurrences(streams: dict[str, list[str]]) -> int:
     """Events the worker must count: the core run over each stream (open tracebacks stay open, as there)."""
     return sum(len(run_batch(lines).events) for lines in streams.values())
@@ -70,11 +117,14 @@ async def _publish(settings: Settings, streams: dict[str, list[str]]) -> int:
     return total
 
 
-def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None) -> DemoResult:
-    streams = split_by_service(list(read_lines(sample)))
+def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None,
+             api_token: str | None = None, hold: Callable[[DemoResult], None] | None = None) -> DemoResult:
+    """Replay ``sample`` through a worker of its own; ``hold(result)`` runs while that worker still serves."""
+    streams = split_by_service(shift_to_recent(list(read_lines(sample)), time.time()))
     expected = expected_occurrences(streams)
     log_file = log_path or Path(settings.data_dir) / "demo-worker.log"
-    with running(settings, log_file) as worker:
+    token = api_token or secrets.token_urlsafe(18)
+    with running(settings, log_file, STREAMFIX_API_TOKEN=token) as worker:
         lines = asyncio.run(_publish(settings, streams))
         url = f"http://127.0.0.1:{settings.web_port}/error-monitor/errors/patterns"
         deadline = time.monotonic() + timeout
@@ -91,7 +141,22 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_pa
             time.sleep(0.2)
         else:
             raise StreamfixError(f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}")
-    return DemoResult(patterns=patterns, expected_events=expected, lines=lines)
+        result = DemoResult(patterns=patterns, expected_events=expected, lines=lines)
+        if hold is not None:
+            hold(result)
+    return result
+
+
+def try_commands(base: str, token: str, fingerprint: str | None) -> list[str]:
+    """The API calls a person tries first, as curl commands against a running demo."""
+    cmds = [f"curl {base}/health"]
+    cmds += [f"curl '{base}/errors/{kind}?hours=1'" for kind in ("recent", "critical", "fixable")]
+    cmds += [f"curl '{base}/errors/patterns'", f"curl '{base}/dashboard?hours=1'"]
+    if fingerprint:
+        cmds.append(f"curl {base}/patterns/{fingerprint}")
+        cmds.append(f"curl -X POST -H 'Authorization: Bearer {token}' "
+                    f"'{base}/fixes/generate-for-error?error_id={fingerprint}&create_pr=false'")
+    return cmds
 
 
 def format_table(patterns: list[dict[str, Any]]) -> str:

@@ -104,7 +104,7 @@ def test_worker_can_scale(compose: dict[str, Any]) -> None:
     (port,) = worker["ports"]
     # Published as a host port range (or no host port at all), so replicas never clash.
     host_ip, host_ports, container_port = _with_defaults(port).split(":")
-    assert (host_ip, container_port) == ("127.0.0.1", "6066")
+    assert (host_ip, container_port) == ("127.0.0.1", "8000")
     low, high = (int(p) for p in host_ports.split("-"))
     assert high > low, port
     assert "curl" not in str(worker["healthcheck"]["test"])

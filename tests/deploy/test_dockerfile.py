@@ -135,7 +135,7 @@ def test_default_command_is_the_worker(stages: list[Stage], final: Stage) -> Non
     assert json.loads(cmd) == ["streamfix", "worker"]
     entrypoint = effective(stages, final, "ENTRYPOINT")
     assert entrypoint is None or json.loads(entrypoint)[-1] == "--"
-    assert "6066" in (effective(stages, final, "EXPOSE") or "")
+    assert "8000" in (effective(stages, final, "EXPOSE") or "")
 
 
 def test_the_railway_target_carries_the_cli(stages: list[Stage]) -> None:

@@ -139,7 +139,7 @@ def test_worker_deployment_has_probes_resources_and_runs_unprivileged(overlay: s
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert container[probe]["httpGet"]["path"] == "/error-monitor/health", probe
         assert container[probe]["httpGet"]["port"] == "http", probe
-    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 6066}
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8000}
     resources = container["resources"]
     assert resources["requests"]["cpu"] and resources["requests"]["memory"]
     assert resources["limits"]["memory"]

@@ -109,4 +109,4 @@ def test_compose_prometheus_scrapes_the_workers_and_loads_the_rules() -> None:
     assert worker["metrics_path"] == "/metrics"
     (sd,) = worker["dns_sd_configs"]
     assert sd["names"] == ["worker"]
-    assert sd["port"] == 6066
+    assert sd["port"] == 8000
