@@ -114,7 +114,11 @@ class LocalKafka:
         tmp = self.home / f"lib-{self.version}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        cmd = [mvn, "-q", "-B", "-f", str(pom_path()), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"]
+        # Maven's own default is the passwd entry's home, which a service account may not be able to write;
+        # $HOME (what every other tool here uses) is where a user expects ~/.m2
+        repo = Path(os.path.expanduser("~")) / ".m2" / "repository"
+        cmd = [mvn, "-q", "-B", "-f", str(pom_path()), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}",
+               f"-Dmaven.repo.local={repo}"]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
