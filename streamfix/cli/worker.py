@@ -31,9 +31,7 @@ def _run(role: str, web_port: int | None, log_level: str | None) -> None:
         overrides["log_level"] = log_level
     settings = load_settings(**overrides)
     # streamfix's structured logging (JSON with trace ids, secrets redacted, optionally shipped to Loki)
-    # replaces the worker's own console handler
     configure_logging(settings, process=role)
-    handlers = list(logging.getLogger().handlers)
     # A worker that joins its group before its topics exist is assigned nothing and stays idle,
     # so the topics are created (with their partitions and retention) before Faust starts.
     try:
@@ -46,8 +44,14 @@ def _run(role: str, web_port: int | None, log_level: str | None) -> None:
     # patterns); collecting young objects less often keeps those pauses out of the API's tail latency.
     gc.set_threshold(100_000, 50, 100)
     level = settings.log_level.upper()
-    sf.app.conf.loghandlers = handlers
-    Worker(
+
+    class _Worker(Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # Faust's logging setup runs logging.config.dictConfig, which closes every existing handler
+            # (the Loki shipper's thread with it); streamfix's handlers are installed again after it.
+            configure_logging(settings, process=role)
+
+    _Worker(
         sf.app, loglevel="warn" if level == "WARNING" else level.lower(), quiet=True,
         logging_config={"version": 1, "disable_existing_loggers": False, "root": {"level": level}},
     ).execute_from_commandline()
