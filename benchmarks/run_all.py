@@ -111,6 +111,8 @@ def main() -> None:
                 [PY, "benchmarks/bench_templates.py", "--lines", str(200_000 // scale)]),
             run("Error path (parse + assemble + classify + fingerprint), one core",
                 [PY, "benchmarks/bench_error_path.py", "--lines", str(300_000 // scale)]),
+            run("Detection through platform line prefixes (genuine tracebacks, interleaved replicas)",
+                [PY, "benchmarks/bench_prefixes.py", "--events", str(100 // scale)]),
             pipeline_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000", "--baseline-lines",
                               str(50_000 // scale)], "End to end through Kafka: throughput, latency, baseline"),
             guarantee_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000"]),

@@ -26,7 +26,7 @@ STATE_VERSION = 1
 MAX_UNIT_LINES = 1000
 MAX_INTERLEAVED = 5  # consecutive plain lines of the same stream inside a traceback
 MAX_INTERLEAVED_AFTER_EXC = 1
-MAX_CONTINUATION = 50
+MAX_CONTINUATION = 20  # lines of an exception message after its first line
 
 # States of an open unit.
 PENDING = "pending"  # one held line: an error-level line or an exception-like line, waiting for the next
@@ -56,6 +56,11 @@ NODE_PREAMBLE = re.compile(r"^(?:/|[A-Za-z]:\\|file://)\S*\.[cm]?[jt]sx?:\d+$")
 NODE_ERROR_LINE = re.compile(r"^[\w$.]+(?::\s.*)?$")
 JAVA_HEADER = re.compile(r'^Exception in thread "[^"]*" [\w$.]+')
 EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)(?::\s|:?$)")
+
+# What a multi-line exception message continues with: indented lines (pydantic's error details, a caret),
+# a bare field path (pydantic's "items.0.price"), a database server's "DETAIL:", "HINT:", "LINE 1:" lines.
+# Any other unindented line is the program's next output, not part of the message.
+MESSAGE_CONTINUATION = re.compile(r"^(?:\s+\S|[\w.\[\]\-]+\s*$|[A-Z][A-Z ]{1,20}:|LINE \d+:|\^)")
 
 _PINO_ERROR = re.compile(r'level\\?":\s?[56]0\b')
 
@@ -157,6 +162,21 @@ def _starts_error(line: ParsedLine) -> bool:
     if line.is_error_level:
         return not line.message[:1].isspace()
     return EXC_LIKE.match(line.message) is not None
+
+
+def _continues_message(line: ParsedLine) -> bool:
+    """Whether a line of the same source, after an exception line, continues that exception's message.
+
+    Never a line that starts something else (a traceback, a frame, another runtime's error). When the
+    source marks every line with a level (stderr as error, stdout as info: Railway, syslog priorities),
+    any other line of the exception's level continues it; without levels only the shapes of
+    :data:`MESSAGE_CONTINUATION` do, so a program's next output is not swallowed.
+    """
+    text = line.message
+    if TB_START.match(text) or PY_FILE.match(text) or EXC_LIKE.match(text) or JAVA_HEADER.match(text) \
+            or NODE_PREAMBLE.match(text):
+        return False
+    return line.level is not None or MESSAGE_CONTINUATION.match(text) is not None
 
 
 @dataclass(slots=True)
@@ -309,7 +329,7 @@ class Assembler:
             elif PY_CHAIN_MARKER.match(text):
                 cur.lines.append(line)
                 cur.state = PY_CHAIN
-            elif same_source and cur.count < MAX_CONTINUATION and not TB_START.match(text) and not PY_FILE.match(text):
+            elif same_source and cur.count < MAX_CONTINUATION and _continues_message(line):
                 cur.lines.append(line)
                 cur.count += 1
             else:
@@ -357,7 +377,7 @@ class Assembler:
             else:
                 self._restart(key, line, now, out, incomplete=True)
         else:  # STACK
-            if not _has_header(line) and (STACK_AT.match(text) or STACK_MORE.match(text) or
+            if not _has_header(line) and not TB_START.match(text) and (STACK_AT.match(text) or STACK_MORE.match(text) or
                                           (text[:1].isspace() and text.strip()) or not text.strip()):
                 cur.lines.append(line)
             else:

@@ -9,7 +9,9 @@ A user rules file is checked first, in the spirit of Sentry's fingerprint rules.
     name = "card-declined"
     type = 'stripe\\..*CardError'       # regexes, searched case-insensitively; all given must match
     message = "declined"
-    # logger, level, service and path (any frame's file) are matchers too
+    # logger, level, service, path (any frame's file), module (the exception's module) and library
+    # (the library modules under the application's innermost frame, one per line, the one it called
+    # first) are matchers too: library = '^redis' matches errors raised inside redis-py
     category = "validation_error"
     severity = "LOW"
     fixable = false
@@ -29,10 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streamfix.core.models import Category, ErrorEvent, Severity
+from streamfix.core.models import Category, ErrorEvent, Frame, Severity
 from streamfix.core.rules.default import DEFAULT_RULES, RULES_VERSION, SUGGESTED_FIXES
 
-MATCH_FIELDS: tuple[str, ...] = ("type", "message", "logger", "level", "service", "path")
+MATCH_FIELDS: tuple[str, ...] = ("type", "message", "logger", "level", "service", "path", "module", "library")
+_NODE_PACKAGE = re.compile(r"/node_modules/((?:@[^/]+/)?[^/]+)/")
+_LIBRARY_PATHS = ("/site-packages/", "/dist-packages/", "/node_modules/")
 _SEVERITY_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
 DEFAULT_SEVERITY: dict[Category, Severity] = {
     Category.PROVIDER: Severity.HIGH,
@@ -139,9 +143,39 @@ DEFAULT_RULESET = RuleSet(
 )
 
 
+def library_frames(frames: tuple[Frame, ...]) -> list[str]:
+    """The libraries under the application's innermost frame, the one it called first.
+
+    Each entry is a frame's dotted Python module (``redis.connection``) or Node.js package
+    (``@prisma/client``); only library frames count (site-packages, dist-packages, node_modules), not
+    the standard library. With no application frame at all, every library frame counts.
+    """
+    start = 0
+    for position in range(len(frames) - 1, -1, -1):
+        if frames[position].in_app:
+            start = position + 1
+            break
+    names: list[str] = []
+    for frame in frames[start:]:
+        if not any(marker in frame.file for marker in _LIBRARY_PATHS):
+            continue
+        if frame.module:
+            name = frame.module
+        elif node := _NODE_PACKAGE.search(frame.file):
+            name = node.group(1)
+        else:
+            continue
+        if not names or names[-1] != name:
+            names.append(name)
+    return names
+
+
 def _fields(event: ErrorEvent, error_type: str | None = None) -> dict[str, str]:
     message = event.message if event.log_message is None else f"{event.message}\n{event.log_message}"
+    kind = event.error_type if error_type is None else error_type
     return {
+        "module": kind.rsplit(".", 1)[0] if "." in kind else "",
+        "library": "\n".join(library_frames(event.frames)) if event.frames and error_type is None else "",
         "type": event.error_type if error_type is None else error_type,
         "message": message if error_type is None else "",
         "logger": event.logger or "",

@@ -19,6 +19,7 @@ from streamfix.core.assemble import NODE_PREAMBLE, PY_CHAIN_MARKER, TB_START, Un
 from streamfix.core.models import ErrorEvent, Frame, ParsedLine
 
 GENERIC_TYPE = "LoggedError"
+MAX_MESSAGE_CHARS = 2000  # longer exception messages are cut, with a marker
 
 _NOT_APP_DEFAULT: tuple[str, ...] = (
     "/site-packages/",
@@ -216,6 +217,12 @@ def _from_message(message: str) -> tuple[str, str]:
     return GENERIC_TYPE, text
 
 
+def _capped(text: str) -> str:
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return f"{text[:MAX_MESSAGE_CHARS]}... [{len(text) - MAX_MESSAGE_CHARS} more characters]"
+
+
 def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
     """Build the (unclassified) error event of an error unit."""
     lines: tuple[ParsedLine, ...] = unit.lines
@@ -248,6 +255,9 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         error_type, message = _from_message(head.message)
         log_message = head.message
     where = _innermost(frames)
+    message = _capped(message)
+    if log_message is not None:
+        log_message = _capped(log_message)
     if log_message is not None and not log_message.strip():
         log_message = None
     level = next((line.level for line in lines if line.level), None)

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from streamfix.core.models import ParsedLine
+from streamfix.core.prefix import strip_prefix
 
 FORMATS: tuple[str, ...] = ("auto", "railway", "loki", "json", "text")
 
@@ -51,7 +52,7 @@ _LOGGER_KEYS = ("logger", "logger_name", "log.logger", "name", "loggerName")
 _EXC_KEYS = ("exc_info", "exception", "exc_text", "stack", "stack_trace", "traceback", "err", "error")
 _SERVICE_KEYS = ("service", "serviceName", "service_name", "railway_service", "app", "job")
 _DEPLOYMENT_KEYS = ("deploymentId", "deployment_id", "deployment")
-_STREAM_KEYS = ("replica", "replicaId", "replica_id", "pod", "container", "instance", "hostname", "pid")
+_STREAM_KEYS = ("replica", "replicaId", "replica_id", "pod", "container", "instance", "hostname", "process", "dyno", "pid")
 _STREAM_KEY_KEYS = frozenset(_SERVICE_KEYS + _STREAM_KEYS)
 _EXC_KEY_SET = frozenset(_EXC_KEYS)
 _LOGGER_KEY_SET = frozenset(_LOGGER_KEYS)
@@ -349,12 +350,36 @@ def _from_loki(obj: Mapping[str, Any], index: int) -> ParsedLine | None:
 
 
 def parse_text(text: str, *, index: int) -> ParsedLine:
-    """Parse one plain text line."""
+    """Parse one plain text line.
+
+    A platform prefix (docker compose, kubectl, journald, syslog, Heroku, a timestamp; see
+    :mod:`streamfix.core.prefix`) is stripped first: ``text`` is what the program printed, the prefix's
+    source becomes labels and the stream key, and the prefix's timestamp is the line's time.
+    """
     if "\x1b" in text:
         text = _ANSI.sub("", text)
-    level, timestamp, logger, message = split_header(text)
+    prefix = strip_prefix(text)
+    if prefix is None:
+        level, timestamp, logger, message = split_header(text)
+        return ParsedLine(
+            index=index, fmt="text", text=text, message=message, level=level, timestamp=timestamp, logger=logger
+        )
+    own_text = prefix.text
+    level, timestamp, logger, message = split_header(own_text)
+    labels = prefix.labels
     return ParsedLine(
-        index=index, fmt="text", text=text, message=message, level=level, timestamp=timestamp, logger=logger
+        index,
+        "text",
+        own_text,
+        message,
+        level or prefix.level,
+        prefix.timestamp or timestamp,
+        logger,
+        prefix.service,
+        None,
+        "|".join(f"{key}={value}" for key, value in labels),
+        None,
+        labels,
     )
 
 

@@ -3,16 +3,36 @@
 Each row is ``(name, category, severity, matchers)``. ``matchers`` maps a field to a regular expression
 searched (case-insensitively) in it: ``type`` (the dotted error type), ``message`` (the exception
 message, or the log message for a line without a traceback), ``logger``, ``level``, ``service`` or
-``path`` (the file of the innermost in-app frame). All matchers of a row must match. The first row that
+``path`` (the files of the frames), ``module`` (the exception's module: ``redis.exceptions``) or
+``library`` (the library modules or packages under the application's innermost frame, one per line, the
+one the application called first: ``^`` anchors a pattern to that one, ``(?m)^`` to any line). All matchers of a row must match. The first row that
 matches wins, so specific rows (a client library's rate-limit error) come before generic ones (any
 error of that library). Bump :data:`RULES_VERSION` whenever a row changes what it matches.
 """
 
 from __future__ import annotations
 
-RULES_VERSION = "rules-2026.11.1"
+RULES_VERSION = "rules-2026.12.1"
 
 _LLM_SDKS = r"^(?:openai|anthropic|cohere|mistralai|groq|together|replicate|litellm|portkey_ai|portkey|openrouter|google\.generativeai|google\.genai|vertexai)\b"
+# Client libraries by what they talk to: an error raised inside one (a builtin ConnectionRefusedError, an
+# httpx error under an LLM SDK) is that service's error. Used on the exception's module and on the library
+# the application called.
+_CACHE_LIBS = (r"redis|aioredis|coredis|valkey|django_redis|redis_om|pymemcache|memcache|pylibmc|bmemcached|aiomcache"
+               r"|aiocache|diskcache|cachetools_async|ioredis|@redis/client|memjs")
+_DB_LIBS = (r"asyncpg|psycopg2?|psycopg_pool|psycopg|pg8000|aiopg|sqlalchemy|sqlite3|aiosqlite|pymysql|MySQLdb|mysql\.connector"
+            r"|aiomysql|asyncmy|pymongo|motor|mongoengine|beanie|odmantic|postgrest|supabase|prisma|@prisma/client"
+            r"|tortoise|peewee|pony|ormar|django\.db|databases|sqlmodel|piccolo|edgedb|neo4j|cassandra|clickhouse_connect"
+            r"|pyodbc|cx_Oracle|oracledb|duckdb|snowflake\.connector|google\.cloud\.bigquery|elasticsearch|opensearchpy"
+            r"|pg|mysql2|mongodb|mongoose|sequelize|typeorm|knex|drizzle-orm|@supabase/postgrest-js")
+_SAAS_LIBS = (r"smtplib|aiosmtplib|sendgrid|python_http_client|postmarker|postmark|mailgun|mailjet_rest|resend|mailchimp\w*"
+              r"|stripe|braintree|paypalrestsdk|adyen|twilio|vonage|plivo|messagebird|slack_sdk|slack|discord|telegram"
+              r"|pusher|algoliasearch|sentry_sdk|boto3|botocore|s3transfer|aiobotocore|google\.cloud|azure|firebase_admin"
+              r"|pika|aio_pika|kombu|aiokafka|kafka|confluent_kafka|nats|paho|github|nodemailer|@sendgrid/mail|@aws-sdk/\S+")
+_LLM_LIBS = (r"openai|anthropic|cohere|mistralai|groq|together|replicate|litellm|portkey_ai|portkey|openrouter"
+             r"|google\.generativeai|google\.genai|google\.ai\.generativelanguage|vertexai|langchain_openai"
+             r"|langchain_anthropic|langchain_google_genai|voyageai|ollama|huggingface_hub|@anthropic-ai/sdk"
+             r"|@google/genai|@google/generative-ai")
 _HTTP_CLIENTS = r"^(?:httpx|httpcore|requests|aiohttp|urllib3|urllib\.error|http\.client|websockets|grpc|botocore|boto3|google\.api_core)\b"
 
 DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
@@ -68,6 +88,16 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("provider-message", "provider_error", "HIGH",
      {"message": r"openrouter|portkey|overloaded_error|\b529\b|model_not_found|context_length_exceeded|api\.openai\.com"
                  r"|api\.anthropic\.com|generativelanguage\.googleapis\.com|no (?:available )?providers"}),
+    # Errors raised inside a client library (by the library the application called, then by the
+    # exception's module): generic types such as ConnectionRefusedError or an httpx error under an SDK.
+    ("library-provider", "provider_error", "HIGH", {"library": rf"^(?:{_LLM_LIBS})\b"}),
+    ("library-cache", "cache_error", "LOW", {"library": rf"^(?:{_CACHE_LIBS})\b"}),
+    ("library-database", "database_error", "HIGH", {"library": rf"^(?:{_DB_LIBS})\b"}),
+    ("library-external", "external_service_error", "MEDIUM", {"library": rf"^(?:{_SAAS_LIBS})\b"}),
+    ("module-cache", "cache_error", "LOW", {"module": rf"^(?:{_CACHE_LIBS})\b"}),
+    ("module-database", "database_error", "HIGH", {"module": rf"^(?:{_DB_LIBS})\b"}),
+    ("module-external", "external_service_error", "MEDIUM", {"module": rf"^(?:{_SAAS_LIBS})\b"}),
+    ("module-provider", "provider_error", "HIGH", {"module": rf"^(?:{_LLM_LIBS})\b"}),
     # HTTP clients, cloud SDKs and the network.
     ("http-client-type", "external_service_error", "MEDIUM",
      {"type": _HTTP_CLIENTS + r"|HTTPStatusError|HTTPError|ConnectError|ConnectionError|ConnectionRefusedError"

@@ -208,3 +208,79 @@ def test_bad_user_rules(source: str) -> None:
 
 def test_crash_in_validation_handler_stays_internal() -> None:
     assert classify(event("ZeroDivisionError", "division by zero", chained=("ValueError",))).category is Category.INTERNAL
+
+
+SITE = "/app/.venv/lib/python3.11/site-packages/"
+STDLIB = "/usr/lib/python3.11/"
+
+
+def _frames(*paths: str) -> tuple[Frame, ...]:
+    """The application's frame, then the given library or stdlib files (innermost last)."""
+    frames = [Frame("/app/api/handlers.py", 10, "handle", True, "handlers")]
+    for path in paths:
+        if path.startswith("node_modules/"):
+            frames.append(Frame(f"/app/{path}", 1, "f", False))
+            continue
+        root = STDLIB if path.split(".")[0] in {"socket", "ssl", "smtplib"} else SITE
+        full = root + path.replace(".", "/") + ".py"
+        module = path
+        frames.append(Frame(full, 1, "f", False, module))
+    return tuple(frames)
+
+
+# (id, type, message, library frames under the application's frame, expected category)
+LIBRARY_CASES: list[tuple[str, str, str, tuple[str, ...], Category]] = [
+    ("refused-inside-redis", "ConnectionRefusedError", "[Errno 111] Connection refused",
+     ("redis.client", "redis.connection", "socket"), C),
+    ("oserror-inside-pymemcache", "OSError", "[Errno 113] No route to host", ("pymemcache.client.base",), C),
+    ("refused-inside-asyncpg", "ConnectionRefusedError", "[Errno 111] Connect call failed ('10.0.0.5', 5433)",
+     ("asyncpg.connection", "asyncpg.connect_utils"), D),
+    ("httpx-connect-inside-postgrest", "httpx.ConnectError", "[Errno -3] Try again",
+     ("postgrest._sync.request_builder", "httpx._client", "httpcore._sync.connection"), D),
+    ("mongo-server-selection", "pymongo.errors.ServerSelectionTimeoutError", "localhost:27017: [Errno 111]",
+     ("pymongo.mongo_client",), T),
+    ("django-db-generic", "django.db.utils.Error", "server closed the connection", ("django.db.backends.utils",), D),
+    ("mongoengine-module", "mongoengine.errors.NotUniqueError", "Tried to save duplicate unique keys", (), D),
+    ("httpx-connect-inside-anthropic", "httpx.ConnectError", "[Errno 111] Connection refused",
+     ("anthropic._base_client", "httpx._client", "httpcore._sync.connection"), P),
+    ("httpx-status-inside-openai", "httpx.HTTPStatusError", "Server error '500 Internal Server Error'",
+     ("openai._base_client", "httpx._models"), P),
+    ("google-genai-server", "google.genai.errors.ServerError", "500 INTERNAL", (), P),
+    ("google-genai-frames", "RuntimeError", "stream ended", ("google.genai.models",), P),
+    ("smtp-disconnected", "smtplib.SMTPServerDisconnected", "Connection unexpectedly closed", ("smtplib",), X),
+    ("sendgrid-http", "python_http_client.exceptions.BadRequestsError", "HTTP Error 400: Bad Request",
+     ("sendgrid.sendgrid", "python_http_client.client"), X),
+    ("refused-inside-stripe", "ConnectionResetError", "[Errno 104] Connection reset by peer",
+     ("stripe._api_requestor", "urllib3.connectionpool"), X),
+    ("twilio-rest", "twilio.base.exceptions.TwilioRestException", "Unable to create record", (), X),
+    ("boto-client-error", "botocore.exceptions.ClientError", "An error occurred (NoSuchBucket)", ("boto3.resources",), X),
+    ("node-ioredis", "Error", "Connection is closed.", ("node_modules/ioredis/built/Redis.js",), C),
+    ("node-prisma", "PrismaClientKnownRequestError", "Unique constraint failed on the fields: (`email`)",
+     ("node_modules/@prisma/client/runtime/library.js",), D),
+    ("node-anthropic-sdk", "Error", "Connection error.", ("node_modules/@anthropic-ai/sdk/core.js",), P),
+    # what the libraries must not override
+    ("timeout-inside-redis-stays-timeout", "redis.exceptions.TimeoutError", "Timeout reading from socket",
+     ("redis.connection",), T),
+    ("keyerror-inside-app-stays-internal", "KeyError", "'pear'", (), INT),
+    ("stdlib-frames-are-no-library", "ConnectionRefusedError", "[Errno 111] Connection refused", ("socket",), X),
+]
+
+
+@pytest.mark.parametrize(("error_type", "message", "libraries", "category"),
+                         [pytest.param(t, m, lib, c, id=i) for i, t, m, lib, c in LIBRARY_CASES])
+def test_categories_from_libraries(error_type: str, message: str, libraries: tuple[str, ...], category: Category) -> None:
+    result = classify(event(error_type, message, frames=_frames(*libraries)))
+    assert result.category is category, result.rule
+
+
+def test_library_frames_above_the_application_do_not_count() -> None:
+    frames = (Frame(SITE + "uvicorn/protocols/http.py", 1, "run", False, "uvicorn.protocols.http"),
+              Frame(SITE + "redis/client.py", 1, "call", False, "redis.client"),
+              Frame("/app/api/handlers.py", 10, "handle", True, "handlers"))
+    assert classify(event("KeyError", "'x'", frames=frames)).category is INT
+
+
+def test_user_rule_on_library_wins() -> None:
+    rules = load_rules({"rules": [{"name": "our-redis-is-critical", "library": "^redis", "severity": "CRITICAL"}]})
+    result = classify(event("ConnectionRefusedError", "", frames=_frames("redis.connection")), rules)
+    assert (result.category, result.severity, result.rule) == (C, Severity.CRITICAL, "user:our-redis-is-critical")
