@@ -30,7 +30,7 @@ from streamfix.core.liveness import OrderGuard, ProgressTracker
 from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+    from streamfix.runtime.shared import StreamfixApp
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -33,9 +33,11 @@ def changelog_topic(settings: Settings, table: str) -> str:
 class ChangelogView(Mapping[str, Any]):
     """The latest value of every key of one table, read from its changelog. Read it like a dict."""
 
-    def __init__(self, settings: Settings, table: str) -> None:
+    def __init__(self, settings: Settings, table: str, decode: Callable[[bytes], Any] = orjson.loads) -> None:
+        """``decode`` turns a changelog value into what the view holds (a typed record, say)."""
         self.settings = settings
         self.table = table
+        self.decode = decode
         self.topic = changelog_topic(settings, table)
         self.data: dict[str, Any] = {}
         self.records = 0
@@ -64,9 +66,9 @@ class ChangelogView(Mapping[str, Any]):
             self.data.pop(name, None)
         else:
             try:
-                self.data[name] = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                log.warning("undecodable changelog value skipped", extra={"table": self.table})
+                self.data[name] = self.decode(value)
+            except ValueError as exc:  # orjson.JSONDecodeError and RecordError are ValueErrors
+                log.warning("undecodable changelog value skipped", extra={"table": self.table, "error": str(exc)})
         self.records += 1
 
     async def run(self) -> None:

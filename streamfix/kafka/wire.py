@@ -38,6 +38,7 @@ FixStatus = Literal[
     "closed",
 ]
 SeverityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+Trigger = Literal["threshold", "critical", "api", "cli", "scan"]
 
 
 class WireRecord(BaseModel):
@@ -160,7 +161,7 @@ class FixRequest(WireRecord):
     request_id: str = Field(..., description="Deterministic: <fingerprint>#<attempt>")
     fingerprint: str
     attempt: int = Field(1, ge=1)
-    trigger: Literal["threshold", "critical", "api", "cli", "scan"] = "threshold"
+    trigger: Trigger = "threshold"
     category: str
     severity: SeverityName
     error_type: str

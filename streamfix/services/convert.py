@@ -1,4 +1,7 @@
-"""Explicit conversion between core domain types and wire records."""
+"""Explicit conversion between core domain types (events, patterns) and wire records.
+
+Every place where a pattern becomes a record on a topic, or a record becomes a pattern, is here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from streamfix.core.models import ErrorEvent
-from streamfix.kafka.wire import ErrorEventRecord, FrameRecord, RawBatch
+from streamfix.core.records import Pattern, PatternFrame
+from streamfix.kafka.wire import ErrorEventRecord, FixRequest, FrameRecord, RawBatch, SeverityName, Trigger
 
 MAX_TRACEBACK_CHARS = 16_000
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
@@ -119,3 +123,64 @@ def render_traceback(event: ErrorEvent) -> str:
     if event.log_message:
         lines.insert(0, event.log_message)
     return "\n".join(lines)
+
+
+def _severity(pattern: Pattern) -> SeverityName:
+    value = pattern.severity
+    if value in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
+        return value  # type: ignore[return-value]  # checked just above
+    return "MEDIUM"
+
+
+def frame_records(frames: Sequence[PatternFrame]) -> list[FrameRecord]:
+    return [FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in frames]
+
+
+def fix_request_for(pattern: Pattern, attempt: int, trigger: Trigger, now: float) -> FixRequest:
+    """The fix request for a pattern: id ``<fingerprint>#<attempt>``, so a repeat names the same request."""
+    return FixRequest(
+        request_id=f"{pattern.fingerprint}#{attempt}",
+        fingerprint=pattern.fingerprint,
+        attempt=attempt,
+        trigger=trigger,
+        category=pattern.category,
+        severity=_severity(pattern),
+        error_type=pattern.error_type,
+        message=pattern.message,
+        file=pattern.file,
+        line=pattern.line,
+        function=pattern.function,
+        frames=frame_records(pattern.frames),
+        sample_traceback=pattern.traceback,
+        occurrences=pattern.count,
+        first_seen=pattern.first_seen,
+        last_seen=pattern.last_seen,
+        services=list(pattern.services),
+        suggested_fix=pattern.suggested_fix,
+        requested_at=now,
+    )
+
+
+def merge_record_for(pattern: Pattern, source: str, target: str, now: float) -> ErrorEventRecord:
+    """The merge record that carries pattern ``source``'s counts to pattern ``target``, which absorbed it."""
+    return ErrorEventRecord(
+        fingerprint=target, merged_from=source, error_type=pattern.error_type, message=pattern.message,
+        title=pattern.title, category=pattern.category, severity=_severity(pattern), fixable=pattern.fixable,
+        suggested_fix=pattern.suggested_fix, file=pattern.file, line=pattern.line, function=pattern.function,
+        frames=frame_records(pattern.frames), traceback=pattern.traceback, incomplete=pattern.incomplete,
+        occurrences=max(1, pattern.count), windows=dict(pattern.windows), first_seen=pattern.first_seen,
+        last_seen=pattern.last_seen, services=list(pattern.services), auto_fix=pattern.auto_fix, detected_at=now,
+    )
+
+
+def pattern_of_merge(record: ErrorEventRecord) -> Pattern:
+    """The pattern a merge record carries (see :func:`streamfix.core.patterns.merge_pattern`)."""
+    return Pattern(
+        fingerprint=str(record.merged_from), error_type=record.error_type, message=record.message,
+        title=record.title, category=record.category, severity=record.severity, fixable=record.fixable,
+        suggested_fix=record.suggested_fix, file=record.file, line=record.line, function=record.function,
+        frames=[PatternFrame(f.file, f.line, f.function, f.in_app) for f in record.frames],
+        traceback=record.traceback, incomplete=record.incomplete, first_seen=record.first_seen,
+        last_seen=record.last_seen, count=record.occurrences, services=list(record.services or []),
+        auto_fix=record.auto_fix, windows=dict(record.windows or {}),
+    )

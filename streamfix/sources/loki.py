@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
-from streamfix.errors import ConfigError, SourceError
+from streamfix.errors import ConfigError, SourceError, StreamfixError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
@@ -274,3 +274,34 @@ async def scan(
     log.info("scan finished", extra={"lines": lines, "pages": poller.stats.pages, "hours": hours})
     return ScanResult(lines, poller.stats.pages, pipeline.stats.batches, start, end, time.monotonic() - began,
                       target.query)
+
+
+MONITOR_SETTLE_SECONDS = 2.0
+"""Loki makes a line queryable a little after its timestamp; a window that ends at "now" would skip
+such lines for good, since the next window starts where this one ended."""
+
+
+async def monitor(
+    settings: Settings, publisher: BatchSender, interval: float, *,
+    on_scan: Callable[[ScanResult], None], on_error: Callable[[str], None],
+) -> None:
+    """Scan Loki every ``interval`` seconds until cancelled, each scan from where the previous one ended.
+
+    ``on_scan`` gets every scan's result, ``on_error`` the message of every failed scan; a failed scan
+    never ends the loop (the next one tries again from the same place).
+    """
+    last_end: int | None = None
+    while True:
+        now_ns = time.time_ns() - int(MONITOR_SETTLE_SECONDS * 1e9)
+        hours = interval / 3600 if last_end is None else max(1e-6, (now_ns - last_end) / 3.6e12)
+        try:
+            result = await scan(settings, hours, settings.auto_fix_enabled, publisher, now_ns=now_ns)
+            last_end = result.end_ns
+            on_scan(result)
+        except StreamfixError as exc:
+            log.warning("periodic Loki scan failed", extra={"error": str(exc)})
+            on_error(str(exc))
+        except Exception as exc:  # the loop outlives any one scan; the next one tries again
+            log.exception("periodic Loki scan crashed")
+            on_error(repr(exc))
+        await asyncio.sleep(interval)

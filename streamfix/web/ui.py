@@ -15,7 +15,7 @@ from streamfix.web import http, openapi
 from streamfix.web.routing import mount
 
 if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+    from streamfix.runtime.shared import StreamfixApp
 
 STATIC = Path(__file__).resolve().parent / "static"
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from streamfix.core.classify import load_rules
 from streamfix.core.models import Category, ErrorEvent
-from streamfix.core.pipeline import PipelineConfig, _fallback_fingerprint, new_state, run_batch
+from streamfix.core.pipeline import PipelineConfig, new_state, run_batch
 from tests.unit.core.test_assemble import LOG_EXC, NODE, PY_TB, interleaved, railway
 
 
@@ -89,10 +89,6 @@ def test_fingerprints_group_same_error_and_use_the_shared_module() -> None:
     one = run_batch([*PY_TB, "x", *PY_TB], final=True).events
     assert one[0].fingerprint == one[1].fingerprint
     assert one[0].fingerprint.startswith("fp1:")
-
-
-def test_fallback_fingerprint_shape() -> None:
-    assert _fallback_fingerprint("KeyError", (), "'k'").startswith("fp0:")
 
 
 def test_user_rules_and_custom_fingerprint_through_pipeline() -> None:

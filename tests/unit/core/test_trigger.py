@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from streamfix.core.records import FIX_STATES, PATTERNS
 from streamfix.core.trigger import TriggerPolicy, decide, next_attempt
 
 NOW = 10_000.0
@@ -13,7 +14,7 @@ ON = TriggerPolicy(threshold=5, window_seconds=3600, count_window_width=60, auto
 
 
 def pattern(count_in_window: int, **kw: Any) -> dict[str, Any]:
-    p: dict[str, Any] = {"fixable": True, "severity": "HIGH", "last_seen": NOW, "auto_fix": False,
+    p: dict[str, Any] = {"fingerprint": "fp1:t", "fixable": True, "severity": "HIGH", "last_seen": NOW, "auto_fix": False,
                          "windows": {str(int(NOW // 60) * 60): count_in_window}}
     p.update(kw)
     return p
@@ -39,9 +40,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, TriggerPolicy, str
 
 @pytest.mark.parametrize(("p", "fix", "policy", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_decide(p: dict[str, Any], fix: dict[str, Any] | None, policy: TriggerPolicy, expected: str | None) -> None:
-    assert decide(p, fix, NOW, policy) == expected
+    state = None if fix is None else FIX_STATES.decode(fix)
+    assert decide(PATTERNS.decode(p), state, NOW, policy) == expected
 
 
 def test_attempts_count_up() -> None:
     assert next_attempt(None) == 1
-    assert next_attempt({"attempt": 2}) == 3
+    assert next_attempt(FIX_STATES.decode({"attempt": 2, "status": "pending"})) == 3
+    assert next_attempt(FIX_STATES.decode({"status": "pr_open"})) == 1  # written by a fix result alone

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streamfix.core.patterns import apply_event
+from streamfix.core.patterns import Pattern, apply_event
+from streamfix.kafka.publish import MemoryPublisher
 from streamfix.runtime.app import StreamfixApp, create_app
 from streamfix.runtime.settings import Settings
 from streamfix.web import CONTEXT_KEY
@@ -34,8 +36,8 @@ def event(fp: str, *, category: str = "database", severity: str = "HIGH", fixabl
     }
 
 
-def build_patterns(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def build_patterns(events: list[dict[str, Any]]) -> dict[str, Pattern]:
+    out: dict[str, Pattern] = {}
     for e in events:
         new = apply_event(out.get(e["fingerprint"]), e, window_seconds=60, retention_seconds=86400)
         assert new is not None
@@ -68,7 +70,12 @@ class Api:
     sf: StreamfixApp
     ctx: ApiContext
     tables: dict[str, dict[str, Any]]
-    published: list[tuple[str, str, Any]] = field(default_factory=list)
+    transport: MemoryPublisher = field(default_factory=MemoryPublisher)
+
+    @property
+    def published(self) -> list[tuple[str, str, Any]]:
+        """``(role, key, JSON object)`` of every record published, in order."""
+        return [(s.role, s.key, orjson.loads(s.value)) for sent in self.transport.sent.values() for s in sent]
 
 
 ApiFactory = Callable[..., Any]
@@ -95,11 +102,7 @@ async def make_api(tmp_path: Path) -> AsyncIterator[ApiFactory]:
         ctx.reader = MappingReader(tables)
         ctx.clock = lambda: NOW
         api = Api(client=None, sf=sf, ctx=ctx, tables=tables)  # type: ignore[arg-type]
-
-        async def publish(role: str, key: str, value: Any) -> None:
-            api.published.append((role, key, value))
-
-        ctx.publish = publish
+        ctx.publisher = api.transport
         client: TestClient[web.Request, web.Application] = TestClient(TestServer(sf.app.web.web_app))  # type: ignore[attr-defined]
         await client.start_server()
         clients.append(client)

@@ -19,7 +19,7 @@ def test_fix_targets() -> None:
     values = list(patterns.values())
     assert queries.fix_targets("fp1:aa02", patterns["fp1:aa02"], values) == ("pattern", [patterns["fp1:aa02"]])
     kind, found = queries.fix_targets("network", None, values) or ("", [])
-    assert (kind, [p["fingerprint"] for p in found]) == ("category", ["fp1:aa02"])
+    assert (kind, [p.fingerprint for p in found]) == ("category", ["fp1:aa02"])
     assert queries.fix_targets("validation", None, values) == ("category", [])
     assert queries.fix_targets("nothing", None, values) is None
 

@@ -260,11 +260,7 @@ async def test_a_broker_failure_is_503_not_500(make_api: ApiFactory) -> None:
     from aiokafka.errors import KafkaTimeoutError
 
     api = await make_api()
-
-    async def failing(role: str, key: str, value: Any) -> None:
-        raise KafkaTimeoutError()
-
-    api.ctx.publish = failing
+    api.transport.fail = KafkaTimeoutError()
     resp = await api.client.post(f"{P}/fixes/generate-for-error?error_id=fp1:aa02", headers=AUTH)
     body = await resp.json()
     assert resp.status == 503 and body["error"] == "broker_unavailable" and resp.headers["Retry-After"] == "5"
