@@ -26,9 +26,10 @@ setup: $(STAMP) ## Create .venv, install streamfix with dev and bench extras, re
 demo: setup ## Start Kafka and a worker, replay the bundled sample logs, print the patterns
 	$(BIN)/streamfix demo
 
-lint: setup ## ruff and mypy --strict
+lint: setup ## ruff, mypy --strict and the import contracts (lint-imports)
 	$(BIN)/ruff check streamfix agents tests benchmarks scripts
 	$(BIN)/mypy --strict streamfix agents
+	$(BIN)/lint-imports
 
 typecheck: lint
 

@@ -27,6 +27,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streamfix.core.liveness import OrderGuard, ProgressTracker
+from streamfix.kafka.clients import new_admin
 from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ class Liveness:
     async def _committed(self, tps: list[Any]) -> dict[tuple[str, int], int | None]:
         if self._admin is None:
             settings = self.sf.settings
-            admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
-                                        request_timeout_ms=int(settings.broker_session_timeout * 1000))
+            admin = new_admin(settings.bootstrap_servers,
+                              request_timeout_ms=int(settings.broker_session_timeout * 1000))
             await admin.start()
             self._admin = admin
         offsets = await self._admin.list_consumer_group_offsets(

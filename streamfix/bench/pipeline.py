@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
-from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.clients import Publisher, ensure_topics, new_producer
 from streamfix.runtime.settings import Settings
 from streamfix.tools.procs import running
 from streamfix.tools.replay import batches
@@ -230,14 +230,12 @@ def run_pipeline_bench(
 
 
 def _baseline(settings: Settings, lines: int, error_rate: float, streams: int, work_dir: Path) -> tuple[int, float]:
-    from aiokafka import AIOKafkaProducer
-
     corpus = _synth(lines, error_rate, streams, None, seed=1)
     total = sum(len(v) for v in corpus.values())
     url = f"http://127.0.0.1:{settings.web_port}"
 
     async def produce() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=10, acks="all")
+        producer = new_producer(settings.bootstrap_servers, linger_ms=10, acks="all")
         await producer.start()
         try:
             for key, stream_lines in corpus.items():

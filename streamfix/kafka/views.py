@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streamfix.kafka.clients import new_admin, new_consumer
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ class ChangelogView(Mapping[str, Any]):
     async def run(self) -> None:
         """Follow the changelog until cancelled (started by the worker as a background task)."""
         await self._wait_for_topic()
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest", metadata_max_age_ms=5000,
             fetch_max_wait_ms=50, max_partition_fetch_bytes=16 * 1024 * 1024,
@@ -93,7 +92,7 @@ class ChangelogView(Mapping[str, Any]):
 
     async def _wait_for_topic(self) -> None:
         """The worker creates changelog topics at start-up; wait until this one exists."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        admin = new_admin(self.settings.bootstrap_servers)
         await admin.start()
         try:
             while True:

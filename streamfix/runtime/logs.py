@@ -136,8 +136,7 @@ def configure_logging(settings: Settings, *, process: str = "streamfix", stream:
     handlers: list[logging.Handler] = [console]
     shipper: logging.Handler | None = None
     if settings.loki_enabled and settings.loki_push_url:
-        from streamfix.runtime.shiplogs import LokiShipHandler
-        from streamfix.sources.loki import auth_headers
+        from streamfix.runtime.shiplogs import LokiShipHandler, auth_headers
 
         shipper = LokiShipHandler(
             settings.loki_push_url,

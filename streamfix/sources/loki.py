@@ -23,6 +23,7 @@ from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
 from streamfix.errors import ConfigError, SourceError, StreamfixError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
+from streamfix.runtime.shiplogs import auth_headers
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
 
 log = logging.getLogger(__name__)
@@ -57,21 +58,6 @@ def target_from_settings(settings: Settings, *, url: str | None = None, query: s
     if not logql:
         raise ConfigError("no LogQL query: pass --query or set STREAMFIX_LOKI_QUERY")
     return LokiTarget(base.rstrip("/"), logql, org_id or settings.loki_org_id)
-
-
-def auth_headers(settings: Settings, org_id: str | None) -> dict[str, str]:
-    """``Authorization`` (bearer or basic) and ``X-Scope-OrgID`` headers."""
-    headers: dict[str, str] = {}
-    if settings.loki_token is not None:
-        headers["Authorization"] = f"Bearer {settings.loki_token.get_secret_value()}"
-    elif settings.loki_username:
-        password = settings.loki_password.get_secret_value() if settings.loki_password else ""
-        auth = httpx.BasicAuth(settings.loki_username, password)
-        request = next(auth.auth_flow(httpx.Request("GET", "http://auth")))
-        headers["Authorization"] = request.headers["Authorization"]
-    if org_id:
-        headers["X-Scope-OrgID"] = org_id
-    return headers
 
 
 def make_client(settings: Settings, target: LokiTarget) -> httpx.AsyncClient:

@@ -18,11 +18,12 @@ from streamfix.errors import SourceError
 from streamfix.kafka import topics
 from streamfix.kafka.clients import Publisher, ensure_topics
 from streamfix.runtime.settings import Settings
+from streamfix.runtime.shiplogs import auth_headers
 from streamfix.sources import loki, railway
 from streamfix.sources.base import BatchPipeline, Format
 from streamfix.sources.cursors import CursorStore, load_cursors, recover
 from streamfix.sources.files import follow_files, read_stdin
-from streamfix.sources.loki import LokiPoller, LokiTarget, auth_headers, make_client
+from streamfix.sources.loki import LokiPoller, LokiTarget, make_client
 from streamfix.sources.loki_tail import run_live
 from streamfix.sources.railway import RailwayWatcher
 
