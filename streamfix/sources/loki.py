@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from streamfix.core import formats
 from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
 from streamfix.errors import ConfigError, SourceError, StreamfixError
 from streamfix.kafka.wire import RawBatch
@@ -67,8 +68,7 @@ def make_client(settings: Settings, target: LokiTarget) -> httpx.AsyncClient:
 
 
 def stream_key(labels: dict[str, str]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"loki/{{{inner}}}"[:512]
+    return formats.stream_key("loki", labels=",".join(f'{k}="{v}"' for k, v in sorted(labels.items())))
 
 
 def flatten_streams(result: list[dict[str, Any]]) -> tuple[list[Entry], dict[str, dict[str, str]]]:
@@ -291,3 +291,4 @@ async def monitor(
             log.exception("periodic Loki scan crashed")
             on_error(repr(exc))
         await asyncio.sleep(interval)
+
