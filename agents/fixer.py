@@ -36,7 +36,9 @@ def register(sf: StreamfixApp) -> None:
     service = FixService.from_settings(settings, publish=publish, park=park, base=base)
     sf.state["fix_service"] = service
 
-    @sf.app.agent(sf.topics["fix_requests"], name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency)
+    @sf.app.agent(
+        sf.topics["fix_requests"], name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency
+    )
     async def fixer(stream: Any) -> None:
         async for event in stream.events():
             await service.handle_raw(event.value, headers=event.headers)

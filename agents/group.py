@@ -37,7 +37,9 @@ class FaustWindowCounts:
 
 def register(sf: StreamfixApp) -> None:
     config = GroupConfig.from_settings(sf.settings)
-    tables = GroupTables(sf.tables["patterns"], sf.tables["fix_state"], FaustWindowCounts(sf.tables["counts"]))
+    tables = GroupTables(
+        sf.tables["patterns"], sf.tables["fix_state"], FaustWindowCounts(sf.tables["counts"])
+    )
     out = TopicPublisher(sf.topics)
     dead_letter = dead_letter_sender(out, sf.topic_name("errors"), "group")
     live = liveness_for(sf)

@@ -40,8 +40,16 @@ def register(sf: StreamfixApp) -> None:
                 continue
             partition, offset = int(event.message.partition), int(event.message.offset)
             try:
-                await ingest_batch(event.value, event.key, partition, offset, assembly=assembly, config=config,
-                                   out=out, dead_letter=dead_letter)
+                await ingest_batch(
+                    event.value,
+                    event.key,
+                    partition,
+                    offset,
+                    assembly=assembly,
+                    config=config,
+                    out=out,
+                    dead_letter=dead_letter,
+                )
             except Exception as exc:  # one bad record must never stop the agent
                 log.exception("raw batch could not be processed")
                 value = event.value if isinstance(event.value, bytes) else b""

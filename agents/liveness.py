@@ -141,17 +141,22 @@ class Liveness:
             current.add(labels)
             metrics.CONSUMER_LAG.labels(*labels).set(p.lag)
             if p.stalled:
-                key = (p.topic, p.partition)
-                log.error("partition %s[%d] stalled: %d records waiting, committed offset unchanged for %.0f s; "
-                          "reading it again from the committed offset", p.topic, p.partition, p.lag, p.idle_seconds)
-                metrics.CONSUMER_STALLS.labels(topic=p.topic).inc()
-                target = await self._read_again(by_key[key], committed.get(key))
-                if self.guard is not None:
-                    self.guard.start_at(key, target)
-                self.tracker.forget(key)  # the rewind gets a full period before it is judged
+                await self._stalled(p, by_key, committed)
         for labels in self._exported - current:
             metrics.CONSUMER_LAG.remove(*labels)
         self._exported = current
+
+    async def _stalled(self, p: Any, by_key: dict[tuple[str, int], Any],
+                       committed: dict[tuple[str, int], int | None]) -> None:
+        """Read a stalled partition again from its committed offset."""
+        key = (p.topic, p.partition)
+        log.error("partition %s[%d] stalled: %d records waiting, committed offset unchanged for %.0f s; "
+                  "reading it again from the committed offset", p.topic, p.partition, p.lag, p.idle_seconds)
+        metrics.CONSUMER_STALLS.labels(topic=p.topic).inc()
+        target = await self._read_again(by_key[key], committed.get(key))
+        if self.guard is not None:
+            self.guard.start_at(key, target)
+        self.tracker.forget(key)  # the rewind gets a full period before it is judged
 
     async def _unblock(self, by_key: dict[tuple[str, int], Any]) -> None:
         """Read every blocked partition again from the offset its agent expects."""
@@ -167,8 +172,13 @@ class Liveness:
                 log.warning("records %d..%d of %s[%d] were removed by retention before they were read",
                             expected, target - 1, key[0], key[1])
                 self.guard.start_at(key, target)
-            log.warning("%s[%d]: records from %d were never delivered (next delivered: %d); reading them again",
-                        key[0], key[1], expected, first_refused)
+            log.warning(
+                "%s[%d]: records from %d were never delivered (next delivered: %d); reading them again",
+                key[0],
+                key[1],
+                expected,
+                first_refused,
+            )
             metrics.CONSUMER_STALLS.labels(topic=key[0]).inc()
 
 
@@ -184,6 +194,8 @@ def liveness_for(sf: StreamfixApp) -> Liveness:
 def register(sf: StreamfixApp) -> None:
     live = liveness_for(sf)
     app = sf.app
-    app.timer(interval=check_interval(sf.settings.stall_seconds), name=f"{sf.settings.app_id}.liveness")(live.check)
+    app.timer(interval=check_interval(sf.settings.stall_seconds), name=f"{sf.settings.app_id}.liveness")(
+        live.check
+    )
     app.on_partitions_assigned.connect(live.on_assignment)
     app.on_before_shutdown.connect(live.close)

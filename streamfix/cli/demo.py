@@ -16,7 +16,9 @@ from streamfix.runtime.settings import load_settings
 @click.command("demo")
 @click.option("--file", "sample", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Railway JSON lines to replay (default: the bundled sample).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the counts.")
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the counts."
+)
 def command(sample: Path | None, timeout: float) -> None:
     """Start Kafka (if needed) and a worker, replay sample logs, print the error patterns."""
     from streamfix.kafka.local import LocalKafka, answers_metadata

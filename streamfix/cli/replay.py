@@ -20,7 +20,9 @@ from streamfix.runtime.settings import load_settings
 @click.option("--deployment", default=None, help="Deployment id label (optional).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
               show_default=True, help="Line format; auto-detected by the worker when 'auto'.")
-@click.option("--batch-size", type=int, default=None, help="Lines per batch (default: STREAMFIX_BATCH_MAX_LINES).")
+@click.option(
+    "--batch-size", type=int, default=None, help="Lines per batch (default: STREAMFIX_BATCH_MAX_LINES)."
+)
 @click.option("--auto-fix", is_flag=True, help="Allow fix requests for errors in these lines.")
 def command(file: Path, service: str, deployment: str | None, fmt: str, batch_size: int | None,
             auto_fix: bool) -> None:

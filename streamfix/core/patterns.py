@@ -29,7 +29,7 @@ Marked = Pattern | Mapping[str, Any]
 
 
 def marker_of(event: Mapping[str, Any]) -> tuple[str, int, int]:
-    """Where an event came from: raw partition (and the merged pattern it was forwarded from), offset, index."""
+    """Where an event came from: raw partition (and the merged pattern it was forwarded from), offset, index."""  # noqa: E501
     partition = str(event.get("source_partition", -1))
     if event.get("via"):
         partition = f"{partition}/via/{event['via']}"
@@ -180,12 +180,21 @@ def alias_pattern(pattern: Pattern | None, fingerprint: str, target: str) -> Pat
 def merge_pattern(pattern: Pattern | None, merged: Pattern, fingerprint: str) -> Pattern | None:
     """Fold the counts of pattern ``merged`` into ``pattern`` (of ``fingerprint``); None when done before."""
     source = merged.fingerprint
-    already = [] if pattern is None or isinstance(pattern.merged_from, msgspec.UnsetType) else pattern.merged_from
+    already = (
+        [] if pattern is None or isinstance(pattern.merged_from, msgspec.UnsetType) else pattern.merged_from
+    )
     if source in already:
         return None
     if pattern is None:
-        return msgspec.structs.replace(merged, fingerprint=fingerprint, status="active", applied={},
-                                       merged_from=[source], alias_of=msgspec.UNSET, windows=dict(merged.windows))
+        return msgspec.structs.replace(
+            merged,
+            fingerprint=fingerprint,
+            status="active",
+            applied={},
+            merged_from=[source],
+            alias_of=msgspec.UNSET,
+            windows=dict(merged.windows),
+        )
     windows = dict(pattern.windows)
     for start, n in merged.windows.items():
         windows[start] = windows.get(start, 0) + int(n)
@@ -198,5 +207,12 @@ def merge_pattern(pattern: Pattern | None, merged: Pattern, fingerprint: str) ->
         first = min(_or(first, merged.first_seen), merged.first_seen)
     if merged.last_seen is not None:
         last = max(_or(last, merged.last_seen), merged.last_seen)
-    return msgspec.structs.replace(pattern, merged_from=[*already, source], count=pattern.count + merged.count,
-                                   windows=windows, first_seen=first, last_seen=last, services=services)
+    return msgspec.structs.replace(
+        pattern,
+        merged_from=[*already, source],
+        count=pattern.count + merged.count,
+        windows=windows,
+        first_seen=first,
+        last_seen=last,
+        services=services,
+    )

@@ -5,8 +5,9 @@ previous batch (``None`` at first) and returns the completed error events and th
 plain JSON-able data (store it in a table; pass it back in to resume, also after a restart).
 
 Speed: while no traceback is open, a line that the prefilter (:func:`assemble.might_open_error`, a few
-substring checks over the lowercased raw line) rules out is counted as a plain line without being decoded. Only candidate
-lines, and the lines that follow them while a unit is open, are parsed fully.
+substring checks over the lowercased raw line, run over the whole batch at once by :func:`candidate_lines`)
+rules out is counted as a plain line without being decoded. Only candidate lines, and the lines that
+follow them while a unit is open, are parsed fully.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def dashboard(
     patterns: Sequence[Pattern | None], fix_maps: Iterable[Mapping[str, Any] | None], *, now: float,
     hours: float, window_seconds: int, limit: int = 10,
 ) -> dict[str, Any]:
-    """The dashboard: summary counts over every pattern, the recent critical and fixable ones, the latest fixes."""
+    """The dashboard: summary counts over every pattern, the recent critical and fixable ones, the latest fixes."""  # noqa: E501
     fixes = fix_list(fix_maps)
     critical = frozenset({"CRITICAL"})
     return {

@@ -81,7 +81,9 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], wait_s
     while loop.time() < deadline:
         described = await admin.describe_topics(names)
         if all(
-            t.get("error_code") == 0 and t["partitions"] and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            t.get("error_code") == 0
+            and t["partitions"]
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
             for t in described
         ):
             return

@@ -30,11 +30,15 @@ Record = WireRecord | bytes
 
 
 class Publisher(Protocol):
-    async def send(self, role: str, key: str, record: Record, headers: Headers | None = None) -> asyncio.Future[Any]:
+    async def send(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> asyncio.Future[Any]:
         """Queue one record for topic ``role``; the future resolves with the broker's acknowledgement."""
         ...
 
-    async def send_and_wait(self, role: str, key: str, record: Record, headers: Headers | None = None) -> None:
+    async def send_and_wait(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> None:
         """Send one record and wait until the broker has acknowledged it."""
         ...
 
@@ -53,7 +57,9 @@ class TopicPublisher:
     def __init__(self, topics: Mapping[str, Any]) -> None:
         self._topics = topics
 
-    async def send(self, role: str, key: str, record: Record, headers: Headers | None = None) -> asyncio.Future[Any]:
+    async def send(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> asyncio.Future[Any]:
         topic = self._topics[role]
         # the raw topic's values are bytes; the others are JSON objects encoded by the topic's codec
         value: Any
@@ -65,7 +71,9 @@ class TopicPublisher:
                                                      headers=headers, force=True)
         return fut
 
-    async def send_and_wait(self, role: str, key: str, record: Record, headers: Headers | None = None) -> None:
+    async def send_and_wait(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> None:
         await (await self.send(role, key, record, headers))
 
     async def send_batch(self, batch: RawBatch) -> asyncio.Future[Any]:
@@ -96,7 +104,9 @@ class MemoryPublisher:
     fail: Exception | None = None  # when set, every acknowledgement fails with it
     _next: dict[tuple[str, int], int] = field(default_factory=dict)
 
-    async def send(self, role: str, key: str, record: Record, headers: Headers | None = None) -> asyncio.Future[Any]:
+    async def send(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> asyncio.Future[Any]:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.fail is not None:
             fut.set_exception(self.fail)
@@ -109,7 +119,9 @@ class MemoryPublisher:
         fut.set_result(item)
         return fut
 
-    async def send_and_wait(self, role: str, key: str, record: Record, headers: Headers | None = None) -> None:
+    async def send_and_wait(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> None:
         await (await self.send(role, key, record, headers))
 
     async def send_batch(self, batch: RawBatch) -> asyncio.Future[Any]:

@@ -67,7 +67,9 @@ class ChangelogView(Mapping[str, Any]):
             try:
                 self.data[name] = self.decode(value)
             except ValueError as exc:  # orjson.JSONDecodeError and RecordError are ValueErrors
-                log.warning("undecodable changelog value skipped", extra={"table": self.table, "error": str(exc)})
+                log.warning(
+                    "undecodable changelog value skipped", extra={"table": self.table, "error": str(exc)}
+                )
         self.records += 1
 
     async def run(self) -> None:

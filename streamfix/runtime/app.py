@@ -126,7 +126,9 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
     """
     if role not in ("worker", "fixer"):
         raise ValueError(f"unknown role {role!r}")
-    app_settings = settings if role == "worker" else settings.model_copy(update={"app_id": f"{settings.app_id}-fixer"})
+    app_settings = (
+        settings if role == "worker" else settings.model_copy(update={"app_id": f"{settings.app_id}-fixer"})
+    )
     app = _faust_app(app_settings)
     sf = StreamfixApp(settings=app_settings, app=app, topics=_topics(app, app_settings))
     sf.tables = _tables(app, app_settings)

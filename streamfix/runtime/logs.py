@@ -36,7 +36,12 @@ _TOKEN_PATTERNS = (
     re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)"),
     re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)[^\s\"',;&]{4,}"),
 )
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "trace_id", "process_name"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "trace_id",
+    "process_name",
+}
 
 
 def new_trace_id() -> str:

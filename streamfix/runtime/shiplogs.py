@@ -39,7 +39,9 @@ def encode_push(records: list[tuple[str, str, str]], labels: dict[str, str]) -> 
     for ts, level, line in records:
         streams.setdefault(level, []).append([ts, line])
     payload: dict[str, list[dict[str, object]]] = {
-        "streams": [{"stream": {**labels, "level": level}, "values": values} for level, values in streams.items()]
+        "streams": [
+            {"stream": {**labels, "level": level}, "values": values} for level, values in streams.items()
+        ]
     }
     return gzip.compress(orjson.dumps(payload), compresslevel=5)
 
@@ -109,7 +111,9 @@ class LokiShipHandler(logging.Handler):
             if remaining <= 0 or (self._stop.is_set() and self._queue.empty()):
                 break
             try:
-                batch.append(self._queue.get(timeout=min(remaining, 0.05) if self._stop.is_set() else remaining))
+                batch.append(
+                    self._queue.get(timeout=min(remaining, 0.05) if self._stop.is_set() else remaining)
+                )
             except queue.Empty:
                 if batch or self._stop.is_set():
                     break

@@ -54,7 +54,9 @@ def event_record(
         file=event.file,
         line=event.line,
         function=event.function,
-        frames=[FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in event.frames],
+        frames=[
+            FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in event.frames
+        ],
         traceback=traceback[:MAX_TRACEBACK_CHARS],
         incomplete=event.incomplete,
         logger=event.logger,
@@ -78,8 +80,13 @@ def event_record(
 
 
 def alias_records(
-    aliases: Sequence[tuple[str, str]], events: Sequence[ErrorEventRecord], *, batch: RawBatch, partition: int,
-    offset: int, detected_at: float,
+    aliases: Sequence[tuple[str, str]],
+    events: Sequence[ErrorEventRecord],
+    *,
+    batch: RawBatch,
+    partition: int,
+    offset: int,
+    detected_at: float,
 ) -> list[ErrorEventRecord]:
     """One record per template merge, keyed by the old fingerprint: "this pattern now belongs to that one"."""
     by_fp = {e.fingerprint: e for e in events}
@@ -164,12 +171,28 @@ def fix_request_for(pattern: Pattern, attempt: int, trigger: Trigger, now: float
 def merge_record_for(pattern: Pattern, source: str, target: str, now: float) -> ErrorEventRecord:
     """The merge record that carries pattern ``source``'s counts to pattern ``target``, which absorbed it."""
     return ErrorEventRecord(
-        fingerprint=target, merged_from=source, error_type=pattern.error_type, message=pattern.message,
-        title=pattern.title, category=pattern.category, severity=_severity(pattern), fixable=pattern.fixable,
-        suggested_fix=pattern.suggested_fix, file=pattern.file, line=pattern.line, function=pattern.function,
-        frames=frame_records(pattern.frames), traceback=pattern.traceback, incomplete=pattern.incomplete,
-        occurrences=max(1, pattern.count), windows=dict(pattern.windows), first_seen=pattern.first_seen,
-        last_seen=pattern.last_seen, services=list(pattern.services), auto_fix=pattern.auto_fix, detected_at=now,
+        fingerprint=target,
+        merged_from=source,
+        error_type=pattern.error_type,
+        message=pattern.message,
+        title=pattern.title,
+        category=pattern.category,
+        severity=_severity(pattern),
+        fixable=pattern.fixable,
+        suggested_fix=pattern.suggested_fix,
+        file=pattern.file,
+        line=pattern.line,
+        function=pattern.function,
+        frames=frame_records(pattern.frames),
+        traceback=pattern.traceback,
+        incomplete=pattern.incomplete,
+        occurrences=max(1, pattern.count),
+        windows=dict(pattern.windows),
+        first_seen=pattern.first_seen,
+        last_seen=pattern.last_seen,
+        services=list(pattern.services),
+        auto_fix=pattern.auto_fix,
+        detected_at=now,
     )
 
 

@@ -19,7 +19,9 @@ from streamfix.kafka.wire import FixRequest, FixResult, Trigger
 from streamfix.services.convert import fix_request_for
 
 
-def track_result(result: FixResult, fixes: MutableMapping[str, Any], fix_state: MutableMapping[str, Any]) -> bool:
+def track_result(
+    result: FixResult, fixes: MutableMapping[str, Any], fix_state: MutableMapping[str, Any]
+) -> bool:
     """Record one fix result; False when an older state arrived after a newer one (and was dropped)."""
     fp = result.fingerprint
     history = dict(fixes.get(fp) or {})

@@ -111,7 +111,9 @@ async def _alias(record: ErrorEventRecord, current: Pattern | None, tables: Grou
     if updated is None or target == record.fingerprint:
         return
     if current is not None and current.count > 0:
-        await out.send_and_wait("errors", target, merge_record_for(current, record.fingerprint, target, clock()))
+        await out.send_and_wait(
+            "errors", target, merge_record_for(current, record.fingerprint, target, clock())
+        )
     tables.put_pattern(updated)
 
 

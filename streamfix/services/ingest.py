@@ -29,7 +29,7 @@ from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
-"""``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""
+"""``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""  # noqa: E501
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
@@ -102,8 +102,13 @@ async def ingest_batch(
         await dead_letter("line_too_long", detail, partition, offset, key, data)
 
     lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
-    result = process(lines, previous["state"] if previous else None, config=config.pipeline, now=batch.sent_at,
-                     quiet_seconds=config.quiet_seconds)
+    result = process(
+        lines,
+        previous["state"] if previous else None,
+        config=config.pipeline,
+        now=batch.sent_at,
+        quiet_seconds=config.quiet_seconds,
+    )
     detected_at = clock()
     records = [
         event_record(found, batch=batch, partition=partition, offset=offset, index=index,
@@ -116,7 +121,9 @@ async def ingest_batch(
     for record in records:
         pending.append(await out.send("errors", record.fingerprint, record))
         if record.alias_of is None:
-            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(record.occurrences)
+            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
+                record.occurrences
+            )
     # The events must be on the broker before the marker that says "batch applied" can be.
     # A crash in between redelivers the batch; the group agent drops the repeated events.
     if pending:
@@ -136,6 +143,14 @@ def quiet_ticks(assembly: MutableMapping[str, Any], now: float, quiet_seconds: f
             continue
         if now - float(value.get("sent_at", now)) < quiet_seconds:
             continue
-        ticks.append(RawBatch(batch_id=f"tick:{stream_key}:{int(now * 1000)}", source="tick", stream=stream_key,
-                              labels=value.get("labels") or {}, lines=[], sent_at=now))
+        ticks.append(
+            RawBatch(
+                batch_id=f"tick:{stream_key}:{int(now * 1000)}",
+                source="tick",
+                stream=stream_key,
+                labels=value.get("labels") or {},
+                lines=[],
+                sent_at=now,
+            )
+        )
     return ticks

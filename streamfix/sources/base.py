@@ -73,7 +73,7 @@ class Source(Protocol):
     digests: Digests | None
 
     def default_stream_key(self) -> str:
-        """The stream key of a line the source knows nothing more about (see :mod:`streamfix.core.formats`)."""
+        """The stream key of a line the source knows nothing more about (see :mod:`streamfix.core.formats`)."""  # noqa: E501
         ...
 
     def cursor_keys(self) -> list[str]:
@@ -179,7 +179,9 @@ class BatchPipeline:
         self._buffered += 1
         return self._buffered >= self._max_lines
 
-    async def add_line(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> None:
+    async def add_line(
+        self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None
+    ) -> None:
         if self.add(stream, labels, line, ts_ns):
             await self.flush()
 
@@ -266,7 +268,10 @@ class BatchPipeline:
             except Exception as exc:
                 if attempt >= SEND_ATTEMPTS:
                     raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
-                log.warning("resending batch", extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)})
+                log.warning(
+                    "resending batch",
+                    extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
+                )
                 attempt += 1
                 fut = await self._sender.send_batch(batch)
 
@@ -293,4 +298,6 @@ def count_dropped(source: str, reason: str, count: int, detail: str = "") -> Non
     if count <= 0:
         return
     metrics.SOURCE_DROPPED.labels(source, reason).inc(count)
-    log.warning("lines lost upstream", extra={"source": source, "reason": reason, "count": count, "detail": detail})
+    log.warning(
+        "lines lost upstream", extra={"source": source, "reason": reason, "count": count, "detail": detail}
+    )

@@ -137,7 +137,9 @@ async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interva
     """
     known = cursors or {}
     followers = [
-        FileFollower(p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ())
+        FileFollower(
+            p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ()
+        )
         for p in paths
     ]
     try:

@@ -109,7 +109,9 @@ def line_digests(batch: RawBatch) -> Iterator[tuple[int, str, str]]:
 
 def check_response(resp: httpx.Response) -> None:
     if resp.status_code in (401, 403):
-        raise SourceError(f"Loki rejected the credentials (HTTP {resp.status_code}): {resp.text.strip()[:200]}")
+        raise SourceError(
+            f"Loki rejected the credentials (HTTP {resp.status_code}): {resp.text.strip()[:200]}"
+        )
     if resp.status_code >= 500 or resp.status_code == 429:
         raise LokiUnavailable(f"Loki answered HTTP {resp.status_code}: {resp.text.strip()[:200]}")
     if resp.status_code >= 400:
@@ -160,7 +162,9 @@ class LokiPoller:
         accepted = 0
         dedupe, pipeline = self.dedupe, self.pipeline
         late = dedupe.late
-        tagged = {key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()}
+        tagged = {
+            key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()
+        }
         for ts, key, line in entries:
             if dedupe.accept(ts, line_hash(key, line)):
                 pipeline.add(key, tagged[key], line, ts)
@@ -177,7 +181,9 @@ class LokiPoller:
         total = 0
         start = max(start_ns, self.dedupe.cursor.ts_ns)
         while start < end_ns:
-            entries, labels = await query_range(self.client, self.target.query, start, end_ns, self.page_limit)
+            entries, labels = await query_range(
+                self.client, self.target.query, start, end_ns, self.page_limit
+            )
             self.stats.pages += 1
             self.stats.entries += len(entries)
             accepted = self.handle(entries, labels)

@@ -1,8 +1,9 @@
 """The one runner of log sources: topics, cursors, publisher and batch pipeline around a :class:`Source`.
 
-:func:`run_source` drives any source (Railway, Loki, files, stdin, see :class:`streamfix.sources.base.Source`);
-the ``watch_*`` functions build the source for ``streamfix watch ...`` and run it. Each runs until
-cancelled (or, for stdin, until EOF) and on the way out flushes its last batch and writes its cursors.
+:func:`run_source` drives any source (Railway, Loki, files, stdin: see
+:class:`streamfix.sources.base.Source`); the ``watch_*`` functions build the source for
+``streamfix watch ...`` and run it. Each runs until cancelled (or, for stdin, until EOF) and on the
+way out flushes its last batch and writes its cursors.
 """
 
 from __future__ import annotations
@@ -141,8 +142,14 @@ class LokiSource:
         self._task = asyncio.current_task()
         settings = self.settings
         async with make_client(settings, self.target) as client:
-            poller = LokiPoller(pipeline, client, self.target, cursor=self.cursor,
-                                page_limit=settings.loki_page_limit, lookback_seconds=settings.loki_lookback_seconds)
+            poller = LokiPoller(
+                pipeline,
+                client,
+                self.target,
+                cursor=self.cursor,
+                page_limit=settings.loki_page_limit,
+                lookback_seconds=settings.loki_lookback_seconds,
+            )
             poller.dedupe.skip = self.skip
             if self.live:
                 await run_live(poller, auth_headers(settings, self.target.org_id), self.interval)
@@ -163,14 +170,27 @@ async def watch_railway(settings: Settings, *, services: Sequence[str] = (), env
     await run_source(settings, source, auto_fix=auto_fix)
 
 
-async def watch_loki(settings: Settings, target: LokiTarget, *, interval: float | None = None, live: bool = False,
-                     auto_fix: bool = False) -> None:
+async def watch_loki(
+    settings: Settings,
+    target: LokiTarget,
+    *,
+    interval: float | None = None,
+    live: bool = False,
+    auto_fix: bool = False,
+) -> None:
     """Poll (or tail) one LogQL query until cancelled."""
     await run_source(settings, LokiSource(settings, target, interval=interval, live=live), auto_fix=auto_fix)
 
 
-async def watch_files(settings: Settings, paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True,
-                      auto_fix: bool = False, fmt: Format = "auto") -> None:
+async def watch_files(
+    settings: Settings,
+    paths: Sequence[str],
+    *,
+    interval: float = 0.25,
+    from_start: bool = True,
+    auto_fix: bool = False,
+    fmt: Format = "auto",
+) -> None:
     source = FileSource(paths, interval=interval, from_start=from_start, fmt=fmt)
     await run_source(settings, source, auto_fix=auto_fix)
 

@@ -46,7 +46,9 @@ def split_by_service(lines: list[str]) -> dict[str, list[str]]:
             except orjson.JSONDecodeError:
                 obj = None
             if isinstance(obj, dict):
-                service = str(obj.get("service") or obj.get("serviceName") or obj.get("railway_service") or "app")
+                service = str(
+                    obj.get("service") or obj.get("serviceName") or obj.get("railway_service") or "app"
+                )
         out[service].append(line)
     return dict(out)
 
@@ -62,15 +64,24 @@ async def _publish(settings: Settings, streams: dict[str, list[str]]) -> int:
     total = 0
     async with Publisher(settings) as pub:
         for service, lines in streams.items():
-            for batch in batches(lines, stream=f"replay:{service}", source="replay", labels={"service": service},
-                                 size=settings.batch_max_lines, fmt="railway", run_id=run):
+            for batch in batches(
+                lines,
+                stream=f"replay:{service}",
+                source="replay",
+                labels={"service": service},
+                size=settings.batch_max_lines,
+                fmt="railway",
+                run_id=run,
+            ):
                 await pub.send_batch(batch)
                 total += len(batch.lines)
         await pub.flush()
     return total
 
 
-def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None) -> DemoResult:
+def run_demo(
+    settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None
+) -> DemoResult:
     streams = split_by_service(list(read_lines(sample)))
     expected = expected_occurrences(streams)
     log_file = log_path or Path(settings.data_dir) / "demo-worker.log"
@@ -90,7 +101,9 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_pa
                 break
             time.sleep(0.2)
         else:
-            raise StreamfixError(f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}")
+            raise StreamfixError(
+                f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}"
+            )
     return DemoResult(patterns=patterns, expected_events=expected, lines=lines)
 
 

@@ -120,8 +120,11 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         """Every fix, latest update first."""
         status = request.query.get("status") or None
         if status is not None and status not in FIX_STATUSES:
-            raise http.ApiError(422, "invalid_parameter",
-                                {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"})
+            raise http.ApiError(
+                422,
+                "invalid_parameter",
+                {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"},
+            )
         limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
 
         def compute(_: list[Pattern], fixes: list[Any]) -> dict[str, Any]:

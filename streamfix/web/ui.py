@@ -23,7 +23,9 @@ ASSETS = ("dashboard.css", "dashboard.js", "chart.js")
 
 
 def _load() -> dict[str, tuple[bytes, str]]:
-    return {name: ((STATIC / name).read_bytes(), TYPES[Path(name).suffix]) for name in ("index.html", *ASSETS)}
+    return {
+        name: ((STATIC / name).read_bytes(), TYPES[Path(name).suffix]) for name in ("index.html", *ASSETS)
+    }
 
 
 def register(sf: StreamfixApp) -> None:

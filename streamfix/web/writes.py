@@ -63,15 +63,24 @@ def check_loki(ctx: ApiContext) -> None:
 
 
 def scan_summary(result: Any) -> dict[str, Any]:
-    return {"lines": result.lines, "pages": result.pages, "batches": result.batches, "start_ns": result.start_ns,
-            "end_ns": result.end_ns, "duration_s": round(result.duration_s, 3), "query": result.query}
+    return {
+        "lines": result.lines,
+        "pages": result.pages,
+        "batches": result.batches,
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": round(result.duration_s, 3),
+        "query": result.query,
+    }
 
 
 def start_monitor(ctx: ApiContext, interval: float) -> asyncio.Task[None]:
     """The periodic Loki scan (:func:`streamfix.sources.loki.monitor`), reporting into ``ctx.monitor``."""
 
     def scanned(result: loki.ScanResult) -> None:
-        ctx.monitor.update(last_scan=scan_summary(result), last_error=None, scans=ctx.monitor.get("scans", 0) + 1)
+        ctx.monitor.update(
+            last_scan=scan_summary(result), last_error=None, scans=ctx.monitor.get("scans", 0) + 1
+        )
 
     def failed(message: str) -> None:
         ctx.monitor["last_error"] = message
@@ -87,14 +96,25 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         create_pr = http.boolean(request.query, "create_pr", default=True)
         found = resolve(ctx, error_id)
         if found is None:
-            raise http.ApiError(404, "not_found", f"{error_id[:100]!r} is neither a pattern fingerprint nor a category")
+            raise http.ApiError(
+                404, "not_found", f"{error_id[:100]!r} is neither a pattern fingerprint nor a category"
+            )
         kind, targets = found
         if not targets:
-            raise http.ApiError(404, "no_fixable_patterns", f"category {error_id[:100]!r} has no fixable patterns")
+            raise http.ApiError(
+                404, "no_fixable_patterns", f"category {error_id[:100]!r} has no fixable patterns"
+            )
         requested = await request_fixes(ctx, targets, create_pr)
-        return http.json_response({"error_id": error_id, "kind": kind, "create_pr": create_pr,
-                                   "request_ids": [r["request_id"] for r in requested], "requested": requested},
-                                  status=202)
+        return http.json_response(
+            {
+                "error_id": error_id,
+                "kind": kind,
+                "create_pr": create_pr,
+                "request_ids": [r["request_id"] for r in requested],
+                "requested": requested,
+            },
+            status=202,
+        )
 
     async def generate_batch(request: web.Request) -> web.StreamResponse:
         """Request fixes for several fingerprints or categories at once."""
@@ -110,10 +130,19 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
             for pattern in found[1]:
                 targets.setdefault(pattern.fingerprint, pattern)
         if not targets:
-            raise http.ApiError(404, "not_found", {"message": "no fixable pattern matched", "not_found": not_found})
+            raise http.ApiError(
+                404, "not_found", {"message": "no fixable pattern matched", "not_found": not_found}
+            )
         requested = await request_fixes(ctx, list(targets.values()), create_pr)
-        return http.json_response({"create_pr": create_pr, "request_ids": [r["request_id"] for r in requested],
-                                   "requested": requested, "not_found": not_found}, status=202)
+        return http.json_response(
+            {
+                "create_pr": create_pr,
+                "request_ids": [r["request_id"] for r in requested],
+                "requested": requested,
+                "not_found": not_found,
+            },
+            status=202,
+        )
 
     async def monitor_start(request: web.Request) -> web.StreamResponse:
         """Start (or restart with a new interval) the periodic Loki scan inside this worker."""
@@ -138,7 +167,9 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
             raise http.ApiError(422, "invalid_configuration", str(exc)) from None
         except SourceError as exc:
             raise http.ApiError(502, "loki_failed", str(exc)) from None
-        return http.json_response({"status": "done", "hours": hours, "auto_fix": auto_fix, **scan_summary(result)})
+        return http.json_response(
+            {"status": "done", "hours": hours, "auto_fix": auto_fix, **scan_summary(result)}
+        )
 
     async def stop_tasks(*_: Any, **__: Any) -> None:
         for task in ctx.tasks.values():

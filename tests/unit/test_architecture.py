@@ -16,7 +16,7 @@ MAX_HANDLER_LINES = 40
 
 
 def test_import_contracts_hold() -> None:
-    """core is pure, web never imports agents, layers point down, no cycles (pyproject [tool.importlinter])."""
+    """core is pure, web never imports agents, layers point down, no cycles (pyproject [tool.importlinter])."""  # noqa: E501
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
@@ -28,7 +28,9 @@ def test_core_contract_names_every_other_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "core-is-pure")
     packages = {f"streamfix.{p.parent.name}" for p in (ROOT / "streamfix").glob("*/__init__.py")}
-    modules = {f"streamfix.{p.stem}" for p in (ROOT / "streamfix").glob("*.py") if not p.stem.startswith("__")}
+    modules = {
+        f"streamfix.{p.stem}" for p in (ROOT / "streamfix").glob("*.py") if not p.stem.startswith("__")
+    }
     assert set(contract["forbidden_modules"]) == (packages | modules | {"agents"}) - {"streamfix.core"}
 
 

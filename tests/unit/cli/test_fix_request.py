@@ -21,9 +21,15 @@ def event(fp: str, ts: str, service: str) -> bytes:
 
 
 def test_events_of_one_pattern_become_one_request() -> None:
-    lines = [event("fp1:abc", "2025-11-28T10:00:00Z", "api"), event("fp1:zzz", "2025-11-28T10:00:01Z", "x"),
-             event("fp1:abc", "2025-11-28T10:05:00Z", "worker"), event("fp1:abc", "2025-11-28T10:01:00Z", "api")]
-    request = request_from_events("fp1:a", io.StringIO(b"\n".join(lines).decode()), create_pr=False, dry_run=True)
+    lines = [
+        event("fp1:abc", "2025-11-28T10:00:00Z", "api"),
+        event("fp1:zzz", "2025-11-28T10:00:01Z", "x"),
+        event("fp1:abc", "2025-11-28T10:05:00Z", "worker"),
+        event("fp1:abc", "2025-11-28T10:01:00Z", "api"),
+    ]
+    request = request_from_events(
+        "fp1:a", io.StringIO(b"\n".join(lines).decode()), create_pr=False, dry_run=True
+    )
     assert (request.request_id, request.trigger, request.occurrences) == ("fp1:abc#1", "cli", 3)
     assert (request.first_seen, request.last_seen) == (1764324000.0, 1764324300.0)
     assert request.services == ["api", "worker"] and (request.create_pr, request.dry_run) == (False, True)

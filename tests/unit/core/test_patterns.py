@@ -13,9 +13,19 @@ W, RET = 60, 3600
 
 def ev(offset: int, index: int = 0, *, partition: int = 0, ts: float = 1000.0, **kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "fingerprint": "fp1:a", "error_type": "KeyError", "message": "'x'", "category": "internal_error",
-        "severity": "HIGH", "fixable": True, "detected_at": ts, "timestamp": ts, "source_partition": partition,
-        "source_offset": offset, "event_index": index, "occurrences": 1, "service": "api",
+        "fingerprint": "fp1:a",
+        "error_type": "KeyError",
+        "message": "'x'",
+        "category": "internal_error",
+        "severity": "HIGH",
+        "fixable": True,
+        "detected_at": ts,
+        "timestamp": ts,
+        "source_partition": partition,
+        "source_offset": offset,
+        "event_index": index,
+        "occurrences": 1,
+        "service": "api",
     }
     base.update(kw)
     return base

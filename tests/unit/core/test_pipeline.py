@@ -18,8 +18,20 @@ from tests.unit.core.test_assemble import LOG_EXC, NODE, PY_TB, interleaved, rai
 
 
 def key(events: list[ErrorEvent]) -> list[tuple[object, ...]]:
-    return [(e.line_start, e.line_end, e.error_type, e.file, e.line, e.function, e.incomplete, e.fingerprint, e.category)
-            for e in events]
+    return [
+        (
+            e.line_start,
+            e.line_end,
+            e.error_type,
+            e.file,
+            e.line,
+            e.function,
+            e.incomplete,
+            e.fingerprint,
+            e.category,
+        )
+        for e in events
+    ]
 
 
 def run_in_batches(lines: list[str], cuts: list[int]) -> tuple[list[ErrorEvent], int, int]:
@@ -73,8 +85,14 @@ def test_quiet_period_flushes_incomplete() -> None:
 def test_info_lines_with_the_word_error_are_not_errors() -> None:
     lines = [
         orjson.dumps({"message": m, "timestamp": "t", "level": "info", "service": "api"}).decode()
-        for m in ["0 errors in last batch", "error_rate=0.00", "GET /api/errors 200", "retrying after ValueError: x",
-                  "Traceback module loaded", "user typed 'File \"x\"'"]
+        for m in [
+            "0 errors in last batch",
+            "error_rate=0.00",
+            "GET /api/errors 200",
+            "retrying after ValueError: x",
+            "Traceback module loaded",
+            "user typed 'File \"x\"'",
+        ]
     ]
     result = run_batch(lines, final=True)
     assert result.events == []
@@ -82,7 +100,12 @@ def test_info_lines_with_the_word_error_are_not_errors() -> None:
 
 
 def test_mixed_stream_events_in_order() -> None:
-    lines = railway(["booting"], "api", "info") + railway(LOG_EXC, "api") + railway(NODE, "web") + railway(["ERROR:x:y"], "api")
+    lines = (
+        railway(["booting"], "api", "info")
+        + railway(LOG_EXC, "api")
+        + railway(NODE, "web")
+        + railway(["ERROR:x:y"], "api")
+    )
     events = run_batch(lines, final=True).events
     assert [(e.line_start, e.language) for e in events] == [(1, "python"), (9, "node"), (12, "log")]
 
@@ -94,7 +117,9 @@ def test_fingerprints_group_same_error_and_use_the_shared_module() -> None:
 
 
 def test_user_rules_and_custom_fingerprint_through_pipeline() -> None:
-    rules = load_rules('[[rules]]\nname = "keys"\ntype = "^KeyError$"\ncategory = "validation_error"\nfingerprint = "keys"')
+    rules = load_rules(
+        '[[rules]]\nname = "keys"\ntype = "^KeyError$"\ncategory = "validation_error"\nfingerprint = "keys"'
+    )
     event = run_batch(PY_TB, config=PipelineConfig(user_rules=rules), final=True).events[0]
     assert event.category is Category.VALIDATION
     assert event.fingerprint.startswith("fp1:rule:")
@@ -111,10 +136,17 @@ def test_state_is_json_and_versioned() -> None:
 
 PREFILTER_SAMPLES = [
     ("plain", ["GET /health 200", "ok", "user logged in"] * 20),
-    ("needles-everywhere", [f"{w} at line {i}" for i, w in enumerate(["ERROR", "Exception", "CRITICAL", "fatal",
-                                                                      "Traceback (most", "terror", "excel"] * 8)]),
+    (
+        "needles-everywhere",
+        [
+            f"{w} at line {i}"
+            for i, w in enumerate(
+                ["ERROR", "Exception", "CRITICAL", "fatal", "Traceback (most", "terror", "excel"] * 8
+            )
+        ],
+    ),
     ("pino-levels", ['{"level":50,"msg":"x"}', '{"level": 60}', '{"level":30}', 'level\\":50'] * 10),
-    ("level-split-across-lines", ['{"level":', '50}', "x"] * 15),
+    ("level-split-across-lines", ['{"level":', "50}", "x"] * 15),
     ("length-changing-lowercase", ["İstanbul error", "ok", "İİİ", "fatal İ"] * 10),
     ("embedded-newline", ["first\nerror inside", "ok", "tail\nok"] * 15),
     ("empty-and-short", ["", "e", "er", "err", "EXC"] * 10),

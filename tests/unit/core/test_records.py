@@ -20,13 +20,13 @@ BEFORE = [
     b'{"fingerprint":"fp1:a","error_type":"KeyError","message":"\'x\' \xc3\xa9","title":"KeyError in f",'
     b'"category":"internal_error","severity":"HIGH","fixable":true,"suggested_fix":"check","file":"/app/x.py",'
     b'"line":3,"function":"f","frames":[{"file":"/app/x.py","line":3,"function":"f","in_app":true}],'
-    b'"traceback":"Traceback...\\nKeyError: \'x\'","incomplete":false,"first_seen":1000.5,"last_seen":1100.25,'
+    b'"traceback":"Traceback...\\nKeyError: \'x\'","incomplete":false,"first_seen":1000.5,"last_seen":1100.25,'  # noqa: E501
     b'"count":4,"services":["api","w"],"auto_fix":false,"status":"active","windows":{"960":2,"1080":2},'
     b'"applied":{"0":[2,0]}}',
     b'{"fingerprint":"fp1:a","error_type":"KeyError","message":"\'x\' \xc3\xa9","title":"KeyError in f",'
     b'"category":"internal_error","severity":"HIGH","fixable":true,"suggested_fix":"check","file":"/app/x.py",'
     b'"line":3,"function":"f","frames":[{"file":"/app/x.py","line":3,"function":"f","in_app":true}],'
-    b'"traceback":"Traceback...\\nKeyError: \'x\'","incomplete":false,"first_seen":1000.5,"last_seen":1100.25,'
+    b'"traceback":"Traceback...\\nKeyError: \'x\'","incomplete":false,"first_seen":1000.5,"last_seen":1100.25,'  # noqa: E501
     b'"count":4,"services":["api","w"],"auto_fix":false,"status":"merged","windows":{"960":2,"1080":2},'
     b'"applied":{"0":[2,0]},"alias_of":"fp1:b"}',
     b'{"fingerprint":"fp1:z","alias_of":"fp1:b","count":0,"status":"merged"}',
@@ -35,12 +35,27 @@ BEFORE = [
 
 def ev(offset: int, **kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "fingerprint": "fp1:a", "error_type": "KeyError", "message": "'x' é", "category": "internal_error",
-        "severity": "HIGH", "fixable": True, "detected_at": 1000.5, "timestamp": 1000.5, "source_partition": 0,
-        "source_offset": offset, "event_index": 0, "occurrences": 2, "service": "api",
+        "fingerprint": "fp1:a",
+        "error_type": "KeyError",
+        "message": "'x' é",
+        "category": "internal_error",
+        "severity": "HIGH",
+        "fixable": True,
+        "detected_at": 1000.5,
+        "timestamp": 1000.5,
+        "source_partition": 0,
+        "source_offset": offset,
+        "event_index": 0,
+        "occurrences": 2,
+        "service": "api",
         "frames": [{"file": "/app/x.py", "line": 3, "function": "f", "in_app": True}],
-        "traceback": "Traceback...\nKeyError: 'x'", "title": "KeyError in f", "suggested_fix": "check",
-        "file": "/app/x.py", "line": 3, "function": "f", "incomplete": True,
+        "traceback": "Traceback...\nKeyError: 'x'",
+        "title": "KeyError in f",
+        "suggested_fix": "check",
+        "file": "/app/x.py",
+        "line": 3,
+        "function": "f",
+        "incomplete": True,
     }
     base.update(kw)
     return base
@@ -76,9 +91,14 @@ def test_old_values_decode_with_defaults_and_bad_ones_are_refused() -> None:
 
 FIX_STATE_CASES = [
     ("requested", {"attempt": 1, "status": "pending", "updated_at": 5.0, "request_id": "fp#1"}),
-    ("result-after-request", {"attempt": 1, "status": "pr_open", "updated_at": 6.0, "request_id": "fp#1",
-                              "fix_id": "f1"}),
-    ("result-without-request", {"status": "pr_open", "updated_at": 6.0, "request_id": "fp#1", "fix_id": "f1"}),
+    (
+        "result-after-request",
+        {"attempt": 1, "status": "pr_open", "updated_at": 6.0, "request_id": "fp#1", "fix_id": "f1"},
+    ),
+    (
+        "result-without-request",
+        {"status": "pr_open", "updated_at": 6.0, "request_id": "fp#1", "fix_id": "f1"},
+    ),
 ]
 
 

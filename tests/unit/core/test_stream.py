@@ -15,7 +15,9 @@ NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "iv
 
 
 def line(i: int, message: str, level: str = "error") -> str:
-    return orjson.dumps({"message": message, "level": level, "timestamp": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}).decode()
+    return orjson.dumps(
+        {"message": message, "level": level, "timestamp": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}
+    ).decode()
 
 
 def logins(names: list[str], start: int = 0) -> list[str]:
@@ -78,7 +80,12 @@ def test_alias_then_merge_moves_counts_once() -> None:
 def test_alias_of_an_unseen_pattern_leaves_a_forwarding_stub() -> None:
     stub = alias_pattern(None, "fp1:old", "fp1:new")
     assert stub is not None and stub.stub
-    assert PATTERNS.to_obj(stub) == {"fingerprint": "fp1:old", "alias_of": "fp1:new", "count": 0, "status": "merged"}
+    assert PATTERNS.to_obj(stub) == {
+        "fingerprint": "fp1:old",
+        "alias_of": "fp1:new",
+        "count": 0,
+        "status": "merged",
+    }
 
 
 def test_forwarded_events_have_their_own_marker_namespace() -> None:

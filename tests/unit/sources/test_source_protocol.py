@@ -1,4 +1,4 @@
-"""Every source kind behind the one Source interface, run through a batch pipeline on the in-memory transport."""
+"""Every source kind behind the one Source interface, run through a batch pipeline on the in-memory transport."""  # noqa: E501
 
 from __future__ import annotations
 

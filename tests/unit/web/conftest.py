@@ -24,15 +24,37 @@ NOW = 1_764_324_000.0  # 2025-11-28 10:00 UTC
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def event(fp: str, *, category: str = "database", severity: str = "HIGH", fixable: bool = True,
-          ts: float = NOW - 60, offset: int = 0, occurrences: int = 1, service: str = "api") -> dict[str, Any]:
+def event(
+    fp: str,
+    *,
+    category: str = "database",
+    severity: str = "HIGH",
+    fixable: bool = True,
+    ts: float = NOW - 60,
+    offset: int = 0,
+    occurrences: int = 1,
+    service: str = "api",
+) -> dict[str, Any]:
     return {
-        "fingerprint": fp, "error_type": f"Err{fp[-2:]}", "message": f"boom {fp}", "category": category,
-        "severity": severity, "fixable": fixable, "suggested_fix": "retry", "file": "/app/x.py", "line": 7,
-        "function": "f", "frames": [{"file": "/app/x.py", "line": 7, "function": "f", "in_app": True}],
-        "traceback": f"Traceback (most recent call last):\n  File \"/app/x.py\", line 7, in f\nErr: boom {fp}",
-        "timestamp": ts, "detected_at": ts, "occurrences": occurrences, "service": service,
-        "source_partition": 0, "source_offset": offset, "event_index": 0,
+        "fingerprint": fp,
+        "error_type": f"Err{fp[-2:]}",
+        "message": f"boom {fp}",
+        "category": category,
+        "severity": severity,
+        "fixable": fixable,
+        "suggested_fix": "retry",
+        "file": "/app/x.py",
+        "line": 7,
+        "function": "f",
+        "frames": [{"file": "/app/x.py", "line": 7, "function": "f", "in_app": True}],
+        "traceback": f'Traceback (most recent call last):\n  File "/app/x.py", line 7, in f\nErr: boom {fp}',
+        "timestamp": ts,
+        "detected_at": ts,
+        "occurrences": occurrences,
+        "service": service,
+        "source_partition": 0,
+        "source_offset": offset,
+        "event_index": 0,
     }
 
 
@@ -56,12 +78,32 @@ def sample_events() -> list[dict[str, Any]]:
 
 
 def fix_result(fp: str, fix_id: str, status: str, updated: float, pr: int | None = None) -> dict[str, Any]:
-    return {"schema_version": 1, "fix_id": fix_id, "request_id": f"{fp}#1", "fingerprint": fp, "status": status,
-            "category": "database", "severity": "CRITICAL", "error_type": "Err01", "message": "boom",
-            "branch": None, "commit_sha": None, "pr_number": pr,
-            "pr_url": f"https://github.com/o/r/pull/{pr}" if pr else None, "root_cause": "", "explanation": "",
-            "confidence": 0.9, "fixability": None, "diff": "", "suggested_fix": "", "error": "",
-            "input_tokens": 10, "output_tokens": 5, "created_at": updated - 5, "updated_at": updated}
+    return {
+        "schema_version": 1,
+        "fix_id": fix_id,
+        "request_id": f"{fp}#1",
+        "fingerprint": fp,
+        "status": status,
+        "category": "database",
+        "severity": "CRITICAL",
+        "error_type": "Err01",
+        "message": "boom",
+        "branch": None,
+        "commit_sha": None,
+        "pr_number": pr,
+        "pr_url": f"https://github.com/o/r/pull/{pr}" if pr else None,
+        "root_cause": "",
+        "explanation": "",
+        "confidence": 0.9,
+        "fixability": None,
+        "diff": "",
+        "suggested_fix": "",
+        "error": "",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "created_at": updated - 5,
+        "updated_at": updated,
+    }
 
 
 @dataclass
