@@ -5,20 +5,18 @@ previous batch (``None`` at first) and returns the completed error events and th
 plain JSON-able data (store it in a table; pass it back in to resume, also after a restart).
 
 Speed: while no traceback is open, a line that the prefilter (:func:`assemble.might_open_error`, a few
-substring checks over the lowercased raw line, run over the whole batch at once by :func:`candidate_lines`)
-rules out is counted as a plain line without being decoded. Only candidate lines, and the lines that
-follow them while a unit is open, are parsed fully.
+substring checks over the lowercased raw line) rules out is counted as a plain line without being
+decoded. Only candidate lines, and the lines that follow them while a unit is open, are parsed fully.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import accumulate, compress
+from itertools import compress
 from typing import Any
 
-from streamfix.core.assemble import _PINO_ERROR, Assembler, Unit, might_open_error
+from streamfix.core.assemble import Assembler, Unit, might_open_error
 from streamfix.core.classify import RuleSet, classify, custom_fingerprint
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig, extract
 from streamfix.core.fingerprint import fingerprint_event
@@ -28,38 +26,6 @@ from streamfix.core.parse import parse_line
 STATE_VERSION = 1
 
 Fingerprinter = Callable[[str, Sequence[Frame], str], str]
-
-
-PREFILTER_NEEDLES = ("err", "exc", "crit", "fatal", "traceback")
-"""The substrings :func:`~streamfix.core.assemble.might_open_error` looks for (with pino's error levels);
-a test keeps the two in step."""
-SCAN_MIN_LINES = 32
-
-
-def candidate_lines(lines: Sequence[str]) -> list[int]:
-    """Indices of the lines for which :func:`~streamfix.core.assemble.might_open_error` is true, in order.
-
-    Instead of one call per line, the batch is lowercased once and searched once per substring; each
-    line a search lands in is then checked with ``might_open_error`` itself, so the answer is exactly
-    the per-line one (when lowercasing changes a length, the offsets would drift: per line then).
-    """
-    if len(lines) < SCAN_MIN_LINES:
-        return list(compress(range(len(lines)), map(might_open_error, lines)))
-    text = "\n".join(lines)
-    low = text.lower()
-    if len(low) != len(text):
-        return list(compress(range(len(lines)), map(might_open_error, lines)))
-    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))  # starts[i]: offset of line i
-    found: set[int] = set()
-    find = low.find
-    for needle in PREFILTER_NEEDLES:
-        pos = find(needle)
-        while pos >= 0:
-            index = bisect_right(starts, pos) - 1
-            found.add(index)
-            pos = find(needle, starts[index + 1])  # the next line: one hit per line is enough
-    found.update(bisect_right(starts, m.start()) - 1 for m in _PINO_ERROR.finditer(low))
-    return [i for i in sorted(found) if might_open_error(lines[i])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +100,7 @@ def run_batch(
             units.extend(assembler.feed(parse_line(raw, index=base + offset, fmt=fmt), now))
         result.parsed_lines = total
     else:
-        hits = candidate_lines(lines)
+        hits = list(compress(range(total), map(might_open_error, lines)))
         hit = 0
         offset = 0
         parsed = 0

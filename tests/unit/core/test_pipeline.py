@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamfix.core.assemble import might_open_error
 from streamfix.core.classify import load_rules
 from streamfix.core.models import Category, ErrorEvent
-from streamfix.core.pipeline import PipelineConfig, candidate_lines, new_state, run_batch
+from streamfix.core.pipeline import PipelineConfig, new_state, run_batch
 from tests.unit.core.test_assemble import LOG_EXC, NODE, PY_TB, interleaved, railway
 
 
@@ -133,56 +131,3 @@ def test_state_is_json_and_versioned() -> None:
     with pytest.raises(ValueError, match="version"):
         run_batch([], {"version": 0})
 
-
-PREFILTER_SAMPLES = [
-    ("plain", ["GET /health 200", "ok", "user logged in"] * 20),
-    (
-        "needles-everywhere",
-        [
-            f"{w} at line {i}"
-            for i, w in enumerate(
-                ["ERROR", "Exception", "CRITICAL", "fatal", "Traceback (most", "terror", "excel"] * 8
-            )
-        ],
-    ),
-    ("pino-levels", ['{"level":50,"msg":"x"}', '{"level": 60}', '{"level":30}', 'level\\":50'] * 10),
-    ("level-split-across-lines", ['{"level":', "50}", "x"] * 15),
-    ("length-changing-lowercase", ["İstanbul error", "ok", "İİİ", "fatal İ"] * 10),
-    ("embedded-newline", ["first\nerror inside", "ok", "tail\nok"] * 15),
-    ("empty-and-short", ["", "e", "er", "err", "EXC"] * 10),
-]
-
-
-@pytest.mark.parametrize("lines", [c[1] for c in PREFILTER_SAMPLES], ids=[c[0] for c in PREFILTER_SAMPLES])
-def test_batch_prefilter_equals_the_per_line_one(lines: list[str]) -> None:
-    assert candidate_lines(lines) == [i for i, line in enumerate(lines) if might_open_error(line)]
-
-
-def test_batch_prefilter_on_labelled_logs_and_synthetic_streams() -> None:
-    from streamfix.tools.synth import Synth
-
-    corpora = [[line for _, line in Synth(seed=3, error_rate=0.05, streams=2).lines(5000)]]
-    data = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    for path in sorted(data.rglob("*.log")) if data.is_dir() else []:
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            corpora.append([line.rstrip("\n") for _, line in zip(range(5000), fh, strict=False)])
-    for lines in corpora:
-        assert candidate_lines(lines) == [i for i, line in enumerate(lines) if might_open_error(line)]
-
-
-@given(st.lists(st.text(alphabet=st.sampled_from(list("eErRxXcCiItTfFaAlL ;:\"\\50İ\n")), max_size=12),
-                min_size=32, max_size=80))
-def test_batch_prefilter_on_random_lines(lines: list[str]) -> None:
-    assert candidate_lines(lines) == [i for i, line in enumerate(lines) if might_open_error(line)]
-
-
-def test_batch_prefilter_looks_for_what_the_per_line_prefilter_looks_for() -> None:
-    """A substring added to might_open_error must be added to the batch scan too."""
-    import inspect
-    import re
-
-    from streamfix.core.pipeline import PREFILTER_NEEDLES
-
-    source = inspect.getsource(might_open_error)
-    assert tuple(re.findall(r'"([^"]+)" in low', source)) == PREFILTER_NEEDLES
-    assert source.count(" in low") == len(PREFILTER_NEEDLES) and "_PINO_ERROR" in source
