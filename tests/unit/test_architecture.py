@@ -72,3 +72,13 @@ def test_no_module_is_loaded_by_name() -> None:
         if "import_module(" in path.read_text(encoding="utf-8")
     ]
     assert loaders == ["streamfix/cli/__init__.py"]
+
+
+def test_the_architecture_guide_names_files_that_exist() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:streamfix|agents)/[\w/]+\.py)`", text))
+    short = set(re.findall(r"`((?:services|sources|kafka|core|runtime|fixing)/\w+\.py)", text))
+    assert named and short
+    missing = [p for p in named if not (ROOT / p).exists()]
+    missing += [p for p in short if not (ROOT / "streamfix" / p).exists()]
+    assert missing == []
