@@ -21,13 +21,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from typing import TYPE_CHECKING, Any, cast
 
 from streamfix.core.liveness import OrderGuard, ProgressTracker
-from streamfix.kafka.clients import new_admin
+from streamfix.kafka.transport import RewindingConsumer
 from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
@@ -50,7 +47,6 @@ class Liveness:
         self.app = sf.app
         self.tracker = ProgressTracker(stall_seconds=sf.settings.stall_seconds)
         self.guard = OrderGuard() if sf.settings.processing_guarantee == "at_least_once" else None
-        self._admin: AIOKafkaAdminClient | None = None
         self._exported: set[tuple[str, str]] = set()
 
     # -- order --------------------------------------------------------------------------------------
@@ -87,23 +83,10 @@ class Liveness:
 
     # -- broker ---------------------------------------------------------------------------------------
     async def _committed(self, tps: list[Any]) -> dict[tuple[str, int], int | None]:
-        if self._admin is None:
-            settings = self.sf.settings
-            admin = new_admin(settings.bootstrap_servers,
-                              request_timeout_ms=int(settings.broker_session_timeout * 1000))
-            await admin.start()
-            self._admin = admin
-        offsets = await self._admin.list_consumer_group_offsets(
-            self.app.conf.id, partitions=[TopicPartition(tp.topic, tp.partition) for tp in tps])
-        out: dict[tuple[str, int], int | None] = {(tp.topic, tp.partition): None for tp in tps}
-        for tp, meta in offsets.items():
-            out[(tp.topic, tp.partition)] = meta.offset if meta.offset >= 0 else None
-        return out
-
-    async def close(self, *_args: Any, **_kwargs: Any) -> None:
-        admin, self._admin = self._admin, None
-        if admin is not None:
-            await admin.close()
+        """The group's committed offsets, through the worker's own consumer."""
+        consumer = cast(RewindingConsumer, self.app.consumer)
+        offsets = await consumer.committed_offsets(*tps)
+        return {(tp.topic, tp.partition): offsets.get(tp) for tp in tps}
 
     async def _read_again(self, tp: Any, offset: int | None) -> int:
         """Seek ``tp`` to ``offset`` (its first offset when None, or when retention removed ``offset``)."""
@@ -198,4 +181,3 @@ def register(sf: StreamfixApp) -> None:
         live.check
     )
     app.on_partitions_assigned.connect(live.on_assignment)
-    app.on_before_shutdown.connect(live.close)
