@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,7 +52,24 @@ def encoded(record: Record) -> bytes:
     return record if isinstance(record, bytes) else record.dumps()
 
 
-class TopicPublisher:
+class SendOnly(ABC):
+    """A :class:`Publisher` from its ``send`` alone."""
+
+    @abstractmethod
+    async def send(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> asyncio.Future[Any]: ...
+
+    async def send_and_wait(
+        self, role: str, key: str, record: Record, headers: Headers | None = None
+    ) -> None:
+        await (await self.send(role, key, record, headers))
+
+    async def send_batch(self, batch: RawBatch) -> asyncio.Future[Any]:
+        return await self.send("raw", batch.stream, batch)
+
+
+class TopicPublisher(SendOnly):
     """Publishes through a Faust worker's topics (``sf.topics``: role → topic)."""
 
     def __init__(self, topics: Mapping[str, Any]) -> None:
@@ -71,14 +89,6 @@ class TopicPublisher:
                                                      headers=headers, force=True)
         return fut
 
-    async def send_and_wait(
-        self, role: str, key: str, record: Record, headers: Headers | None = None
-    ) -> None:
-        await (await self.send(role, key, record, headers))
-
-    async def send_batch(self, batch: RawBatch) -> asyncio.Future[Any]:
-        return await self.send("raw", batch.stream, batch)
-
 
 @dataclass(frozen=True, slots=True)
 class Sent:
@@ -96,7 +106,7 @@ class Sent:
 
 
 @dataclass
-class MemoryPublisher:
+class MemoryPublisher(SendOnly):
     """An in-memory topic store with the :class:`Publisher` interface (keys partitioned like a broker)."""
 
     partitions: int = 4
@@ -118,14 +128,6 @@ class MemoryPublisher:
         self.sent[role].append(item)
         fut.set_result(item)
         return fut
-
-    async def send_and_wait(
-        self, role: str, key: str, record: Record, headers: Headers | None = None
-    ) -> None:
-        await (await self.send(role, key, record, headers))
-
-    async def send_batch(self, batch: RawBatch) -> asyncio.Future[Any]:
-        return await self.send("raw", batch.stream, batch)
 
     def records(self, role: str, kind: type[WireRecord]) -> list[Any]:
         return [item.record(kind) for item in self.sent.get(role, [])]

@@ -9,9 +9,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
 
 from streamfix.core.models import ErrorEvent
-from streamfix.core.records import Pattern, PatternFrame
+from streamfix.core.records import PATTERNS, Pattern
 from streamfix.kafka.wire import ErrorEventRecord, FixRequest, FrameRecord, RawBatch, SeverityName, Trigger
 
 MAX_TRACEBACK_CHARS = 16_000
@@ -139,71 +142,33 @@ def _severity(pattern: Pattern) -> SeverityName:
     return "MEDIUM"
 
 
-def frame_records(frames: Sequence[PatternFrame]) -> list[FrameRecord]:
-    return [FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in frames]
+def _fields(pattern: Pattern) -> dict[str, Any]:
+    """Every field of the pattern as JSON: a wire record takes the ones it has by the same name."""
+    obj: dict[str, Any] = msgspec.to_builtins(pattern)
+    obj["severity"] = _severity(pattern)
+    return obj
 
 
 def fix_request_for(pattern: Pattern, attempt: int, trigger: Trigger, now: float) -> FixRequest:
     """The fix request for a pattern: id ``<fingerprint>#<attempt>``, so a repeat names the same request."""
-    return FixRequest(
-        request_id=f"{pattern.fingerprint}#{attempt}",
-        fingerprint=pattern.fingerprint,
-        attempt=attempt,
-        trigger=trigger,
-        category=pattern.category,
-        severity=_severity(pattern),
-        error_type=pattern.error_type,
-        message=pattern.message,
-        file=pattern.file,
-        line=pattern.line,
-        function=pattern.function,
-        frames=frame_records(pattern.frames),
-        sample_traceback=pattern.traceback,
-        occurrences=pattern.count,
-        first_seen=pattern.first_seen,
-        last_seen=pattern.last_seen,
-        services=list(pattern.services),
-        suggested_fix=pattern.suggested_fix,
-        requested_at=now,
-    )
+    return FixRequest.model_validate({
+        **_fields(pattern), "request_id": f"{pattern.fingerprint}#{attempt}", "attempt": attempt,
+        "trigger": trigger, "sample_traceback": pattern.traceback, "occurrences": pattern.count,
+        "requested_at": now,
+    })
 
 
 def merge_record_for(pattern: Pattern, source: str, target: str, now: float) -> ErrorEventRecord:
     """The merge record that carries pattern ``source``'s counts to pattern ``target``, which absorbed it."""
-    return ErrorEventRecord(
-        fingerprint=target,
-        merged_from=source,
-        error_type=pattern.error_type,
-        message=pattern.message,
-        title=pattern.title,
-        category=pattern.category,
-        severity=_severity(pattern),
-        fixable=pattern.fixable,
-        suggested_fix=pattern.suggested_fix,
-        file=pattern.file,
-        line=pattern.line,
-        function=pattern.function,
-        frames=frame_records(pattern.frames),
-        traceback=pattern.traceback,
-        incomplete=pattern.incomplete,
-        occurrences=max(1, pattern.count),
-        windows=dict(pattern.windows),
-        first_seen=pattern.first_seen,
-        last_seen=pattern.last_seen,
-        services=list(pattern.services),
-        auto_fix=pattern.auto_fix,
-        detected_at=now,
-    )
+    return ErrorEventRecord.model_validate({
+        **_fields(pattern), "fingerprint": target, "merged_from": source, "alias_of": None,
+        "occurrences": max(1, pattern.count), "detected_at": now,
+    })
 
 
 def pattern_of_merge(record: ErrorEventRecord) -> Pattern:
     """The pattern a merge record carries (see :func:`streamfix.core.patterns.merge_pattern`)."""
-    return Pattern(
-        fingerprint=str(record.merged_from), error_type=record.error_type, message=record.message,
-        title=record.title, category=record.category, severity=record.severity, fixable=record.fixable,
-        suggested_fix=record.suggested_fix, file=record.file, line=record.line, function=record.function,
-        frames=[PatternFrame(f.file, f.line, f.function, f.in_app) for f in record.frames],
-        traceback=record.traceback, incomplete=record.incomplete, first_seen=record.first_seen,
-        last_seen=record.last_seen, count=record.occurrences, services=list(record.services or []),
-        auto_fix=record.auto_fix, windows=dict(record.windows or {}),
-    )
+    obj = record.model_dump(exclude={"alias_of", "merged_from", "via"})
+    obj.update(fingerprint=str(record.merged_from), count=record.occurrences, windows=record.windows or {},
+               services=record.services or [])
+    return PATTERNS.decode(obj)

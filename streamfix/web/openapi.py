@@ -44,105 +44,50 @@ def _fix_result_schema() -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": STR, "detail": {}}),
-    "Health": _obj(
-        {"status": {"const": "healthy"}, "monitoring_enabled": BOOL, "error_patterns_tracked": INT}
-    ),
-    "ErrorObject": _obj(
-        {
-            "timestamp": OPT_NUM,
-            "error_type": STR,
-            "message": STR,
-            "category": STR,
-            "severity": {"enum": SEVERITIES},
-            "file": OPT_STR,
-            "line": OPT_INT,
-            "function": OPT_STR,
-            "count": INT,
-            "total_count": INT,
-            "fixable": BOOL,
-            "suggested_fix": STR,
-            "fingerprint": STR,
-            "first_seen": NUM,
-            "last_seen": NUM,
-            "services": STR_LIST,
-            "status": STR,
-            "title": STR,
-        }
-    ),
+    "Health": _obj({"status": {"const": "healthy"}, "monitoring_enabled": BOOL, "error_patterns_tracked": INT}),
+    "ErrorObject": _obj({
+        "timestamp": OPT_NUM, "error_type": STR, "message": STR, "category": STR,
+        "severity": {"enum": SEVERITIES}, "file": OPT_STR, "line": OPT_INT, "function": OPT_STR,
+        "count": INT, "total_count": INT, "fixable": BOOL, "suggested_fix": STR, "fingerprint": STR,
+        "first_seen": NUM, "last_seen": NUM, "services": STR_LIST, "status": STR, "title": STR,
+    }),
     "ErrorList": {"type": "array", "items": _ref("ErrorObject")},
     "PatternPage": _obj({"patterns": _ref("ErrorList"), "total": INT}),
     "Frame": _obj({"file": STR, "line": OPT_INT, "function": STR, "in_app": BOOL}, ["file"], closed=False),
-    "PatternDetail": _obj(
-        {
-            "error": _ref("ErrorObject"),
-            "traceback": STR,
-            "frames": {"type": "array", "items": _ref("Frame")},
-            "incomplete": BOOL,
-            "fix_state": {"type": ["object", "null"]},
-            "fixes": {"type": "array", "items": _ref("FixResult")},
-        }
-    ),
-    "Timeline": _obj(
-        {
-            "start": INT,
-            "end": INT,
-            "bucket_seconds": INT,
-            "buckets": {"type": "array", "items": INT},
-            "series": {"type": "object", "additionalProperties": {"type": "array", "items": INT}},
-        }
-    ),
-    "Dashboard": _obj(
-        {
-            "timestamp": NUM,
-            "summary": _obj(
-                {
-                    "total_patterns": INT,
-                    "critical_errors": INT,
-                    "fixable_errors": INT,
-                    "generated_fixes": INT,
-                    "patterns_by_category": {"type": "object", "additionalProperties": INT},
-                }
-            ),
-            "recent_critical": _ref("ErrorList"),
-            "recent_fixable": _ref("ErrorList"),
-            "recent_fixes": {"type": "array", "items": _ref("FixResult")},
-        }
-    ),
+    "PatternDetail": _obj({
+        "error": _ref("ErrorObject"), "traceback": STR, "frames": {"type": "array", "items": _ref("Frame")},
+        "incomplete": BOOL, "fix_state": {"type": ["object", "null"]},
+        "fixes": {"type": "array", "items": _ref("FixResult")},
+    }),
+    "Timeline": _obj({
+        "start": INT, "end": INT, "bucket_seconds": INT, "buckets": {"type": "array", "items": INT},
+        "series": {"type": "object", "additionalProperties": {"type": "array", "items": INT}},
+    }),
+    "Dashboard": _obj({
+        "timestamp": NUM,
+        "summary": _obj({
+            "total_patterns": INT, "critical_errors": INT, "fixable_errors": INT, "generated_fixes": INT,
+            "patterns_by_category": {"type": "object", "additionalProperties": INT},
+        }),
+        "recent_critical": _ref("ErrorList"), "recent_fixable": _ref("ErrorList"),
+        "recent_fixes": {"type": "array", "items": _ref("FixResult")},
+    }),
     "FixResult": _fix_result_schema(),
     "FixList": _obj({"fixes": {"type": "array", "items": _ref("FixResult")}, "total": INT}),
     "Requested": _obj({"request_id": STR, "fingerprint": STR, "attempt": INT, "category": STR}),
-    "FixRequested": _obj(
-        {
-            "error_id": STR,
-            "kind": {"enum": ["pattern", "category"]},
-            "create_pr": BOOL,
-            "request_ids": STR_LIST,
-            "requested": {"type": "array", "items": _ref("Requested")},
-        }
-    ),
-    "BatchRequested": _obj(
-        {
-            "create_pr": BOOL,
-            "request_ids": STR_LIST,
-            "requested": {"type": "array", "items": _ref("Requested")},
-            "not_found": STR_LIST,
-        }
-    ),
+    "FixRequested": _obj({
+        "error_id": STR, "kind": {"enum": ["pattern", "category"]}, "create_pr": BOOL,
+        "request_ids": STR_LIST, "requested": {"type": "array", "items": _ref("Requested")},
+    }),
+    "BatchRequested": _obj({
+        "create_pr": BOOL, "request_ids": STR_LIST, "requested": {"type": "array", "items": _ref("Requested")},
+        "not_found": STR_LIST,
+    }),
     "MonitorStarted": _obj({"status": {"enum": ["started", "restarted"]}, "interval": NUM}),
-    "ScanDone": _obj(
-        {
-            "status": {"const": "done"},
-            "hours": NUM,
-            "auto_fix": BOOL,
-            "lines": INT,
-            "pages": INT,
-            "batches": INT,
-            "start_ns": INT,
-            "end_ns": INT,
-            "duration_s": NUM,
-            "query": STR,
-        }
-    ),
+    "ScanDone": _obj({
+        "status": {"const": "done"}, "hours": NUM, "auto_fix": BOOL, "lines": INT, "pages": INT, "batches": INT,
+        "start_ns": INT, "end_ns": INT, "duration_s": NUM, "query": STR,
+    }),
 }
 
 
@@ -178,16 +123,8 @@ PARAM_ERRORS = {"400": _json(ERROR, "Missing parameter"), "422": _json(ERROR, "I
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def _op(
-    op_id: str,
-    summary: str,
-    ok: dict[str, Any],
-    *,
-    params: list[dict[str, Any]] | None = None,
-    status: str = "200",
-    extra: dict[str, Any] | None = None,
-    secured: bool | None = None,
-) -> dict[str, Any]:
+def _op(op_id: str, summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
+        status: str = "200", extra: dict[str, Any] | None = None, secured: bool | None = None) -> dict[str, Any]:
     responses: dict[str, Any] = {status: ok, **COMMON_ERRORS, **(extra or {})}
     if params:
         responses.update(PARAM_ERRORS)
@@ -199,11 +136,7 @@ def _op(
 
 
 def _error_list_op(op_id: str, summary: str) -> dict[str, Any]:
-    return {
-        "get": _op(
-            op_id, summary, _json(_ref("ErrorList"), "Error objects"), params=[HOURS, _limit(100, 1000)]
-        )
-    }
+    return {"get": _op(op_id, summary, _json(_ref("ErrorList"), "Error objects"), params=[HOURS, _limit(100, 1000)])}
 
 
 NOT_FOUND = {"404": _json(ERROR, "Not found")}
@@ -216,188 +149,60 @@ def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     p = PREFIX
     paths: dict[str, Any] = {
-        f"{p}/health": {
-            "get": _op(
-                "health", "Liveness and pattern count", _json(_ref("Health"), "Healthy"), secured=False
-            )
-        },
-        "/metrics": {
-            "get": _op(
-                "metrics",
-                "Prometheus metrics",
-                {"description": "Text exposition format", "content": {"text/plain": {"schema": STR}}},
-                secured=False,
-            )
-        },
-        f"{p}/openapi.json": {
-            "get": _op("openapi", "This document", _json({"type": "object"}, "OpenAPI 3.1"), secured=False)
-        },
-        f"{p}/ui": {
-            "get": _op(
-                "ui",
-                "The dashboard page",
-                {"description": "HTML page", "content": {"text/html": {"schema": STR}}},
-                secured=False,
-            )
-        },
-        f"{p}/ui/{{asset}}": {
-            "get": _op(
-                "ui_asset",
-                "A static file of the dashboard page",
-                {
-                    "description": "CSS or JavaScript",
-                    "content": {"text/css": {"schema": STR}, "text/javascript": {"schema": STR}},
-                },
-                params=[_param("asset", {"type": "string", "maxLength": 64}, "File name", where="path")],
-                extra=NOT_FOUND,
-                secured=False,
-            )
-        },
+        f"{p}/health": {"get": _op("health", "Liveness and pattern count", _json(_ref("Health"), "Healthy"),
+                                   secured=False)},
+        "/metrics": {"get": _op("metrics", "Prometheus metrics", {
+            "description": "Text exposition format", "content": {"text/plain": {"schema": STR}}}, secured=False)},
+        f"{p}/openapi.json": {"get": _op("openapi", "This document", _json({"type": "object"}, "OpenAPI 3.1"),
+                                         secured=False)},
+        f"{p}/ui": {"get": _op("ui", "The dashboard page", {
+            "description": "HTML page", "content": {"text/html": {"schema": STR}}}, secured=False)},
+        f"{p}/ui/{{asset}}": {"get": _op("ui_asset", "A static file of the dashboard page", {
+            "description": "CSS or JavaScript", "content": {"text/css": {"schema": STR},
+                                                            "text/javascript": {"schema": STR}}},
+            params=[_param("asset", {"type": "string", "maxLength": 64}, "File name", where="path")],
+            extra=NOT_FOUND, secured=False)},
         f"{p}/errors/recent": _error_list_op("errors_recent", "Patterns seen recently"),
         f"{p}/errors/critical": _error_list_op("errors_critical", "CRITICAL patterns seen recently"),
         f"{p}/errors/fixable": _error_list_op("errors_fixable", "Fixable patterns seen recently"),
-        f"{p}/errors/patterns": {
-            "get": _op(
-                "errors_patterns",
-                "Every pattern",
-                _json(_ref("PatternPage"), "A page"),
-                params=[
-                    _limit(1000, 10000),
-                    _param(
-                        "offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"
-                    ),
-                    _param("category", {"type": "string", "maxLength": 256}, "Only this category"),
-                ],
-            )
-        },
-        f"{p}/errors/timeline": {
-            "get": _op(
-                "errors_timeline",
-                "Occurrences per category over time",
-                _json(_ref("Timeline"), "Series"),
-                params=[HOURS],
-            )
-        },
-        f"{p}/patterns/{{fingerprint}}": {
-            "get": _op(
-                "pattern_detail",
-                "One pattern with its sample traceback",
-                _json(_ref("PatternDetail"), "The pattern"),
-                params=[
-                    _param(
-                        "fingerprint",
-                        {"type": "string", "maxLength": 256},
-                        "Pattern fingerprint",
-                        where="path",
-                    )
-                ],
-                extra=NOT_FOUND,
-            )
-        },
-        f"{p}/dashboard": {
-            "get": _op(
-                "dashboard",
-                "Dashboard summary",
-                _json(_ref("Dashboard"), "Summary"),
-                params=[HOURS, _limit(10, 100)],
-            )
-        },
-        f"{p}/fixes/generated": {
-            "get": _op(
-                "fixes_generated",
-                "Every fix",
-                _json(_ref("FixList"), "Fixes"),
-                params=[
-                    _param("status", {"enum": FIX_STATUSES}, "Only fixes in this state"),
-                    _limit(100, 1000),
-                ],
-            )
-        },
-        f"{p}/fixes/{{fix_id}}": {
-            "get": _op(
-                "fix_detail",
-                "One fix",
-                _json(_ref("FixResult"), "The fix"),
-                params=[_param("fix_id", {"type": "string", "maxLength": 256}, "Fix id", where="path")],
-                extra=NOT_FOUND,
-            )
-        },
-        f"{p}/fixes/generate-for-error": {
-            "post": _op(
-                "fixes_generate_for_error",
-                "Request a fix for a pattern or a category",
-                _json(_ref("FixRequested"), "Requests published"),
-                status="202",
-                secured=True,
-                extra=PUBLISH,
-                params=[
-                    _param(
-                        "error_id",
-                        {"type": "string", "minLength": 1, "maxLength": 256},
-                        "A pattern fingerprint, or a category (its fixable patterns)",
-                        required=True,
-                    ),
-                    _param("create_pr", {"type": "boolean", "default": True}, "Open a pull request"),
-                ],
-            )
-        },
-        f"{p}/fixes/generate-batch": {
-            "post": _op(
-                "fixes_generate_batch",
-                "Request fixes for several patterns or categories",
-                _json(_ref("BatchRequested"), "Requests published"),
-                status="202",
-                secured=True,
-                extra=PUBLISH,
-                params=[
-                    _param(
-                        "error_ids",
-                        {"type": "string", "minLength": 1, "maxLength": 13000},
-                        "Comma-separated fingerprints or categories (at most 50)",
-                        required=True,
-                    ),
-                    _param("create_prs", {"type": "boolean", "default": True}, "Open pull requests"),
-                ],
-            )
-        },
-        f"{p}/monitor/start": {
-            "post": _op(
-                "monitor_start",
-                "Start the periodic Loki scan in this worker",
-                _json(_ref("MonitorStarted"), "Started"),
-                status="202",
-                secured=True,
-                extra=NO_LOKI,
-                params=[
-                    _param(
-                        "interval",
-                        {"type": "number", "minimum": 10, "maximum": 86400, "default": 300},
-                        "Seconds between scans",
-                    )
-                ],
-            )
-        },
-        f"{p}/monitor/scan": {
-            "post": _op(
-                "monitor_scan",
-                "Scan the last hours of Loki once",
-                _json(_ref("ScanDone"), "Scanned"),
-                secured=True,
-                extra={**NO_LOKI, "502": _json(ERROR, "Loki failed")},
-                params=[
-                    _param(
-                        "hours",
-                        {"type": "number", "exclusiveMinimum": 0, "maximum": 168, "default": 1},
-                        "Look-back period in hours",
-                    ),
-                    _param(
-                        "auto_fix",
-                        {"type": "boolean", "default": False},
-                        "Allow fix requests for what it finds",
-                    ),
-                ],
-            )
-        },
+        f"{p}/errors/patterns": {"get": _op("errors_patterns", "Every pattern", _json(_ref("PatternPage"), "A page"),
+                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category")])},
+        f"{p}/errors/timeline": {"get": _op("errors_timeline", "Occurrences per category over time",
+                                            _json(_ref("Timeline"), "Series"), params=[HOURS])},
+        f"{p}/patterns/{{fingerprint}}": {"get": _op(
+            "pattern_detail", "One pattern with its sample traceback", _json(_ref("PatternDetail"), "The pattern"),
+            params=[_param("fingerprint", {"type": "string", "maxLength": 256}, "Pattern fingerprint", where="path")],
+            extra=NOT_FOUND)},
+        f"{p}/dashboard": {"get": _op("dashboard", "Dashboard summary", _json(_ref("Dashboard"), "Summary"),
+                                      params=[HOURS, _limit(10, 100)])},
+        f"{p}/fixes/generated": {"get": _op("fixes_generated", "Every fix", _json(_ref("FixList"), "Fixes"), params=[
+            _param("status", {"enum": FIX_STATUSES}, "Only fixes in this state"), _limit(100, 1000)])},
+        f"{p}/fixes/{{fix_id}}": {"get": _op(
+            "fix_detail", "One fix", _json(_ref("FixResult"), "The fix"),
+            params=[_param("fix_id", {"type": "string", "maxLength": 256}, "Fix id", where="path")], extra=NOT_FOUND)},
+        f"{p}/fixes/generate-for-error": {"post": _op(
+            "fixes_generate_for_error", "Request a fix for a pattern or a category",
+            _json(_ref("FixRequested"), "Requests published"), status="202", secured=True, extra=PUBLISH,
+            params=[_param("error_id", {"type": "string", "minLength": 1, "maxLength": 256},
+                           "A pattern fingerprint, or a category (its fixable patterns)", required=True),
+                    _param("create_pr", {"type": "boolean", "default": True}, "Open a pull request")])},
+        f"{p}/fixes/generate-batch": {"post": _op(
+            "fixes_generate_batch", "Request fixes for several patterns or categories",
+            _json(_ref("BatchRequested"), "Requests published"), status="202", secured=True, extra=PUBLISH,
+            params=[_param("error_ids", {"type": "string", "minLength": 1, "maxLength": 13000},
+                           "Comma-separated fingerprints or categories (at most 50)", required=True),
+                    _param("create_prs", {"type": "boolean", "default": True}, "Open pull requests")])},
+        f"{p}/monitor/start": {"post": _op(
+            "monitor_start", "Start the periodic Loki scan in this worker", _json(_ref("MonitorStarted"), "Started"),
+            status="202", secured=True, extra=NO_LOKI,
+            params=[_param("interval", {"type": "number", "minimum": 10, "maximum": 86400, "default": 300},
+                           "Seconds between scans")])},
+        f"{p}/monitor/scan": {"post": _op(
+            "monitor_scan", "Scan the last hours of Loki once", _json(_ref("ScanDone"), "Scanned"), secured=True,
+            extra={**NO_LOKI, "502": _json(ERROR, "Loki failed")},
+            params=[_param("hours", {"type": "number", "exclusiveMinimum": 0, "maximum": 168, "default": 1},
+                           "Look-back period in hours"),
+                    _param("auto_fix", {"type": "boolean", "default": False}, "Allow fix requests for what it finds")])},
     }
     return {
         "openapi": "3.1.0",

@@ -183,3 +183,22 @@ async def test_a_value_that_is_no_error_event_is_refused() -> None:
     w = Worker()
     with pytest.raises(WireError):
         await group_event({"fingerprint": "x"}, w.tables, w.group_config, w.out)
+
+
+def test_a_merge_record_carries_the_whole_pattern_and_back() -> None:
+    from streamfix.core.patterns import apply_event
+    from streamfix.services.convert import merge_record_for, pattern_of_merge
+
+    event = {"fingerprint": "fp1:old", "error_type": "KeyError", "message": "'a'", "title": "KeyError in f",
+             "category": "internal_error", "severity": "HIGH", "fixable": True, "detected_at": NOW,
+             "timestamp": NOW, "frames": [{"file": "/app/orders.py", "line": 12, "function": "load"}],
+             "traceback": "Traceback ...", "service": "api", "source_offset": 3, "occurrences": 2}
+    pattern = apply_event(None, event, window_seconds=60, retention_seconds=3600)
+    assert pattern is not None
+    record = merge_record_for(pattern, "fp1:old", "fp1:new", NOW)
+    assert (record.fingerprint, record.merged_from, record.alias_of, record.occurrences) == (
+        "fp1:new", "fp1:old", None, 2)
+    back = pattern_of_merge(ErrorEventRecord.loads(record.dumps()))
+    assert back.fingerprint == "fp1:old" and back.count == 2 and back.frames == pattern.frames
+    assert (back.title, back.windows, back.services, back.first_seen) == (
+        pattern.title, pattern.windows, pattern.services, pattern.first_seen)
