@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from streamfix.core.liveness import OrderGuard, ProgressTracker
-from streamfix.kafka.transport import RewindingConsumer
+from streamfix.kafka.clients import GroupOffsets
 from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class Liveness:
         self.app = sf.app
         self.tracker = ProgressTracker(stall_seconds=sf.settings.stall_seconds)
         self.guard = OrderGuard() if sf.settings.processing_guarantee == "at_least_once" else None
+        settings = sf.settings
+        self.offsets = GroupOffsets(settings.bootstrap_servers, settings.app_id,
+                                    request_timeout_ms=int(settings.broker_session_timeout * 1000))
         self._exported: set[tuple[str, str]] = set()
 
     # -- order --------------------------------------------------------------------------------------
@@ -83,10 +86,10 @@ class Liveness:
 
     # -- broker ---------------------------------------------------------------------------------------
     async def _committed(self, tps: list[Any]) -> dict[tuple[str, int], int | None]:
-        """The group's committed offsets, through the worker's own consumer."""
-        consumer = cast(RewindingConsumer, self.app.consumer)
-        offsets = await consumer.committed_offsets(*tps)
-        return {(tp.topic, tp.partition): offsets.get(tp) for tp in tps}
+        return await self.offsets.committed((tp.topic, tp.partition) for tp in tps)
+
+    async def close(self, *_args: Any, **_kwargs: Any) -> None:
+        await self.offsets.close()
 
     async def _read_again(self, tp: Any, offset: int | None) -> int:
         """Seek ``tp`` to ``offset`` (its first offset when None, or when retention removed ``offset``)."""
@@ -181,3 +184,4 @@ def register(sf: StreamfixApp) -> None:
         live.check
     )
     app.on_partitions_assigned.connect(live.on_assignment)
+    app.on_before_shutdown.connect(live.close)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -43,6 +43,35 @@ def new_consumer(*topic_names: str, bootstrap_servers: str, **options: Any) -> A
 def new_producer(bootstrap_servers: str, **options: Any) -> AIOKafkaProducer:
     """A producer (not started); ``options`` are aiokafka's (``acks``, ``linger_ms``, ...)."""
     return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+
+
+class GroupOffsets:
+    """The committed offsets of one consumer group, read with an admin client of its own (opened on
+    first use), so the worker's consumer is never held up by the question."""
+
+    def __init__(self, bootstrap_servers: str, group_id: str, *, request_timeout_ms: int = 15000) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.group_id = group_id
+        self.request_timeout_ms = request_timeout_ms
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def committed(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        """``(topic, partition)`` → committed offset (None: the group never committed it)."""
+        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        if self._admin is None:
+            admin = new_admin(self.bootstrap_servers, request_timeout_ms=self.request_timeout_ms)
+            await admin.start()
+            self._admin = admin
+        offsets = await self._admin.list_consumer_group_offsets(self.group_id, partitions=wanted)
+        out: dict[tuple[str, int], int | None] = {(tp.topic, tp.partition): None for tp in wanted}
+        for tp, meta in offsets.items():
+            out[(tp.topic, tp.partition)] = meta.offset if meta.offset >= 0 else None
+        return out
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            await admin.close()
 
 
 async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = topics.ALL) -> None:

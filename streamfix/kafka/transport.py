@@ -17,7 +17,7 @@ positions them itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
@@ -44,23 +44,9 @@ class RewindingConsumerThread(driver.AIOKafkaConsumerThread):
         return committed
 
 
-    async def committed_offsets(self, partitions: Sequence[TP]) -> Mapping[TP, int | None]:
-        """The group's committed offset of each partition, as the broker has it (None: never committed)."""
-        return cast(Mapping[TP, "int | None"], await self.call_thread(self._committed_offsets, partitions))
-
-    async def _committed_offsets(self, partitions: Sequence[TP]) -> Mapping[TP, int | None]:
-        consumer = self._ensure_consumer()
-        return {tp: await consumer.committed(tp) for tp in partitions}
-
-
 class RewindingConsumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def committed_offsets(self, *partitions: TP) -> Mapping[TP, int | None]:
-        """The group's committed offsets, asked through the worker's own consumer (no other client)."""
-        thread = cast(RewindingConsumerThread, self._thread)
-        return await thread.committed_offsets(partitions)
 
 
 class Transport(driver.Transport):

@@ -61,23 +61,3 @@ def test_the_worker_app_runs_on_the_rewinding_transport(tmp_path: Any) -> None:
     assert isinstance(sf.app.transport, Transport)
     assert sf.app.transport.Consumer is RewindingConsumer
 
-
-class FakeCommitted:
-    """aiokafka's consumer as far as committed offsets go: one answer per partition."""
-
-    def __init__(self, offsets: dict[TopicPartition, int | None]) -> None:
-        self.offsets = offsets
-        self.asked: list[TopicPartition] = []
-
-    async def committed(self, tp: TopicPartition) -> int | None:
-        self.asked.append(tp)
-        return self.offsets.get(tp)
-
-
-def test_committed_offsets_come_from_the_workers_own_consumer() -> None:
-    fake = FakeCommitted({RAW0: 12, RAW1: None})
-    thread = object.__new__(RewindingConsumerThread)
-    thread._consumer = fake  # type: ignore[assignment]
-    offsets = asyncio.run(thread._committed_offsets([RAW0, RAW1, RAW2]))
-    assert dict(offsets) == {RAW0: 12, RAW1: None, RAW2: None}
-    assert fake.asked == [RAW0, RAW1, RAW2]
