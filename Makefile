@@ -28,9 +28,10 @@ test-tools: setup ## System tools only the tests use (promtool, systemd-analyze,
 demo: setup ## Start Kafka and a worker, replay the bundled sample logs, print the patterns
 	$(BIN)/streamfix demo
 
-lint: setup ## ruff and mypy --strict
+lint: setup ## ruff, mypy --strict and the import contracts (lint-imports)
 	$(BIN)/ruff check streamfix agents tests benchmarks scripts
 	$(BIN)/mypy --strict streamfix agents
+	$(BIN)/lint-imports
 
 typecheck: lint
 

@@ -1,26 +1,5 @@
-"""Faust agents: thin stream processors that decode, call :mod:`streamfix.core` and write tables/topics.
+"""Faust agents: thin stream processors that decode, call one service function and emit.
 
-Each module exposes ``register(sf)``, which attaches its agents and timers to ``sf.app``.
+Each module exposes ``register(sf)``, which attaches its agents and timers to ``sf.app``. The builder
+(:func:`streamfix.runtime.app.create_app`) imports and registers them by name; nothing is discovered.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
-
-PIPELINE_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger")
-FIXER_MODULES: tuple[str, ...] = ("agents.fixer",)
-
-
-def register_all(sf: StreamfixApp, modules: tuple[str, ...] = PIPELINE_MODULES + FIXER_MODULES) -> None:
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sf)

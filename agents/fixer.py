@@ -10,36 +10,35 @@ polls open fix PRs every ``fix_track_interval`` seconds.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
+from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import FixRequest, FixResult
-
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+from streamfix.runtime.shared import StreamfixApp
 
 log = logging.getLogger(__name__)
 
 
 def register(sf: StreamfixApp) -> None:
     settings = sf.settings
-    requests_topic, results_topic = sf.topics["fix_requests"], sf.topics["fix_results"]
+    out = TopicPublisher(sf.topics)
 
     async def publish(result: FixResult) -> None:
-        await results_topic.send(key=result.fingerprint.encode(), value=result.model_dump(mode="json"))
+        await out.send("fix_results", result.fingerprint, result)
 
     async def park(request: FixRequest, not_before: float) -> None:
-        await requests_topic.send(
-            key=request.fingerprint.encode(),
-            value=request.model_dump(mode="json"),
-            headers={NOT_BEFORE_HEADER: f"{not_before:.3f}".encode()},
-        )
+        await out.send("fix_requests", request.fingerprint, request,
+                       headers=[(NOT_BEFORE_HEADER, f"{not_before:.3f}".encode())])
 
-    service = FixService.from_settings(settings, publish=publish, park=park, base=sf.views.get("fixes") or sf.tables.get("fixes"))
+    base = sf.views.get("fixes") or sf.tables.get("fixes")
+    service = FixService.from_settings(settings, publish=publish, park=park, base=base)
     sf.state["fix_service"] = service
 
-    @sf.app.agent(requests_topic, name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency)
+    @sf.app.agent(
+        sf.topics["fix_requests"], name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency
+    )
     async def fixer(stream: Any) -> None:
         async for event in stream.events():
             await service.handle_raw(event.value, headers=event.headers)

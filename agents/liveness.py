@@ -23,14 +23,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-
 from streamfix.core.liveness import OrderGuard, ProgressTracker
+from streamfix.kafka.clients import GroupOffsets
 from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+    from streamfix.runtime.shared import StreamfixApp
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +47,9 @@ class Liveness:
         self.app = sf.app
         self.tracker = ProgressTracker(stall_seconds=sf.settings.stall_seconds)
         self.guard = OrderGuard() if sf.settings.processing_guarantee == "at_least_once" else None
-        self._admin: AIOKafkaAdminClient | None = None
+        settings = sf.settings
+        self.offsets = GroupOffsets(settings.bootstrap_servers, settings.app_id,
+                                    request_timeout_ms=int(settings.broker_session_timeout * 1000))
         self._exported: set[tuple[str, str]] = set()
 
     # -- order --------------------------------------------------------------------------------------
@@ -86,23 +86,10 @@ class Liveness:
 
     # -- broker ---------------------------------------------------------------------------------------
     async def _committed(self, tps: list[Any]) -> dict[tuple[str, int], int | None]:
-        if self._admin is None:
-            settings = self.sf.settings
-            admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
-                                        request_timeout_ms=int(settings.broker_session_timeout * 1000))
-            await admin.start()
-            self._admin = admin
-        offsets = await self._admin.list_consumer_group_offsets(
-            self.app.conf.id, partitions=[TopicPartition(tp.topic, tp.partition) for tp in tps])
-        out: dict[tuple[str, int], int | None] = {(tp.topic, tp.partition): None for tp in tps}
-        for tp, meta in offsets.items():
-            out[(tp.topic, tp.partition)] = meta.offset if meta.offset >= 0 else None
-        return out
+        return await self.offsets.committed((tp.topic, tp.partition) for tp in tps)
 
     async def close(self, *_args: Any, **_kwargs: Any) -> None:
-        admin, self._admin = self._admin, None
-        if admin is not None:
-            await admin.close()
+        await self.offsets.close()
 
     async def _read_again(self, tp: Any, offset: int | None) -> int:
         """Seek ``tp`` to ``offset`` (its first offset when None, or when retention removed ``offset``)."""
@@ -140,17 +127,22 @@ class Liveness:
             current.add(labels)
             metrics.CONSUMER_LAG.labels(*labels).set(p.lag)
             if p.stalled:
-                key = (p.topic, p.partition)
-                log.error("partition %s[%d] stalled: %d records waiting, committed offset unchanged for %.0f s; "
-                          "reading it again from the committed offset", p.topic, p.partition, p.lag, p.idle_seconds)
-                metrics.CONSUMER_STALLS.labels(topic=p.topic).inc()
-                target = await self._read_again(by_key[key], committed.get(key))
-                if self.guard is not None:
-                    self.guard.start_at(key, target)
-                self.tracker.forget(key)  # the rewind gets a full period before it is judged
+                await self._stalled(p, by_key, committed)
         for labels in self._exported - current:
             metrics.CONSUMER_LAG.remove(*labels)
         self._exported = current
+
+    async def _stalled(self, p: Any, by_key: dict[tuple[str, int], Any],
+                       committed: dict[tuple[str, int], int | None]) -> None:
+        """Read a stalled partition again from its committed offset."""
+        key = (p.topic, p.partition)
+        log.error("partition %s[%d] stalled: %d records waiting, committed offset unchanged for %.0f s; "
+                  "reading it again from the committed offset", p.topic, p.partition, p.lag, p.idle_seconds)
+        metrics.CONSUMER_STALLS.labels(topic=p.topic).inc()
+        target = await self._read_again(by_key[key], committed.get(key))
+        if self.guard is not None:
+            self.guard.start_at(key, target)
+        self.tracker.forget(key)  # the rewind gets a full period before it is judged
 
     async def _unblock(self, by_key: dict[tuple[str, int], Any]) -> None:
         """Read every blocked partition again from the offset its agent expects."""
@@ -166,8 +158,13 @@ class Liveness:
                 log.warning("records %d..%d of %s[%d] were removed by retention before they were read",
                             expected, target - 1, key[0], key[1])
                 self.guard.start_at(key, target)
-            log.warning("%s[%d]: records from %d were never delivered (next delivered: %d); reading them again",
-                        key[0], key[1], expected, first_refused)
+            log.warning(
+                "%s[%d]: records from %d were never delivered (next delivered: %d); reading them again",
+                key[0],
+                key[1],
+                expected,
+                first_refused,
+            )
             metrics.CONSUMER_STALLS.labels(topic=key[0]).inc()
 
 
@@ -183,6 +180,8 @@ def liveness_for(sf: StreamfixApp) -> Liveness:
 def register(sf: StreamfixApp) -> None:
     live = liveness_for(sf)
     app = sf.app
-    app.timer(interval=check_interval(sf.settings.stall_seconds), name=f"{sf.settings.app_id}.liveness")(live.check)
+    app.timer(interval=check_interval(sf.settings.stall_seconds), name=f"{sf.settings.app_id}.liveness")(
+        live.check
+    )
     app.on_partitions_assigned.connect(live.on_assignment)
     app.on_before_shutdown.connect(live.close)

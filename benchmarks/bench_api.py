@@ -47,12 +47,23 @@ SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 def synthetic_event(i: int, now: float, rng: random.Random) -> ErrorEventRecord:
     ts = now - rng.uniform(0, 20 * 3600)
     return ErrorEventRecord(
-        fingerprint=f"fp1:bench{i:08d}", error_type=f"BenchError{i % 97}", message=f"synthetic failure {i}",
-        category=CATEGORIES[i % len(CATEGORIES)], severity=SEVERITIES[i % len(SEVERITIES)], fixable=i % 3 != 0,
-        file=f"/app/src/module_{i % 211}.py", line=10 + i % 300, function=f"handler_{i % 53}",
-        traceback=f"Traceback (most recent call last):\n  File \"/app/src/module_{i % 211}.py\", line 10\nBenchError: {i}",
-        timestamp=ts, service=f"svc-{i % 7}", detected_at=ts, occurrences=1 + i % 5,
-        source_partition=0, source_offset=i, event_index=0,
+        fingerprint=f"fp1:bench{i:08d}",
+        error_type=f"BenchError{i % 97}",
+        message=f"synthetic failure {i}",
+        category=CATEGORIES[i % len(CATEGORIES)],
+        severity=SEVERITIES[i % len(SEVERITIES)],
+        fixable=i % 3 != 0,
+        file=f"/app/src/module_{i % 211}.py",
+        line=10 + i % 300,
+        function=f"handler_{i % 53}",
+        traceback=f'Traceback (most recent call last):\n  File "/app/src/module_{i % 211}.py", line 10\nBenchError: {i}',  # noqa: E501
+        timestamp=ts,
+        service=f"svc-{i % 7}",
+        detected_at=ts,
+        occurrences=1 + i % 5,
+        source_partition=0,
+        source_offset=i,
+        event_index=0,
     )
 
 
@@ -120,11 +131,15 @@ def _fire_in_process(job: tuple[str, list[str], int, int]) -> dict[str, list[flo
     return asyncio.run(fire(*job))
 
 
-def fire_spread(base: str, paths: list[str], total: int, concurrency: int, processes: int) -> dict[str, list[float]]:
+def fire_spread(
+    base: str, paths: list[str], total: int, concurrency: int, processes: int
+) -> dict[str, list[float]]:
     """``fire`` split over ``processes`` client processes (the concurrency and the requests shared out)."""
     if processes <= 1:
         return asyncio.run(fire(base, paths, total, concurrency))
-    jobs = [(base, paths[i:] + paths[:i], total // processes, concurrency // processes) for i in range(processes)]
+    jobs = [
+        (base, paths[i:] + paths[:i], total // processes, concurrency // processes) for i in range(processes)
+    ]
     merged: dict[str, list[float]] = {}
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         for samples in pool.map(_fire_in_process, jobs):
@@ -146,7 +161,7 @@ def server_histogram(base: str) -> dict[float, float]:
 
 
 def server_p99_bound(before: dict[float, float], after: dict[float, float]) -> float:
-    """Upper bound (the bucket edge, ms) of the p99 of the requests between two scrapes, as the worker timed them."""
+    """Upper bound (the bucket edge, ms) of the p99 of the requests between two scrapes, as the worker timed them."""  # noqa: E501
     counts = {le: after.get(le, 0.0) - before.get(le, 0.0) for le in after}
     total = counts[math.inf]
     for le in sorted(counts):
@@ -164,11 +179,15 @@ def report(samples: dict[str, list[float]], wall: float) -> float:
     everything = [v for vs in samples.values() for v in vs]
     print(f"{'route':<42} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for route, values in sorted(samples.items()):
-        print(f"{route:<42} {len(values):>6} {pct(values, 0.5):>8.2f} {pct(values, 0.99):>8.2f} {max(values) * 1000:>8.2f}")
+        print(
+            f"{route:<42} {len(values):>6} {pct(values, 0.5):>8.2f} {pct(values, 0.99):>8.2f} {max(values) * 1000:>8.2f}"  # noqa: E501
+        )
     p99 = pct(everything, 0.99)
     print(f"{'ALL':<42} {len(everything):>6} {pct(everything, 0.5):>8.2f} {p99:>8.2f} "
           f"{max(everything) * 1000:>8.2f}")
-    print(f"throughput: {len(everything) / wall:.0f} requests/s; mean {statistics.mean(everything) * 1000:.2f} ms")
+    print(
+        f"throughput: {len(everything) / wall:.0f} requests/s; mean {statistics.mean(everything) * 1000:.2f} ms"  # noqa: E501
+    )
     return p99
 
 
@@ -182,8 +201,10 @@ end
 """
 
 
-def fire_wrk(base: str, paths: list[str], concurrency: int, seconds: int, tmp: Path) -> tuple[float, float, float]:
-    """Load from ``wrk`` (a C client, so the client's own CPU does not shape the figure): p50, p99 (ms), req/s."""
+def fire_wrk(
+    base: str, paths: list[str], concurrency: int, seconds: int, tmp: Path
+) -> tuple[float, float, float]:
+    """Load from ``wrk`` (a C client, so the client's own CPU does not shape the figure): p50, p99 (ms), req/s."""  # noqa: E501
     script = tmp / "paths.lua"
     script.write_text(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths), encoding="utf-8")
     done = subprocess.run(
@@ -213,8 +234,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=16066)
     parser.add_argument("--processes", type=int, default=1, help="client processes sharing the concurrency")
     parser.add_argument("--target-p99-ms", type=float, default=50.0)
-    parser.add_argument("--client", choices=["httpx", "wrk"], default="wrk" if shutil.which("wrk") else "httpx",
-                        help="load generator (default: wrk when installed)")
+    parser.add_argument(
+        "--client",
+        choices=["httpx", "wrk"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed)",
+    )
     parser.add_argument("--seconds", type=int, default=15, help="with --client wrk: how long to load")
     args = parser.parse_args()
 
@@ -227,7 +252,9 @@ def main() -> None:
         env.update(STREAMFIX_BROKER=settings.broker, STREAMFIX_APP_ID=tag, STREAMFIX_TOPIC_PREFIX=tag,
                    STREAMFIX_WEB_PORT=str(args.port), STREAMFIX_DATA_DIR=str(settings.data_dir),
                    STREAMFIX_API_RATE_LIMIT="0", STREAMFIX_LOG_LEVEL="WARNING")
-        env.update({k: v for k, v in os.environ.items() if k.startswith("STREAMFIX_API_")})  # tuning under test
+        env.update(
+            {k: v for k, v in os.environ.items() if k.startswith("STREAMFIX_API_")}
+        )  # tuning under test
         log_path = Path(tmp) / "worker.log"
         with log_path.open("wb") as log:
             worker = subprocess.Popen([sys.executable, "-m", "streamfix", "worker"], env=env, stdout=log,
@@ -243,7 +270,9 @@ def main() -> None:
             before = server_histogram(base)
             if args.client == "wrk":
                 p50, p99, rate = fire_wrk(base, paths, args.concurrency, args.seconds, Path(tmp))
-                print(f"wrk, {args.concurrency} connections: p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rate:.0f} requests/s")
+                print(
+                    f"wrk, {args.concurrency} connections: p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rate:.0f} requests/s"  # noqa: E501
+                )
             else:
                 began = time.monotonic()
                 samples = fire_spread(base, paths, args.requests, args.concurrency, args.processes)

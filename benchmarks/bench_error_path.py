@@ -90,7 +90,11 @@ def make_stream(count: int, error_share: float = 0.02, seed: int = 7) -> tuple[l
         stamp = when.isoformat(timespec="microseconds").replace("+00:00", "Z")
         service = rng.choice(SERVICES)
         if error_lines < error_share * len(lines):
-            text = rng.choice(TRACEBACKS) if rng.random() < 0.85 else f"ERROR:app.jobs:job {rng.randint(1, 99)} failed"
+            text = (
+                rng.choice(TRACEBACKS)
+                if rng.random() < 0.85
+                else f"ERROR:app.jobs:job {rng.randint(1, 99)} failed"
+            )
             for number, message in enumerate(text.splitlines()):
                 record = {"timestamp": stamp[:-3] + f"{number:03d}Z", "message": message, "level": "error",
                           "service": service, "deploymentId": "d-1", "replica": "r-1"}

@@ -61,7 +61,9 @@ async def run(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--broker", default="127.0.0.1:9092", help="Kafka bootstrap server")
     parser.add_argument("--lines", type=int, default=500_000, help="lines to push through")
     parser.add_argument("--source", choices=["railway", "file"], default="railway")

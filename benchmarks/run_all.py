@@ -29,11 +29,17 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        mem_kb = int(
+            next(
+                x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
+            ).split()[1]
+        )
     except (OSError, StopIteration, ValueError):
         mem_kb = 0
-    return (f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}, Apache Kafka 4.1.1 (KRaft, local, 512 MB heap)")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, Apache Kafka 4.1.1 (KRaft, local, 512 MB heap)"  # noqa: E501
+    )
 
 
 def run(title: str, args: list[str], timeout: float = 1800) -> str:
@@ -44,7 +50,10 @@ def run(title: str, args: list[str], timeout: float = 1800) -> str:
     if done.returncode != 0:
         body += f"\n\nexit status {done.returncode}:\n```\n{done.stderr.strip()[-2000:]}\n```"
     sys.stderr.write(f"{title}: {took:.0f} s, exit {done.returncode}\n")
-    return f"## {title}\n\nCommand: `{' '.join(a if not a.startswith('/') else Path(a).name for a in args)}`\n\n{body}\n"
+    return f"## {title}\n\nCommand: `{' '.join(a if not a.startswith('/') else Path(a).name for a in args)}`\n\n{body}\n"  # noqa: E501
+
+
+NOTES = "<!-- notes: everything from here on is written by hand and kept by make bench -->"
 
 
 def pipeline_run(extra: list[str], **env: str) -> tuple[dict[str, Any] | None, str]:
@@ -59,21 +68,27 @@ def pipeline_run(extra: list[str], **env: str) -> tuple[dict[str, Any] | None, s
 
 
 def table(data: dict[str, Any]) -> str:
-    return "\n".join(f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in data.items())
+    return "\n".join(
+        f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in data.items()
+    )
 
 
 def pipeline_section(extra: list[str], title: str) -> str:
     data, error = pipeline_run(extra)
     if data is None:
         return f"## {title}\n\nfailed:\n```\n{error}\n```\n"
-    return (f"## {title}\n\nCommand: `streamfix bench pipeline {' '.join(extra)}`\n\n| figure | value |\n|---|---|\n"
-            f"{table(data)}\n")
+    return (
+        f"## {title}\n\nCommand: `streamfix bench pipeline {' '.join(extra)}`\n\n| figure | value |\n|---|---|\n"  # noqa: E501
+        f"{table(data)}\n"
+    )
 
 
 def guarantee_section(extra: list[str]) -> str:
     """The same pipeline run under each processing guarantee, back to back, with the ratio."""
     title = "Processing guarantee: at_least_once (default) vs exactly_once, same input, same run"
-    results = {g: pipeline_run(extra, STREAMFIX_PROCESSING_GUARANTEE=g) for g in ("at_least_once", "exactly_once")}
+    results = {
+        g: pipeline_run(extra, STREAMFIX_PROCESSING_GUARANTEE=g) for g in ("at_least_once", "exactly_once")
+    }
     rows = []
     for guarantee, (data, error) in results.items():
         if data is None:
@@ -83,15 +98,20 @@ def guarantee_section(extra: list[str]) -> str:
     alo, eos = (results[g][0] for g in ("at_least_once", "exactly_once"))
     assert alo is not None and eos is not None
     ratio = float(alo["lines_per_s"]) / float(eos["lines_per_s"])
-    return (f"## {title}\n\nCommand: `STREAMFIX_PROCESSING_GUARANTEE=<guarantee> streamfix bench pipeline "
-            f"{' '.join(extra)}`\n\n| guarantee | lines/s | p50 ms | p99 ms | worker max RSS MB |\n|---|---|---|---|---|\n"
-            + "\n".join(rows) + f"\n\nat_least_once is {ratio:.2f}x the throughput of exactly_once.\n")
+    return (
+        f"## {title}\n\nCommand: `STREAMFIX_PROCESSING_GUARANTEE=<guarantee> streamfix bench pipeline "
+        f"{' '.join(extra)}`\n\n| guarantee | lines/s | p50 ms | p99 ms | worker max RSS MB |\n|---|---|---|---|---|\n"  # noqa: E501
+        + "\n".join(rows)
+        + f"\n\nat_least_once is {ratio:.2f}x the throughput of exactly_once.\n"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, default=None, help="write Markdown here (default: stdout)")
-    parser.add_argument("--quick", action="store_true", help="smaller inputs (a smoke run, not for the record)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller inputs (a smoke run, not for the record)"
+    )
     opts = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from streamfix.kafka.local import LocalKafka, answers_metadata
@@ -105,24 +125,46 @@ def main() -> None:
     scale = 10 if opts.quick else 1
     try:
         sections = [
-            run("Grouping accuracy (Loghub-2k, no per-dataset settings)",
-                [PY, "benchmarks/grouping_accuracy.py", "--with-drain3"]),
-            run("`streamfix templates` vs Drain3 (whole process, same input, same run)",
-                [PY, "benchmarks/bench_templates.py", "--lines", str(200_000 // scale)]),
-            run("Error path (parse + assemble + classify + fingerprint), one core",
-                [PY, "benchmarks/bench_error_path.py", "--lines", str(300_000 // scale)]),
-            run("Detection through platform line prefixes (genuine tracebacks, interleaved replicas)",
-                [PY, "benchmarks/bench_prefixes.py", "--events", str(100 // scale)]),
-            pipeline_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000", "--baseline-lines",
-                              str(50_000 // scale)], "End to end through Kafka: throughput, latency, baseline"),
-            guarantee_section(["--lines", str(1_000_000 // scale), "--batch-lines", "5000"]),
-            pipeline_section(["--lines", str(10_000_000 // scale), "--distinct", str(1_000_000 // scale),
-                              "--batch-lines", "5000", "--latency-seconds", "2"],
-                             "Memory: 10M lines with 1M distinct values"),
-            run("Watcher throughput (one source into Kafka)",
-                [PY, "benchmarks/bench_watch.py", "--broker", settings.bootstrap_servers]),
-            run("REST API latency (10k patterns, 50 concurrent requests)",
-                [PY, "benchmarks/bench_api.py", "--broker", settings.bootstrap_servers]),
+            run(
+                "Grouping accuracy (Loghub-2k, no per-dataset settings)",
+                [PY, "benchmarks/grouping_accuracy.py", "--with-drain3"],
+            ),
+            run(
+                "`streamfix templates` vs Drain3 (whole process, same input, same run)",
+                [PY, "benchmarks/bench_templates.py", "--lines", str(200_000 // scale)],
+            ),
+            run(
+                "Error path (parse + assemble + classify + fingerprint), one core",
+                [PY, "benchmarks/bench_error_path.py", "--lines", str(300_000 // scale)],
+            ),
+            run(
+                "Detection through platform line prefixes (genuine tracebacks, interleaved replicas)",
+                [PY, "benchmarks/bench_prefixes.py", "--events", str(100 // scale)],
+            ),
+            pipeline_section(
+                ["--lines", str(1_000_000 // scale), "--baseline-lines", str(50_000 // scale)],
+                "End to end through Kafka: throughput, latency, baseline (default 1,000-line batches)",
+            ),
+            guarantee_section(["--lines", str(1_000_000 // scale)]),
+            pipeline_section(
+                [
+                    "--lines",
+                    str(10_000_000 // scale),
+                    "--distinct",
+                    str(1_000_000 // scale),
+                    "--latency-seconds",
+                    "2",
+                ],
+                "Memory: 10M lines with 1M distinct values",
+            ),
+            run(
+                "Watcher throughput (one source into Kafka)",
+                [PY, "benchmarks/bench_watch.py", "--broker", settings.bootstrap_servers],
+            ),
+            run(
+                "REST API latency (10k patterns, 50 concurrent requests)",
+                [PY, "benchmarks/bench_api.py", "--broker", settings.bootstrap_servers],
+            ),
         ]
     finally:
         if local is not None:
@@ -131,6 +173,9 @@ def main() -> None:
     text = (f"# Benchmarks\n\nMeasured on {today} on {machine()}.\nRegenerate with `make bench` "
             "(each figure below comes from one run of the command shown).\n\n" + "\n".join(sections))
     if opts.write:
+        previous = opts.write.read_text(encoding="utf-8") if opts.write.exists() else ""
+        if NOTES in previous:  # hand-written findings (profiles, before/after figures) stay
+            text = text.rstrip("\n") + "\n\n" + previous[previous.index(NOTES):]
         opts.write.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)

@@ -3,10 +3,11 @@
 The errors are real: every traceback comes from running one of the small failing programs in
 ``tests/unit/core/tracebacks/`` in a subprocess (httpx against a local server that never answers and
 one that returns 429, redis-py against a closed port, pydantic, sqlite3, chained exceptions, an
-exception group, Node.js and Java when ``node`` and ``java`` are installed...). Their stderr lines become Railway JSON lines at
-level ``error`` (Railway marks stderr that way), mixed with ordinary INFO traffic of several services,
-including lines that merely contain the word "error". Paths, ports and timestamps are rewritten so
-the output is the same on every run on a given interpreter and library versions.
+exception group, Node.js and Java when ``node`` and ``java`` are installed...). Their stderr lines
+become Railway JSON lines at level ``error`` (Railway marks stderr that way), mixed with ordinary
+INFO traffic of several services, including lines that merely contain the word "error". Paths, ports
+and timestamps are rewritten so the output is the same on every run on a given interpreter and
+library versions.
 
 Usage: ``python scripts/make_sample_logs.py [--out PATH]``
 """
@@ -59,15 +60,34 @@ SCHEDULE: dict[str, tuple[str, int]] = {
 }
 # Error lines without a traceback, and one structured line carrying its traceback in "exception".
 LOG_ERRORS: list[tuple[str, dict[str, object]]] = [
-    ("api", {"message": "payment webhook failed: stripe.error.APIConnectionError: Could not connect to Stripe",
-             "level": "error", "route": "/webhooks/stripe"}),
-    ("worker", {"message": "email batch aborted: resend.exceptions.RateLimitError: Too many requests",
-                "level": "error", "batch": 17}),
-    ("api", {"message": "upstream LLM call failed", "level": "error", "provider": "openrouter",
-             "exception": "Traceback (most recent call last):\n"
-                          '  File "/app/api/llm.py", line 41, in complete\n'
-                          "    response = await client.chat.completions.create(**request)\n"
-                          "openai.InternalServerError: Error code: 502 - {'error': {'message': 'Provider returned error'}}"}),
+    (
+        "api",
+        {
+            "message": "payment webhook failed: stripe.error.APIConnectionError: Could not connect to Stripe",
+            "level": "error",
+            "route": "/webhooks/stripe",
+        },
+    ),
+    (
+        "worker",
+        {
+            "message": "email batch aborted: resend.exceptions.RateLimitError: Too many requests",
+            "level": "error",
+            "batch": 17,
+        },
+    ),
+    (
+        "api",
+        {
+            "message": "upstream LLM call failed",
+            "level": "error",
+            "provider": "openrouter",
+            "exception": "Traceback (most recent call last):\n"
+            '  File "/app/api/llm.py", line 41, in complete\n'
+            "    response = await client.chat.completions.create(**request)\n"
+            "openai.InternalServerError: Error code: 502 - {'error': {'message': 'Provider returned error'}}",
+        },
+    ),
 ]
 # (type, file, line, function) of the three entries above, in the same order.
 LOG_ERROR_EXPECTED: list[tuple[str, str | None, int | None, str | None]] = [
@@ -98,7 +118,9 @@ def _rewrite(program: Program, service: str, text: str) -> str:
     text = text.replace(purelib + "/", f"/app/.venv/lib/{version}/site-packages/")
     text = text.replace(stdlib + "/", f"/usr/local/lib/{version}/")
     text = re.sub(r"127\.0\.0\.1:\d+", f"{program.name.split('_')[0]}.railway.internal:8080", text)
-    return re.sub(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}", "2026-11-28 09:00:00,000", text, flags=re.MULTILINE)
+    return re.sub(
+        r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}", "2026-11-28 09:00:00,000", text, flags=re.MULTILINE
+    )
 
 
 def _record(service: str, when: datetime, fields: dict[str, object], rng: random.Random) -> str:
@@ -137,13 +159,18 @@ def build(stderr: dict[str, str]) -> tuple[list[str], list[tuple[int, str, str]]
         for _ in range(rng.randint(15, 75)):
             when += timedelta(milliseconds=rng.randint(5, 400))
             template = rng.choice(INFO_MESSAGES)
-            message = template.format(n=rng.randint(1, 999), ms=rng.randint(2, 900), ratio=round(rng.random(), 2))
+            message = template.format(
+                n=rng.randint(1, 999), ms=rng.randint(2, 900), ratio=round(rng.random(), 2)
+            )
             extra: dict[str, object] = {"message": message}
             if "GET" in message or "POST" in message:
                 extra["http"] = {"status": 200, "method": message.split()[0]}
             svc = rng.choice(list(SERVICES))
             if rng.random() < 0.15:  # uvicorn access log on stderr: Railway level error, own INFO header
-                extra = {"message": f'INFO:     10.0.0.{rng.randint(2, 9)}:0 - "GET /health HTTP/1.1" 200 OK', "level": "error"}
+                extra = {
+                    "message": f'INFO:     10.0.0.{rng.randint(2, 9)}:0 - "GET /health HTTP/1.1" 200 OK',
+                    "level": "error",
+                }
             lines.append(_record(svc, when, extra, rng))
         when += timedelta(milliseconds=rng.randint(5, 400))
         written.append((len(lines), name, service))
@@ -169,7 +196,10 @@ def main() -> None:
         if program.name in SCHEDULE and program.available:
             stderr[program.name] = program.run()
         elif program.name in SCHEDULE:
-            print(f"skipping {program.name}: {program.requires or program.binary} not available", file=sys.stderr)
+            print(
+                f"skipping {program.name}: {program.requires or program.binary} not available",
+                file=sys.stderr,
+            )
     lines, written = build(stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(line + "\n" for line in lines))

@@ -26,8 +26,13 @@ def main() -> None:
         consumer_auto_offset_reset="earliest", web_port=settings.web_port, web_bind="127.0.0.1",
     )
     schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="orjson")
-    lines_topic = app.topic(f"{settings.topic_prefix}.lines", partitions=settings.topic_partitions, internal=True,
-                            key_serializer="raw", value_serializer="raw")
+    lines_topic = app.topic(
+        f"{settings.topic_prefix}.lines",
+        partitions=settings.topic_partitions,
+        internal=True,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
     assembly = app.Table("assembly", default=None, partitions=settings.topic_partitions, schema=schema)
     counts = app.Table("counts", default=int, partitions=settings.topic_partitions, schema=schema)
     processed = app.Table("processed", default=int, partitions=settings.topic_partitions, schema=schema)

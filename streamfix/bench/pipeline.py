@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamfix.core.pipeline import run_batch
 from streamfix.errors import StreamfixError
-from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.clients import Publisher, ensure_topics, new_producer
 from streamfix.runtime.settings import Settings
 from streamfix.tools.procs import running
 from streamfix.tools.replay import batches
@@ -71,7 +71,9 @@ def _max_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _synth(lines: int, error_rate: float, streams: int, distinct: int | None, seed: int) -> dict[str, list[str]]:
+def _synth(
+    lines: int, error_rate: float, streams: int, distinct: int | None, seed: int
+) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for key, line in Synth(seed=seed, error_rate=error_rate, streams=streams, distinct=distinct).lines(lines):
         out[key].append(line)
@@ -135,7 +137,9 @@ async def _publish_all(settings: Settings, payloads: list[tuple[str, bytes]]) ->
         await pub.flush()
 
 
-async def _publish_paced(settings: Settings, streams: dict[str, list[str]], rate: int, batch_lines: int) -> int:
+async def _publish_paced(
+    settings: Settings, streams: dict[str, list[str]], rate: int, batch_lines: int
+) -> int:
     """Publish at ``rate`` lines/s, each batch stamped when it is sent."""
     keys = list(streams)
     cursors = dict.fromkeys(keys, 0)
@@ -178,15 +182,22 @@ def run_pipeline_bench(
         for batch in batches(stream_lines, stream=key, source="bench", labels={"service": key.split(":")[1]},
                              size=batch_lines, fmt="railway", run_id="tp")
     ]
-    payloads.sort(key=lambda kv: int(kv[1][kv[1].index(b'"seq":') + 6:].split(b",", 1)[0]))  # interleave streams
+    payloads.sort(
+        key=lambda kv: int(kv[1][kv[1].index(b'"seq":') + 6 :].split(b",", 1)[0])
+    )  # interleave streams
     total_lines = sum(len(v) for v in corpus.values())
     asyncio.run(ensure_topics(settings))
     with ExitStack() as stack:
         procs = [
-            stack.enter_context(running(
-                settings.model_copy(update={"web_port": settings.web_port + i, "data_dir": work_dir / f"{tag}-{i}"}),
-                work_dir / f"{tag}-worker{i}.log", STREAMFIX_LOG_LEVEL="WARNING",
-            ))
+            stack.enter_context(
+                running(
+                    settings.model_copy(
+                        update={"web_port": settings.web_port + i, "data_dir": work_dir / f"{tag}-{i}"}
+                    ),
+                    work_dir / f"{tag}-worker{i}.log",
+                    STREAMFIX_LOG_LEVEL="WARNING",
+                )
+            )
             for i in range(workers)
         ]
         worker = procs[0]
@@ -223,26 +234,29 @@ def run_pipeline_bench(
         worker_max_rss_mb=rss, processing_guarantee=settings.processing_guarantee, workers=workers,
     )
     if baseline_lines:
-        result.baseline_lines, result.baseline_lines_per_s = _baseline(settings, baseline_lines, error_rate, streams,
-                                                                        work_dir)
+        result.baseline_lines, result.baseline_lines_per_s = _baseline(
+            settings, baseline_lines, error_rate, streams, work_dir
+        )
         result.ratio = result.lines_per_s / result.baseline_lines_per_s
     return result
 
 
-def _baseline(settings: Settings, lines: int, error_rate: float, streams: int, work_dir: Path) -> tuple[int, float]:
-    from aiokafka import AIOKafkaProducer
-
+def _baseline(
+    settings: Settings, lines: int, error_rate: float, streams: int, work_dir: Path
+) -> tuple[int, float]:
     corpus = _synth(lines, error_rate, streams, None, seed=1)
     total = sum(len(v) for v in corpus.values())
     url = f"http://127.0.0.1:{settings.web_port}"
 
     async def produce() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=10, acks="all")
+        producer = new_producer(settings.bootstrap_servers, linger_ms=10, acks="all")
         await producer.start()
         try:
             for key, stream_lines in corpus.items():
                 for line in stream_lines:
-                    await producer.send(f"{settings.topic_prefix}.lines", key=key.encode(), value=line.encode())
+                    await producer.send(
+                        f"{settings.topic_prefix}.lines", key=key.encode(), value=line.encode()
+                    )
             await producer.flush()
         finally:
             await producer.stop()
@@ -252,7 +266,12 @@ def _baseline(settings: Settings, lines: int, error_rate: float, streams: int, w
         _wait(lambda: _get(f"{url}/processed")["lines"] >= 0, 60, worker, "baseline start")
         started = time.perf_counter()
         asyncio.run(produce())
-        _wait(lambda: _get(f"{url}/processed")["lines"] >= total, max(300.0, lines / 500), worker, "baseline run")
+        _wait(
+            lambda: _get(f"{url}/processed")["lines"] >= total,
+            max(300.0, lines / 500),
+            worker,
+            "baseline run",
+        )
         seconds = time.perf_counter() - started
     return total, total / seconds
 

@@ -18,18 +18,38 @@ def command() -> None:
 
 @command.command("pipeline")
 @click.option("--lines", type=int, default=1_000_000, show_default=True, help="Lines in the throughput run.")
-@click.option("--error-rate", type=float, default=0.02, show_default=True, help="Share of lines that belong to errors.")
+@click.option(
+    "--error-rate", type=float, default=0.02, show_default=True, help="Share of lines that belong to errors."
+)
 @click.option("--streams", type=int, default=8, show_default=True, help="Log streams (services x replicas).")
 @click.option("--batch-lines", type=int, default=1000, show_default=True, help="Lines per raw batch.")
-@click.option("--latency-rate", type=int, default=10_000, show_default=True, help="Lines/s of the latency run.")
-@click.option("--latency-seconds", type=float, default=10.0, show_default=True, help="Length of the latency run.")
+@click.option(
+    "--latency-rate", type=int, default=10_000, show_default=True, help="Lines/s of the latency run."
+)
+@click.option(
+    "--latency-seconds", type=float, default=10.0, show_default=True, help="Length of the latency run."
+)
 @click.option("--baseline-lines", type=int, default=0, show_default=True,
               help="Also run the one-event-per-line Faust baseline on this many lines (0: skip).")
-@click.option("--distinct", type=int, default=None, help="Distinct variable values (memory test); default: all.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes sharing the partitions.")
+@click.option(
+    "--distinct", type=int, default=None, help="Distinct variable values (memory test); default: all."
+)
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="Worker processes sharing the partitions."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def pipeline(lines: int, error_rate: float, streams: int, batch_lines: int, latency_rate: int,
-             latency_seconds: float, baseline_lines: int, distinct: int | None, workers: int, as_json: bool) -> None:
+def pipeline(
+    lines: int,
+    error_rate: float,
+    streams: int,
+    batch_lines: int,
+    latency_rate: int,
+    latency_seconds: float,
+    baseline_lines: int,
+    distinct: int | None,
+    workers: int,
+    as_json: bool,
+) -> None:
     """Drive a synthetic mixed stream through the broker and a worker; report lines/s and p50/p99 latency.
 
     Starts the local broker if none is configured and answering (and stops it afterwards).

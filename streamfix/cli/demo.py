@@ -17,12 +17,21 @@ from streamfix.runtime.settings import load_settings
 
 
 @click.command("demo")
-@click.option("--file", "sample", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Railway JSON lines to replay (default: the bundled sample).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the counts.")
-@click.option("--serve/--no-serve", default=None,
-              help="Keep the worker serving the API and dashboard until Ctrl-C "
-                   "(default: when run in a terminal).")
+@click.option(
+    "--file",
+    "sample",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Railway JSON lines to replay (default: the bundled sample).",
+)
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the counts."
+)
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Keep the worker serving the API and dashboard until Ctrl-C (default: when run in a terminal).",
+)
 def command(sample: Path | None, timeout: float, serve: bool | None) -> None:
     """Start Kafka (if needed) and a worker, replay sample logs, print the error patterns."""
     from streamfix.kafka.local import LocalKafka, answers_metadata
@@ -43,8 +52,10 @@ def command(sample: Path | None, timeout: float, serve: bool | None) -> None:
         click.echo(f"starting a local Kafka broker on 127.0.0.1:{port} ...", err=True)
 
     def show(result: DemoResult) -> None:
-        click.echo(f"{result.lines} lines replayed; {result.expected_events} error events in "
-                   f"{len(result.patterns)} patterns:\n")
+        click.echo(
+            f"{result.lines} lines replayed; {result.expected_events} error events in "
+            f"{len(result.patterns)} patterns:\n"
+        )
         click.echo(format_table(result.patterns))
         if not serve:
             return
@@ -68,8 +79,14 @@ def command(sample: Path | None, timeout: float, serve: bool | None) -> None:
     try:
         if local is not None:
             local.up()
-        run_demo(settings, sample or SAMPLES / "railway_sample.jsonl", timeout=timeout,
-                 log_path=Path(".cache") / f"{tag}-worker.log", api_token=token, hold=show)
+        run_demo(
+            settings,
+            sample or SAMPLES / "railway_sample.jsonl",
+            timeout=timeout,
+            log_path=Path(".cache") / f"{tag}-worker.log",
+            api_token=token,
+            hold=show,
+        )
     except StreamfixError as exc:
         click.echo(f"streamfix demo: {exc}", err=True)
         sys.exit(1)

@@ -26,9 +26,11 @@ from typing import IO, Any
 import click
 import orjson
 
+from streamfix.core.records import Pattern, PatternFrame
 from streamfix.errors import StreamfixError, WireError
 from streamfix.kafka.wire import FixRequest, FixResult, FrameRecord
 from streamfix.runtime.settings import load_settings
+from streamfix.services.convert import fix_request_for
 
 EX_TEMPFAIL = 75
 _FAILED = {"fix_invalid", "analysis_failed", "pr_failed", "skipped_budget"}
@@ -77,29 +79,25 @@ def request_from_events(fingerprint: str, stream: IO[str], *, create_pr: bool, d
     if not frames and last.get("file"):
         frames = [FrameRecord(file=last["file"], line=last.get("line"), function=last.get("function") or "")]
     seen = [t for t in (_epoch(e.get("timestamp")) for e in events) if t is not None]
-    fp = full.pop()
-    return FixRequest(
-        request_id=f"{fp}#1",
-        fingerprint=fp,
-        trigger="cli",
-        category=last.get("category", "internal_error"),
-        severity=last.get("severity", "MEDIUM"),
+    pattern = Pattern(
+        fingerprint=full.pop(),
         error_type=last.get("error_type", "Error"),
         message=last.get("message", ""),
+        category=last.get("category", "internal_error"),
+        severity=last.get("severity", "MEDIUM"),
+        suggested_fix=last.get("suggested_fix", ""),
         file=last.get("file"),
         line=last.get("line"),
         function=last.get("function"),
-        frames=frames,
-        sample_traceback=_traceback_of(last),
-        occurrences=len(events),
+        frames=[PatternFrame(f.file, f.line, f.function, f.in_app) for f in frames],
+        traceback=_traceback_of(last),
         first_seen=min(seen, default=None),
         last_seen=max(seen, default=None),
+        count=len(events),
         services=sorted({str(e["service"]) for e in events if e.get("service")}),
-        suggested_fix=last.get("suggested_fix", ""),
-        create_pr=create_pr,
-        dry_run=dry_run,
-        requested_at=time.time(),
     )
+    request = fix_request_for(pattern, 1, "cli", time.time())
+    return request.model_copy(update={"create_pr": create_pr, "dry_run": dry_run})
 
 
 def request_from_stdin(fingerprint: str, text: str, *, create_pr: bool, dry_run: bool) -> FixRequest:

@@ -26,12 +26,16 @@ def _local(port: int | None):  # type: ignore[no-untyped-def]
     return LocalKafka(settings)
 
 
-_port = click.option("--port", type=int, default=None, help="Broker port (default: STREAMFIX_KAFKA_PORT or 9092).")
+_port = click.option(
+    "--port", type=int, default=None, help="Broker port (default: STREAMFIX_KAFKA_PORT or 9092)."
+)
 
 
 @command.command("up")
 @_port
-@click.option("--timeout", type=float, default=90.0, show_default=True, help="Seconds to wait until it answers.")
+@click.option(
+    "--timeout", type=float, default=90.0, show_default=True, help="Seconds to wait until it answers."
+)
 def up(port: int | None, timeout: float) -> None:
     """Resolve the broker (once), format its storage (once), start it and wait until it answers."""
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from streamfix.core.formats import FORMATS
 from streamfix.errors import StreamfixError
 from streamfix.runtime.logs import configure_logging
 from streamfix.runtime.settings import load_settings
@@ -17,9 +18,11 @@ from streamfix.runtime.settings import load_settings
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--service", required=True, help="Service name the lines belong to (a label on every batch).")
 @click.option("--deployment", default=None, help="Deployment id label (optional).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "railway", "loki", "json", "text"]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
               show_default=True, help="Line format; auto-detected by the worker when 'auto'.")
-@click.option("--batch-size", type=int, default=None, help="Lines per batch (default: STREAMFIX_BATCH_MAX_LINES).")
+@click.option(
+    "--batch-size", type=int, default=None, help="Lines per batch (default: STREAMFIX_BATCH_MAX_LINES)."
+)
 @click.option("--auto-fix", is_flag=True, help="Allow fix requests for errors in these lines.")
 def command(file: Path, service: str, deployment: str | None, fmt: str, batch_size: int | None,
             auto_fix: bool) -> None:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from streamfix.core.formats import FORMATS
 from streamfix.errors import StreamfixError
 from streamfix.runtime.settings import Settings, load_settings
 
@@ -167,7 +168,7 @@ def loki_cmd(query: str | None, url: str | None, org_id: str | None, interval: f
 @click.option("--from-end", is_flag=True, help="Start at the current end of each file instead of its start.")
 @click.option("--interval", type=click.FloatRange(min=0.01), default=0.25, show_default=True, metavar="SECONDS",
               help="How often to check the files for new lines, rotation and truncation.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "json", "text", "railway", "loki"]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
               show_default=True, help="Format of the lines, passed on to the parser.")
 @_common
 def file_cmd(paths: tuple[str, ...], from_end: bool, interval: float, fmt: str, auto_fix: bool,
@@ -182,7 +183,7 @@ def file_cmd(paths: tuple[str, ...], from_end: bool, interval: float, fmt: str, 
 
 @command.command("stdin", context_settings=CONTEXT)
 @click.option("--name", default="stdin", show_default=True, help="Stream name (the Kafka key) of the lines.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "json", "text", "railway", "loki"]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
               show_default=True, help="Format of the lines, passed on to the parser.")
 @_common
 def stdin_cmd(name: str, fmt: str, auto_fix: bool, log_level: str | None) -> None:

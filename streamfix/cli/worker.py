@@ -16,7 +16,9 @@ from streamfix.runtime.settings import load_settings
 
 _web_port = click.option("--web-port", type=int, default=None,
                          help="Port of the web server (default: STREAMFIX_WEB_PORT).")
-_log_level = click.option("--log-level", default=None, help="Log level (default: STREAMFIX_LOG_LEVEL or INFO).")
+_log_level = click.option(
+    "--log-level", default=None, help="Log level (default: STREAMFIX_LOG_LEVEL or INFO)."
+)
 
 
 def _run(role: str, web_port: int | None, log_level: str | None) -> None:

@@ -90,7 +90,9 @@ class OrderGuard:
     """
 
     _last: dict[Partition, int] = field(default_factory=dict)
-    _blocked: dict[Partition, int] = field(default_factory=dict)  # first offset refused since the last admitted
+    _blocked: dict[Partition, int] = field(
+        default_factory=dict
+    )  # first offset refused since the last admitted
 
     def known(self, key: Partition) -> bool:
         return key in self._last

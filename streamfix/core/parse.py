@@ -22,10 +22,9 @@ from typing import Any
 
 import orjson
 
+from streamfix.core.formats import FORMATS as FORMATS  # the one list, named here for the parser's callers
 from streamfix.core.models import ParsedLine
 from streamfix.core.prefix import strip_prefix
-
-FORMATS: tuple[str, ...] = ("auto", "railway", "loki", "json", "text")
 
 _LEVEL_WORDS: dict[str, str] = {
     "trace": "TRACE",

@@ -1,6 +1,6 @@
 """Pattern aggregation: folding error events into the per-fingerprint pattern summary.
 
-Pure functions over plain JSON-able dicts (the value stored in the worker's ``patterns`` table).
+Pure functions over :class:`~streamfix.core.records.Pattern` (the value of the worker's ``patterns`` table).
 Aggregation is idempotent: every event carries a marker ``(source_partition, source_offset,
 event_index)`` that names where it came from on the raw topic, and the pattern remembers the highest
 marker applied per source partition, in the same value as the counts. A redelivered event is
@@ -12,28 +12,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
+from streamfix.core.records import Pattern, PatternFrame
+
+__all__ = [
+    "Pattern", "alias_pattern", "apply_event", "apply_window_count", "count_since", "is_duplicate",
+    "marker_of", "merge_pattern", "public_view", "window_start",
+]
+
 MAX_SERVICES = 32
 MAX_SAMPLE_CHARS = 16_000
 
-Pattern = dict[str, Any]
+Marked = Pattern | Mapping[str, Any]
+"""Anything that carries idempotence markers: a pattern, or a window count value ``{"n", "applied"}``."""
 
 
 def marker_of(event: Mapping[str, Any]) -> tuple[str, int, int]:
-    """Where an event came from: raw partition (and the merged pattern it was forwarded from), offset, index."""
+    """Where an event came from: raw partition (and the merged pattern it was forwarded from), offset, index."""  # noqa: E501
     partition = str(event.get("source_partition", -1))
     if event.get("via"):
         partition = f"{partition}/via/{event['via']}"
     return (partition, int(event.get("source_offset", -1)), int(event.get("event_index", 0)))
 
 
-def is_duplicate(pattern: Mapping[str, Any] | None, event: Mapping[str, Any]) -> bool:
+def _applied(value: Marked | None) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Pattern):
+        return value.applied
+    applied: Mapping[str, Any] = value.get("applied", {})
+    return applied
+
+
+def is_duplicate(pattern: Marked | None, event: Mapping[str, Any]) -> bool:
     """True when ``event`` (or a later one from the same raw partition) was already applied."""
     if pattern is None:
         return False
     partition, offset, index = marker_of(event)
     if offset < 0:
         return False
-    seen = pattern.get("applied", {}).get(partition)
+    seen = _applied(pattern).get(partition)
     return seen is not None and (offset, index) <= (seen[0], seen[1])
 
 
@@ -42,8 +61,17 @@ def window_start(ts: float, width: int) -> int:
     return int(ts // width) * width
 
 
+def _frames(event: Mapping[str, Any]) -> list[PatternFrame]:
+    return [
+        f if isinstance(f, PatternFrame) else PatternFrame(
+            file=str(f.get("file", "")), line=f.get("line"), function=str(f.get("function") or ""),
+            in_app=bool(f.get("in_app", True)))
+        for f in event.get("frames") or ()
+    ]
+
+
 def apply_event(
-    pattern: Mapping[str, Any] | None,
+    pattern: Pattern | None,
     event: Mapping[str, Any],
     *,
     window_seconds: int,
@@ -54,55 +82,57 @@ def apply_event(
         return None
     occurrences = max(1, int(event.get("occurrences", 1)))
     seen_at = float(event.get("timestamp") or event["detected_at"])
+    services: list[str]
     if pattern is None:
-        new: Pattern = {
-            "fingerprint": event["fingerprint"],
-            "error_type": event["error_type"],
-            "message": event["message"],
-            "title": event.get("title") or "",
-            "category": event["category"],
-            "severity": event["severity"],
-            "fixable": bool(event["fixable"]),
-            "suggested_fix": event.get("suggested_fix", ""),
-            "file": event.get("file"),
-            "line": event.get("line"),
-            "function": event.get("function"),
-            "frames": list(event.get("frames", [])),
-            "traceback": str(event.get("traceback", ""))[:MAX_SAMPLE_CHARS],
-            "incomplete": bool(event.get("incomplete", False)),
-            "first_seen": seen_at,
-            "last_seen": seen_at,
-            "count": 0,
-            "services": [],
-            "auto_fix": False,
-            "status": "active",
-            "windows": {},
-            "applied": {},
-        }
+        base = Pattern(
+            fingerprint=event["fingerprint"],
+            error_type=event["error_type"],
+            message=event["message"],
+            title=event.get("title") or "",
+            category=event["category"],
+            severity=event["severity"],
+            fixable=bool(event["fixable"]),
+            suggested_fix=event.get("suggested_fix", ""),
+            file=event.get("file"),
+            line=event.get("line"),
+            function=event.get("function"),
+            frames=_frames(event),
+            traceback=str(event.get("traceback", ""))[:MAX_SAMPLE_CHARS],
+            incomplete=bool(event.get("incomplete", False)),
+            first_seen=seen_at,
+            last_seen=seen_at,
+        )
+        services, windows, applied = [], {}, {}
     else:
-        new = dict(pattern)
-        new["services"] = list(pattern.get("services", []))
-        new["windows"] = dict(pattern.get("windows", {}))
-        new["applied"] = dict(pattern.get("applied", {}))
-        new["first_seen"] = min(float(pattern["first_seen"]), seen_at)
-        new["last_seen"] = max(float(pattern["last_seen"]), seen_at)
-        if new.get("incomplete") and not event.get("incomplete"):
+        base = pattern
+        services, windows, applied = list(pattern.services), dict(pattern.windows), dict(pattern.applied)
+        changes: dict[str, Any] = {
+            "first_seen": min(_or(pattern.first_seen, seen_at), seen_at),
+            "last_seen": max(_or(pattern.last_seen, seen_at), seen_at),
+        }
+        if pattern.incomplete and not event.get("incomplete"):
             # prefer a complete sample traceback over a cut-off one
-            new.update(
+            changes.update(
                 traceback=str(event.get("traceback", ""))[:MAX_SAMPLE_CHARS], incomplete=False,
-                frames=list(event.get("frames", [])), file=event.get("file"), line=event.get("line"),
+                frames=_frames(event), file=event.get("file"), line=event.get("line"),
                 function=event.get("function"), message=event["message"],
             )
-    new["count"] = int(new["count"]) + occurrences
+        base = msgspec.structs.replace(pattern, **changes)
     service = event.get("service")
-    if service and service not in new["services"] and len(new["services"]) < MAX_SERVICES:
-        new["services"].append(service)
-    new["auto_fix"] = bool(new.get("auto_fix")) or bool(event.get("auto_fix"))
-    _add_window(new["windows"], seen_at, occurrences, window_seconds, retention_seconds)
+    if service and service not in services and len(services) < MAX_SERVICES:
+        services.append(service)
+    _add_window(windows, seen_at, occurrences, window_seconds, retention_seconds)
     partition, offset, index = marker_of(event)
     if offset >= 0:
-        new["applied"][partition] = [offset, index]
-    return new
+        applied[partition] = (offset, index)
+    return msgspec.structs.replace(
+        base, count=base.count + occurrences, services=services, windows=windows, applied=applied,
+        auto_fix=base.auto_fix or bool(event.get("auto_fix")),
+    )
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _add_window(windows: dict[str, int], ts: float, n: int, width: int, retention: int) -> None:
@@ -113,15 +143,17 @@ def _add_window(windows: dict[str, int], ts: float, n: int, width: int, retentio
         del windows[stale]
 
 
-def count_since(pattern: Mapping[str, Any], since: float, width: int) -> int:
+def count_since(pattern: Pattern, since: float, width: int) -> int:
     """Occurrences in the windows that overlap ``[since, ∞)``."""
     first = window_start(since, width)
-    return sum(n for start, n in pattern.get("windows", {}).items() if int(start) >= first)
+    return sum(n for start, n in pattern.windows.items() if int(start) >= first)
 
 
-def public_view(pattern: Mapping[str, Any]) -> dict[str, Any]:
-    """The pattern without its bookkeeping (idempotence markers, raw window map)."""
-    return {k: v for k, v in pattern.items() if k not in ("applied", "windows")}
+def public_view(pattern: Pattern) -> dict[str, Any]:
+    """The pattern as a JSON object without its bookkeeping (idempotence markers, raw window map)."""
+    obj: dict[str, Any] = msgspec.to_builtins(pattern)
+    del obj["applied"], obj["windows"]
+    return obj
 
 
 def apply_window_count(value: Mapping[str, Any] | None, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -136,39 +168,51 @@ def apply_window_count(value: Mapping[str, Any] | None, event: Mapping[str, Any]
     return {"n": n + max(1, int(event.get("occurrences", 1))), "applied": applied}
 
 
-def alias_pattern(pattern: Mapping[str, Any] | None, fingerprint: str, target: str) -> Pattern | None:
+def alias_pattern(pattern: Pattern | None, fingerprint: str, target: str) -> Pattern | None:
     """Mark ``fingerprint``'s pattern as merged into ``target``; None when it already is."""
-    if pattern is not None and pattern.get("alias_of"):
+    if pattern is not None and pattern.alias_of:
         return None
     if pattern is None:
-        return {"fingerprint": fingerprint, "alias_of": target, "count": 0, "status": "merged"}
-    return {**pattern, "alias_of": target, "status": "merged"}
+        return Pattern(fingerprint=fingerprint, alias_of=target, status="merged")
+    return msgspec.structs.replace(pattern, alias_of=target, status="merged")
 
 
-def merge_pattern(pattern: Mapping[str, Any] | None, merged: Mapping[str, Any], fingerprint: str) -> Pattern | None:
+def merge_pattern(pattern: Pattern | None, merged: Pattern, fingerprint: str) -> Pattern | None:
     """Fold the counts of pattern ``merged`` into ``pattern`` (of ``fingerprint``); None when done before."""
-    source = str(merged["fingerprint"])
-    if pattern is not None and source in pattern.get("merged_from", []):
+    source = merged.fingerprint
+    already = (
+        [] if pattern is None or isinstance(pattern.merged_from, msgspec.UnsetType) else pattern.merged_from
+    )
+    if source in already:
         return None
     if pattern is None:
-        new: Pattern = {k: v for k, v in merged.items() if k not in ("alias_of", "applied", "merged_from")}
-        new.update(fingerprint=fingerprint, status="active", applied={}, merged_from=[source])
-        new["windows"] = dict(merged.get("windows", {}))
-        return new
-    new = dict(pattern)
-    new["merged_from"] = [*pattern.get("merged_from", []), source]
-    new["count"] = int(pattern.get("count", 0)) + int(merged.get("count", 0))
-    windows = dict(pattern.get("windows", {}))
-    for start, n in merged.get("windows", {}).items():
+        return msgspec.structs.replace(
+            merged,
+            fingerprint=fingerprint,
+            status="active",
+            applied={},
+            merged_from=[source],
+            alias_of=msgspec.UNSET,
+            windows=dict(merged.windows),
+        )
+    windows = dict(pattern.windows)
+    for start, n in merged.windows.items():
         windows[start] = windows.get(start, 0) + int(n)
-    new["windows"] = windows
-    if merged.get("first_seen") is not None:
-        new["first_seen"] = min(float(pattern.get("first_seen", merged["first_seen"])), float(merged["first_seen"]))
-    if merged.get("last_seen") is not None:
-        new["last_seen"] = max(float(pattern.get("last_seen", merged["last_seen"])), float(merged["last_seen"]))
-    services = list(pattern.get("services", []))
-    for service in merged.get("services", []):
+    services = list(pattern.services)
+    for service in merged.services:
         if service not in services and len(services) < MAX_SERVICES:
             services.append(service)
-    new["services"] = services
-    return new
+    first, last = pattern.first_seen, pattern.last_seen
+    if merged.first_seen is not None:
+        first = min(_or(first, merged.first_seen), merged.first_seen)
+    if merged.last_seen is not None:
+        last = max(_or(last, merged.last_seen), merged.last_seen)
+    return msgspec.structs.replace(
+        pattern,
+        merged_from=[*already, source],
+        count=pattern.count + merged.count,
+        windows=windows,
+        first_seen=first,
+        last_seen=last,
+        services=services,
+    )

@@ -5,14 +5,12 @@ previous batch (``None`` at first) and returns the completed error events and th
 plain JSON-able data (store it in a table; pass it back in to resume, also after a restart).
 
 Speed: while no traceback is open, a line that the prefilter (:func:`assemble.might_open_error`, a few
-substring checks over the lowercased raw line) rules out is counted as a plain line without being decoded. Only candidate
-lines, and the lines that follow them while a unit is open, are parsed fully.
+substring checks over the lowercased raw line) rules out is counted as a plain line without being
+decoded. Only candidate lines, and the lines that follow them while a unit is open, are parsed fully.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress
@@ -21,33 +19,13 @@ from typing import Any
 from streamfix.core.assemble import Assembler, Unit, might_open_error
 from streamfix.core.classify import RuleSet, classify, custom_fingerprint
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig, extract
+from streamfix.core.fingerprint import fingerprint_event
 from streamfix.core.models import ErrorEvent, Frame
 from streamfix.core.parse import parse_line
 
 STATE_VERSION = 1
 
 Fingerprinter = Callable[[str, Sequence[Frame], str], str]
-
-
-def _fallback_fingerprint(error_type: str, frames: Sequence[Frame], message: str) -> str:
-    """Used only when :mod:`streamfix.core.fingerprint` is not importable: type + in-app (module, function)."""
-    parts = [error_type]
-    parts.extend(f"{f.module or f.file}:{f.function}" for f in frames if f.in_app)
-    if not frames:
-        parts.append(message.split("\n", 1)[0])
-    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
-    return f"fp0:{digest}"
-
-
-def _resolve_fingerprinter() -> Fingerprinter:
-    try:
-        module = importlib.import_module("streamfix.core.fingerprint")
-    except ModuleNotFoundError as exc:
-        if exc.name != "streamfix.core.fingerprint":
-            raise
-        return _fallback_fingerprint
-    function = getattr(module, "fingerprint_event", None)
-    return function if callable(function) else _fallback_fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +89,7 @@ def run_batch(
         raise ValueError(f"unsupported pipeline state version {state.get('version')!r}")
     base = int(state.get("next_index", 0))
     assembler = Assembler.from_state(state.get("assembly"))
-    fingerprinter = config.fingerprinter or _FINGERPRINTER
+    fingerprinter = config.fingerprinter or fingerprint_event
     fmt = config.fmt
     total = len(lines)
     result = BatchResult(events=[], state={}, lines=total)
@@ -162,8 +140,6 @@ def run_batch(
     result.state = {"version": STATE_VERSION, "next_index": base + total, "assembly": assembler.state()}
     return result
 
-
-_FINGERPRINTER: Fingerprinter = _resolve_fingerprinter()
 
 
 def has_open_units(state: Mapping[str, Any] | None) -> bool:

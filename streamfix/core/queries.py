@@ -1,7 +1,7 @@
 """Queries over patterns, shared by every route of the REST API, the dashboard and the CLI.
 
-Pure functions over pattern dicts (the values of the ``patterns`` table, see
-:mod:`streamfix.core.patterns`); the web layer passes in the table's values and the clock.
+Pure functions over :class:`~streamfix.core.records.Pattern` records (the values of the ``patterns``
+table); the web layer passes in the table's values and the clock.
 """
 
 from __future__ import annotations
@@ -14,38 +14,27 @@ from operator import itemgetter
 from typing import Any
 
 from streamfix.core.patterns import count_since, window_start
+from streamfix.core.records import Pattern
 
 SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 
 
-def error_object(pattern: Mapping[str, Any], *, count: int | None = None) -> dict[str, Any]:
+def error_object(p: Pattern, *, count: int | None = None) -> dict[str, Any]:
     """The documented error object: one pattern as the API shows it (no bookkeeping, no traceback)."""
-    get = pattern.get
-    total = get("count", 0)
     return {
-        "timestamp": get("last_seen"),
-        "error_type": get("error_type"),
-        "message": get("message"),
-        "category": get("category"),
-        "severity": get("severity"),
-        "file": get("file"),
-        "line": get("line"),
-        "function": get("function"),
-        "count": total if count is None else count,
-        "total_count": total,
-        "fixable": get("fixable", False),
-        "suggested_fix": get("suggested_fix", ""),
-        "fingerprint": get("fingerprint"),
-        "first_seen": get("first_seen"),
-        "last_seen": get("last_seen"),
-        "services": get("services", []),
-        "status": get("status", "active"),
-        "title": get("title", ""),
+        "timestamp": p.last_seen, "error_type": p.error_type, "message": p.message, "category": p.category,
+        "severity": p.severity, "file": p.file, "line": p.line, "function": p.function,
+        "count": p.count if count is None else count, "total_count": p.count, "fixable": p.fixable,
+        "suggested_fix": p.suggested_fix, "fingerprint": p.fingerprint, "first_seen": p.first_seen,
+        "last_seen": p.last_seen, "services": p.services, "status": p.status, "title": p.title,
     }
 
 
+Row = tuple[tuple[int, int, str], int, Pattern]
+
+
 def matching(
-    patterns: Iterable[Mapping[str, Any] | None],
+    patterns: Iterable[Pattern | None],
     *,
     now: float,
     hours: float | None = None,
@@ -53,7 +42,7 @@ def matching(
     severities: frozenset[str] | None = None,
     fixable: bool | None = None,
     category: str | None = None,
-) -> list[tuple[tuple[int, int, str], int, Mapping[str, Any]]]:
+) -> list[Row]:
     """``(sort key, count, pattern)`` of the patterns that pass the filters, unsorted.
 
     The sort key orders most severe, then most frequent, then by fingerprint. Only the patterns a
@@ -63,28 +52,27 @@ def matching(
     first_window = since if hours is None else float(window_start(since, window_seconds))
     out = []
     for pattern in patterns:
-        if pattern is None or pattern.get("alias_of"):  # merged into another pattern
+        if pattern is None or pattern.alias_of:  # merged into another pattern
             continue
-        get = pattern.get
-        if float(get("last_seen", 0)) < since:
+        if (pattern.last_seen or 0.0) < since:
             continue
-        if severities is not None and get("severity") not in severities:
+        if severities is not None and pattern.severity not in severities:
             continue
-        if fixable is not None and bool(get("fixable")) != fixable:
+        if fixable is not None and pattern.fixable != fixable:
             continue
-        if category is not None and get("category") != category:
+        if category is not None and pattern.category != category:
             continue
-        if float(get("first_seen", 0)) >= first_window:
-            count = int(get("count", 0))  # every occurrence is in the period
+        if (pattern.first_seen or 0.0) >= first_window:
+            count = pattern.count  # every occurrence is in the period
         else:
             count = count_since(pattern, since, window_seconds)
-        key = (SEVERITY_ORDER.get(str(get("severity")), 9), -count, str(get("fingerprint")))
+        key = (SEVERITY_ORDER.get(pattern.severity, 9), -count, pattern.fingerprint)
         out.append((key, count, pattern))
     return out
 
 
 def page(
-    rows: list[tuple[tuple[int, int, str], int, Mapping[str, Any]]], *, offset: int = 0, limit: int | None = None
+    rows: list[Row], *, offset: int = 0, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Error objects of ``rows[offset:offset+limit]`` in sort order."""
     if limit is not None and offset + limit < len(rows):
@@ -95,7 +83,7 @@ def page(
 
 
 def select(
-    patterns: Iterable[Mapping[str, Any] | None],
+    patterns: Iterable[Pattern | None],
     *,
     now: float,
     hours: float | None = None,
@@ -114,18 +102,18 @@ def select(
     return page(rows, limit=limit)
 
 
-def by_category(patterns: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:
-    return dict(Counter(str(p.get("category")) for p in patterns if p is not None and not p.get("alias_of")))
+def by_category(patterns: Iterable[Pattern | None]) -> dict[str, int]:
+    return dict(Counter(p.category for p in patterns if p is not None and not p.alias_of))
 
 
-def count_by(patterns: Iterable[Mapping[str, Any] | None], *, severities: frozenset[str] | None = None,
+def count_by(patterns: Iterable[Pattern | None], *, severities: frozenset[str] | None = None,
              fixable: bool | None = None) -> int:
     """How many patterns match the severity and fixable filters."""
     return sum(
         1 for p in patterns
-        if p is not None and not p.get("alias_of")
-        and (severities is None or p.get("severity") in severities)
-        and (fixable is None or bool(p.get("fixable")) == fixable)
+        if p is not None and not p.alias_of
+        and (severities is None or p.severity in severities)
+        and (fixable is None or p.fixable == fixable)
     )
 
 
@@ -152,21 +140,21 @@ def find_fix(fix_maps: Iterable[Mapping[str, Any] | None], fix_id: str) -> dict[
 
 
 def fix_targets(
-    error_id: str, found: Mapping[str, Any] | None, patterns: Iterable[Mapping[str, Any] | None]
-) -> tuple[str, list[Mapping[str, Any]]] | None:
+    error_id: str, found: Pattern | None, patterns: Iterable[Pattern | None]
+) -> tuple[str, list[Pattern]] | None:
     """What ``error_id`` names: ``("pattern", [found])`` when it is a fingerprint (``found`` is its
     pattern), ``("category", its fixable patterns)`` when some pattern has that category, else None."""
     if found is not None:
         return "pattern", [found]
-    in_category = [p for p in patterns if p is not None and p.get("category") == error_id]
+    in_category = [p for p in patterns if p is not None and p.category == error_id]
     if not in_category:
         return None
-    fixable = sorted((p for p in in_category if p.get("fixable")), key=lambda p: str(p.get("fingerprint")))
+    fixable = sorted((p for p in in_category if p.fixable), key=lambda p: p.fingerprint)
     return "category", fixable
 
 
 def timeline(
-    patterns: Iterable[Mapping[str, Any] | None], *, now: float, hours: float, window_seconds: int,
+    patterns: Iterable[Pattern | None], *, now: float, hours: float, window_seconds: int,
     max_points: int = 120,
 ) -> dict[str, Any]:
     """Occurrences per category over the last ``hours``, summed from the patterns' per-window counts.
@@ -181,24 +169,24 @@ def timeline(
     start = end - n * bucket
     series: dict[str, list[int]] = {}
     for pattern in patterns:
-        if pattern is None or pattern.get("alias_of") or float(pattern.get("last_seen", 0)) < start:
+        if pattern is None or pattern.alias_of or (pattern.last_seen or 0.0) < start:
             continue
         row: list[int] | None = None
-        for key, count in pattern.get("windows", {}).items():
+        for key, count in pattern.windows.items():
             ts = int(key)
             if start <= ts < end:
                 if row is None:
-                    row = series.setdefault(str(pattern.get("category")), [0] * n)
+                    row = series.setdefault(pattern.category, [0] * n)
                 row[(ts - start) // bucket] += int(count)
     return {"start": start, "end": end, "bucket_seconds": bucket,
             "buckets": [start + i * bucket for i in range(n)], "series": dict(sorted(series.items()))}
 
 
 def dashboard(
-    patterns: Sequence[Mapping[str, Any] | None], fix_maps: Iterable[Mapping[str, Any] | None], *, now: float,
+    patterns: Sequence[Pattern | None], fix_maps: Iterable[Mapping[str, Any] | None], *, now: float,
     hours: float, window_seconds: int, limit: int = 10,
 ) -> dict[str, Any]:
-    """The dashboard: summary counts over every pattern, the recent critical and fixable ones, the latest fixes."""
+    """The dashboard: summary counts over every pattern, the recent critical and fixable ones, the latest fixes."""  # noqa: E501
     fixes = fix_list(fix_maps)
     critical = frozenset({"CRITICAL"})
     return {

@@ -31,7 +31,9 @@ class StreamResult:
 
 
 def _is_custom(event: ErrorEvent) -> bool:
-    return event.fingerprint != fingerprint_event(event.error_type, event.frames, event.message or event.log_message or "")
+    return event.fingerprint != fingerprint_event(
+        event.error_type, event.frames, event.message or event.log_message or ""
+    )
 
 
 def regroup(
@@ -49,7 +51,9 @@ def regroup(
     groups: dict[int, str] = {}
     for i in stackless:
         event = events[i]
-        groups[i], _ = miner.add(f"{event.error_type} {normalize_message(event.message or event.log_message or '')}")
+        groups[i], _ = miner.add(
+            f"{event.error_type} {normalize_message(event.message or event.log_message or '')}"
+        )
     out = list(events)
     for i, group in groups.items():
         out[i] = replace(out[i], fingerprint=fingerprint_group(miner.resolve(group)))

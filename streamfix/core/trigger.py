@@ -7,11 +7,11 @@ earlier fix failed, or the pattern came back after its fix was merged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 from streamfix.core.patterns import count_since
+from streamfix.core.records import FixState, Pattern
 
 FAILED_STATES = frozenset({"fix_invalid", "analysis_failed", "pr_failed", "closed", "skipped_budget"})
 DONE_STATES = frozenset({"merged"})
@@ -25,32 +25,32 @@ class TriggerPolicy:
     auto_fix_enabled: bool = False
 
 
-def decide(
-    pattern: Mapping[str, Any], fix: Mapping[str, Any] | None, now: float, policy: TriggerPolicy
-) -> str | None:
+AutoTrigger = Literal["critical", "threshold"]
+
+
+def decide(pattern: Pattern, fix: FixState | None, now: float, policy: TriggerPolicy) -> AutoTrigger | None:
     """Return the trigger (``"critical"`` or ``"threshold"``) when a fix request is due, else None.
 
-    ``fix`` is the pattern's fix state: ``{"attempt": n, "status": s, "updated_at": t}`` or None.
+    ``fix`` is the pattern's fix state, None when no fix was ever requested.
     """
-    if not (policy.auto_fix_enabled or pattern.get("auto_fix")) or not pattern.get("fixable"):
+    if not (policy.auto_fix_enabled or pattern.auto_fix) or not pattern.fixable:
         return None
     if fix is not None:
-        status = fix.get("status")
-        if status in DONE_STATES:
+        if fix.status in DONE_STATES:
             # came back after the fix was merged: only occurrences after the merge count
-            if float(pattern.get("last_seen", 0)) <= float(fix.get("updated_at", 0)):
+            if (pattern.last_seen or 0.0) <= fix.updated_at:
                 return None
-        elif status not in FAILED_STATES:
+        elif fix.status not in FAILED_STATES:
             return None  # a fix is pending, in progress, or its PR is open
-    if pattern.get("severity") == "CRITICAL":
+    if pattern.severity == "CRITICAL":
         return "critical"
     since = now - policy.window_seconds
-    if fix is not None and fix.get("status") in DONE_STATES:
-        since = max(since, float(fix.get("updated_at", 0)))
+    if fix is not None and fix.status in DONE_STATES:
+        since = max(since, fix.updated_at)
     if count_since(pattern, since, policy.count_window_width) >= policy.threshold:
         return "threshold"
     return None
 
 
-def next_attempt(fix: Mapping[str, Any] | None) -> int:
-    return 1 if fix is None else int(fix.get("attempt", 0)) + 1
+def next_attempt(fix: FixState | None) -> int:
+    return 1 if fix is None else fix.attempts + 1

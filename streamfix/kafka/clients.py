@@ -1,8 +1,12 @@
-"""Kafka adapters for processes that are not Faust workers (tailers, replay, tests, benchmarks).
+"""The Kafka adapter: every aiokafka client streamfix uses is built here, and nowhere else.
 
-:class:`Publisher` wraps an idempotent :class:`aiokafka.AIOKafkaProducer`; :func:`ensure_topics`
+:func:`new_admin`, :func:`new_consumer` and :func:`new_producer` construct the clients (changelog
+views, cursor readers, the liveness check and the local broker probe call them);
+:class:`KafkaPublisher` wraps an idempotent producer as a :class:`streamfix.kafka.publish.Publisher`
+for processes that are not Faust workers (tailers, replay, the CLI, benchmarks); :func:`ensure_topics`
 creates streamfix's topics with their partitions and retention. aiokafka's errors are translated
-into :class:`~streamfix.errors.BrokerError`.
+into :class:`~streamfix.errors.BrokerError`. (The Faust worker's own consumer and producer are built
+by Faust's aiokafka driver, see :mod:`streamfix.kafka.transport`.)
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import importlib.util
 import logging
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -25,9 +30,53 @@ from streamfix.runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def new_admin(bootstrap_servers: str, *, request_timeout_ms: int = 15000) -> AIOKafkaAdminClient:
+    """An admin client (not started)."""
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms)
+
+
+def new_consumer(*topic_names: str, bootstrap_servers: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer (not started); ``options`` are aiokafka's (``group_id``, ``auto_offset_reset``, ...)."""
+    return AIOKafkaConsumer(*topic_names, bootstrap_servers=bootstrap_servers, **options)
+
+
+def new_producer(bootstrap_servers: str, **options: Any) -> AIOKafkaProducer:
+    """A producer (not started); ``options`` are aiokafka's (``acks``, ``linger_ms``, ...)."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+
+
+class GroupOffsets:
+    """The committed offsets of one consumer group, read with an admin client of its own (opened on
+    first use), so the worker's consumer is never held up by the question."""
+
+    def __init__(self, bootstrap_servers: str, group_id: str, *, request_timeout_ms: int = 15000) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.group_id = group_id
+        self.request_timeout_ms = request_timeout_ms
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def committed(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        """``(topic, partition)`` → committed offset (None: the group never committed it)."""
+        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        if self._admin is None:
+            admin = new_admin(self.bootstrap_servers, request_timeout_ms=self.request_timeout_ms)
+            await admin.start()
+            self._admin = admin
+        offsets = await self._admin.list_consumer_group_offsets(self.group_id, partitions=wanted)
+        out: dict[tuple[str, int], int | None] = {(tp.topic, tp.partition): None for tp in wanted}
+        for tp, meta in offsets.items():
+            out[(tp.topic, tp.partition)] = meta.offset if meta.offset >= 0 else None
+        return out
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            await admin.close()
+
+
 async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = topics.ALL) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=15000)
+    admin = new_admin(settings.bootstrap_servers)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -61,7 +110,9 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], wait_s
     while loop.time() < deadline:
         described = await admin.describe_topics(names)
         if all(
-            t.get("error_code") == 0 and t["partitions"] and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            t.get("error_code") == 0
+            and t["partitions"]
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
             for t in described
         ):
             return
@@ -69,14 +120,14 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], wait_s
     raise BrokerError(f"topics {names} have no partition leaders after {wait_s:.0f} s")
 
 
-class Publisher:
-    """Publishes wire records. ``async with Publisher(settings) as pub: await pub.send_batch(b)``."""
+class KafkaPublisher:
+    """Publishes wire records. ``async with KafkaPublisher(settings) as pub: await pub.send_batch(b)``."""
 
     def __init__(self, settings: Settings, *, linger_ms: int = 5) -> None:
         self._settings = settings
         self._names = topics.topic_names(settings)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+        self._producer = new_producer(
+            settings.bootstrap_servers,
             enable_idempotence=True,
             acks="all",
             linger_ms=linger_ms,
@@ -85,7 +136,7 @@ class Publisher:
             request_timeout_ms=30000,
         )
 
-    async def __aenter__(self) -> Publisher:
+    async def __aenter__(self) -> KafkaPublisher:
         try:
             await self._producer.start()
         except KafkaError as exc:
@@ -132,6 +183,10 @@ class Publisher:
             await self._producer.flush()
         except KafkaError as exc:
             raise BrokerError(f"flush failed: {exc}") from exc
+
+
+Publisher = KafkaPublisher
+"""The name the tailers, replay and tests have always imported."""
 
 
 def _has_lz4() -> bool:

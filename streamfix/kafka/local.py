@@ -242,11 +242,12 @@ def answers_metadata(port: int, host: str = "127.0.0.1", timeout: float = 3.0) -
     """True when a Kafka broker on host:port answers a metadata request."""
     if not _port_taken(port, host):
         return False
-    from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
+    from streamfix.kafka.clients import new_admin
+
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=f"{host}:{port}", request_timeout_ms=int(timeout * 1000))
+        admin = new_admin(f"{host}:{port}", request_timeout_ms=int(timeout * 1000))
         try:
             await asyncio.wait_for(admin.start(), timeout)
             await asyncio.wait_for(admin.list_topics(), timeout)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streamfix.kafka.clients import new_admin, new_consumer
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +32,11 @@ def changelog_topic(settings: Settings, table: str) -> str:
 class ChangelogView(Mapping[str, Any]):
     """The latest value of every key of one table, read from its changelog. Read it like a dict."""
 
-    def __init__(self, settings: Settings, table: str) -> None:
+    def __init__(self, settings: Settings, table: str, decode: Callable[[bytes], Any] = orjson.loads) -> None:
+        """``decode`` turns a changelog value into what the view holds (a typed record, say)."""
         self.settings = settings
         self.table = table
+        self.decode = decode
         self.topic = changelog_topic(settings, table)
         self.data: dict[str, Any] = {}
         self.records = 0
@@ -64,15 +65,17 @@ class ChangelogView(Mapping[str, Any]):
             self.data.pop(name, None)
         else:
             try:
-                self.data[name] = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                log.warning("undecodable changelog value skipped", extra={"table": self.table})
+                self.data[name] = self.decode(value)
+            except ValueError as exc:  # orjson.JSONDecodeError and RecordError are ValueErrors
+                log.warning(
+                    "undecodable changelog value skipped", extra={"table": self.table, "error": str(exc)}
+                )
         self.records += 1
 
     async def run(self) -> None:
         """Follow the changelog until cancelled (started by the worker as a background task)."""
         await self._wait_for_topic()
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest", metadata_max_age_ms=5000,
             fetch_max_wait_ms=50, max_partition_fetch_bytes=16 * 1024 * 1024,
@@ -91,7 +94,7 @@ class ChangelogView(Mapping[str, Any]):
 
     async def _wait_for_topic(self) -> None:
         """The worker creates changelog topics at start-up; wait until this one exists."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        admin = new_admin(self.settings.bootstrap_servers)
         await admin.start()
         try:
             while True:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streamfix.core.formats import Format
 from streamfix.errors import WireError
 
 SCHEMA_VERSION = 1
@@ -38,6 +39,7 @@ FixStatus = Literal[
     "closed",
 ]
 SeverityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+Trigger = Literal["threshold", "critical", "api", "cli", "scan"]
 
 
 class WireRecord(BaseModel):
@@ -89,7 +91,7 @@ class RawBatch(WireRecord):
     stream: str = Field(..., min_length=1, max_length=512, description="Assembly key: lines of one process, in order")
     seq: int = Field(0, ge=0, description="Sequence number of this batch within its stream")
     labels: dict[str, str] = Field(default_factory=dict, description="service, deployment, environment, replica, ...")
-    format: Literal["auto", "railway", "loki", "json", "text"] = "auto"
+    format: Format = "auto"
     lines: list[str] = Field(..., description="Lines as received, without their line ending")
     timestamps_ns: list[int] | None = Field(None, description="Per-line timestamps (ns), when the source has them")
     sent_at: float = Field(..., description="Unix time (s) at which the batch was published")
@@ -160,7 +162,7 @@ class FixRequest(WireRecord):
     request_id: str = Field(..., description="Deterministic: <fingerprint>#<attempt>")
     fingerprint: str
     attempt: int = Field(1, ge=1)
-    trigger: Literal["threshold", "critical", "api", "cli", "scan"] = "threshold"
+    trigger: Trigger = "threshold"
     category: str
     severity: SeverityName
     error_type: str

@@ -1,44 +1,42 @@
 """The Faust app: broker, store, topics, tables and web server, all from one :class:`Settings`.
 
-``create_app(settings)`` builds a :class:`StreamfixApp` and registers the agents of the ``agents``
-package and the web views of :mod:`streamfix.web`. Tests build as many apps as they like, each with
-its own ``topic_prefix`` and ``app_id``. ``streamfix.runtime.app:app`` is the app built from the environment,
-for ``faust -A streamfix.runtime.app worker``.
+``create_app(settings)`` builds a :class:`~streamfix.runtime.shared.StreamfixApp` and registers the
+agents it imports from the ``agents`` package and the web views of :mod:`streamfix.web`. Tests build
+as many apps as they like, each with its own ``topic_prefix`` and ``app_id``.
+``streamfix.runtime.app:app`` is the app built from the environment, for
+``faust -A streamfix.runtime.app worker``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import faust
 
+from agents import fix_trigger, fixer, group, ingest, liveness
+from streamfix.core.records import FIX_STATES, PATTERNS
 from streamfix.kafka import codecs, topics
 from streamfix.kafka.transport import App as KafkaApp
 from streamfix.kafka.views import ChangelogView
 from streamfix.runtime.settings import Settings, load_settings
+from streamfix.runtime.shared import StreamfixApp
+from streamfix.web import register_views
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass
-class StreamfixApp:
-    """The Faust app with streamfix's topics and tables, passed to agents and views."""
+Register = Callable[[StreamfixApp], None]
 
-    settings: Settings
-    app: faust.App
-    topics: dict[str, Any]
-    tables: dict[str, Any] = field(default_factory=dict)
-    views: dict[str, ChangelogView] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def topic_name(self, role: str) -> str:
-        return str(self.topics[role].get_topic_name())
+PIPELINE_AGENTS: tuple[Register, ...] = (ingest.register, group.register, fix_trigger.register)
+"""The pipeline: raw batches to error events, patterns and fix requests, and fix results back."""
+FIXER_AGENTS: tuple[Register, ...] = (fixer.register,)
+"""The fix consumer: fix requests to Claude, git and GitHub, fix results out."""
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -126,24 +124,28 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
     ``role="worker"`` runs the pipeline agents (and the fix consumer unless ``fixer_in_worker`` is off);
     ``role="fixer"`` runs only the fix consumer, as its own consumer group (``<app_id>-fixer``).
     """
-    from agents import FIXER_MODULES, PIPELINE_MODULES, register_all
-    from streamfix.web import register_views
-
     if role not in ("worker", "fixer"):
         raise ValueError(f"unknown role {role!r}")
-    app_settings = settings if role == "worker" else settings.model_copy(update={"app_id": f"{settings.app_id}-fixer"})
+    app_settings = (
+        settings if role == "worker" else settings.model_copy(update={"app_id": f"{settings.app_id}-fixer"})
+    )
     app = _faust_app(app_settings)
     sf = StreamfixApp(settings=app_settings, app=app, topics=_topics(app, app_settings))
     sf.tables = _tables(app, app_settings)
     # views follow the pipeline's own tables, whichever process this is
-    sf.views = {name: ChangelogView(settings, name) for name in ("patterns", "fixes", "fix_state")}
+    sf.views = {
+        "patterns": ChangelogView(settings, "patterns", PATTERNS.decode),
+        "fixes": ChangelogView(settings, "fixes"),
+        "fix_state": ChangelogView(settings, "fix_state", FIX_STATES.decode),
+    }
     for view in sf.views.values():
         app.task(view.run)
     if role == "fixer":
-        modules = FIXER_MODULES
+        registers = FIXER_AGENTS
     else:
-        modules = PIPELINE_MODULES + (FIXER_MODULES if settings.fixer_in_worker else ())
-    register_all(sf, (*modules, "agents.liveness"))
+        registers = PIPELINE_AGENTS + (FIXER_AGENTS if settings.fixer_in_worker else ())
+    for register in (*registers, liveness.register):
+        register(sf)
     register_views(sf)
     return sf
 

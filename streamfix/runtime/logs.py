@@ -36,7 +36,12 @@ _TOKEN_PATTERNS = (
     re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)"),
     re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)[^\s\"',;&]{4,}"),
 )
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "trace_id", "process_name"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "trace_id",
+    "process_name",
+}
 
 
 def new_trace_id() -> str:
@@ -136,8 +141,7 @@ def configure_logging(settings: Settings, *, process: str = "streamfix", stream:
     handlers: list[logging.Handler] = [console]
     shipper: logging.Handler | None = None
     if settings.loki_enabled and settings.loki_push_url:
-        from streamfix.runtime.shiplogs import LokiShipHandler
-        from streamfix.sources.loki import auth_headers
+        from streamfix.runtime.shiplogs import LokiShipHandler, auth_headers
 
         shipper = LokiShipHandler(
             settings.loki_push_url,

@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def encode_push(records: list[tuple[str, str, str]], labels: dict[str, str]) -> 
     for ts, level, line in records:
         streams.setdefault(level, []).append([ts, line])
     payload: dict[str, list[dict[str, object]]] = {
-        "streams": [{"stream": {**labels, "level": level}, "values": values} for level, values in streams.items()]
+        "streams": [
+            {"stream": {**labels, "level": level}, "values": values} for level, values in streams.items()
+        ]
     }
     return gzip.compress(orjson.dumps(payload), compresslevel=5)
 
@@ -108,7 +111,9 @@ class LokiShipHandler(logging.Handler):
             if remaining <= 0 or (self._stop.is_set() and self._queue.empty()):
                 break
             try:
-                batch.append(self._queue.get(timeout=min(remaining, 0.05) if self._stop.is_set() else remaining))
+                batch.append(
+                    self._queue.get(timeout=min(remaining, 0.05) if self._stop.is_set() else remaining)
+                )
             except queue.Empty:
                 if batch or self._stop.is_set():
                     break
@@ -141,3 +146,18 @@ class LokiShipHandler(logging.Handler):
         self._stop.set()
         self._thread.join(timeout=self._timeout + 2)
         super().close()
+
+
+def auth_headers(settings: Settings, org_id: str | None) -> dict[str, str]:
+    """``Authorization`` (bearer or basic) and ``X-Scope-OrgID`` headers."""
+    headers: dict[str, str] = {}
+    if settings.loki_token is not None:
+        headers["Authorization"] = f"Bearer {settings.loki_token.get_secret_value()}"
+    elif settings.loki_username:
+        password = settings.loki_password.get_secret_value() if settings.loki_password else ""
+        auth = httpx.BasicAuth(settings.loki_username, password)
+        request = next(auth.auth_flow(httpx.Request("GET", "http://auth")))
+        headers["Authorization"] = request.headers["Authorization"]
+    if org_id:
+        headers["X-Scope-OrgID"] = org_id
+    return headers

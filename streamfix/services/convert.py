@@ -1,4 +1,7 @@
-"""Explicit conversion between core domain types and wire records."""
+"""Explicit conversion between core domain types (events, patterns) and wire records.
+
+Every place where a pattern becomes a record on a topic, or a record becomes a pattern, is here.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
 
 from streamfix.core.models import ErrorEvent
-from streamfix.kafka.wire import ErrorEventRecord, FrameRecord, RawBatch
+from streamfix.core.records import PATTERNS, Pattern
+from streamfix.kafka.wire import ErrorEventRecord, FixRequest, FrameRecord, RawBatch, SeverityName, Trigger
 
 MAX_TRACEBACK_CHARS = 16_000
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
@@ -50,7 +57,9 @@ def event_record(
         file=event.file,
         line=event.line,
         function=event.function,
-        frames=[FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in event.frames],
+        frames=[
+            FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in event.frames
+        ],
         traceback=traceback[:MAX_TRACEBACK_CHARS],
         incomplete=event.incomplete,
         logger=event.logger,
@@ -74,8 +83,13 @@ def event_record(
 
 
 def alias_records(
-    aliases: Sequence[tuple[str, str]], events: Sequence[ErrorEventRecord], *, batch: RawBatch, partition: int,
-    offset: int, detected_at: float,
+    aliases: Sequence[tuple[str, str]],
+    events: Sequence[ErrorEventRecord],
+    *,
+    batch: RawBatch,
+    partition: int,
+    offset: int,
+    detected_at: float,
 ) -> list[ErrorEventRecord]:
     """One record per template merge, keyed by the old fingerprint: "this pattern now belongs to that one"."""
     by_fp = {e.fingerprint: e for e in events}
@@ -119,3 +133,42 @@ def render_traceback(event: ErrorEvent) -> str:
     if event.log_message:
         lines.insert(0, event.log_message)
     return "\n".join(lines)
+
+
+def _severity(pattern: Pattern) -> SeverityName:
+    value = pattern.severity
+    if value in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
+        return value  # type: ignore[return-value]  # checked just above
+    return "MEDIUM"
+
+
+def _fields(pattern: Pattern) -> dict[str, Any]:
+    """Every field of the pattern as JSON: a wire record takes the ones it has by the same name."""
+    obj: dict[str, Any] = msgspec.to_builtins(pattern)
+    obj["severity"] = _severity(pattern)
+    return obj
+
+
+def fix_request_for(pattern: Pattern, attempt: int, trigger: Trigger, now: float) -> FixRequest:
+    """The fix request for a pattern: id ``<fingerprint>#<attempt>``, so a repeat names the same request."""
+    return FixRequest.model_validate({
+        **_fields(pattern), "request_id": f"{pattern.fingerprint}#{attempt}", "attempt": attempt,
+        "trigger": trigger, "sample_traceback": pattern.traceback, "occurrences": pattern.count,
+        "requested_at": now,
+    })
+
+
+def merge_record_for(pattern: Pattern, source: str, target: str, now: float) -> ErrorEventRecord:
+    """The merge record that carries pattern ``source``'s counts to pattern ``target``, which absorbed it."""
+    return ErrorEventRecord.model_validate({
+        **_fields(pattern), "fingerprint": target, "merged_from": source, "alias_of": None,
+        "occurrences": max(1, pattern.count), "detected_at": now,
+    })
+
+
+def pattern_of_merge(record: ErrorEventRecord) -> Pattern:
+    """The pattern a merge record carries (see :func:`streamfix.core.patterns.merge_pattern`)."""
+    obj = record.model_dump(exclude={"alias_of", "merged_from", "via"})
+    obj.update(fingerprint=str(record.merged_from), count=record.occurrences, windows=record.windows or {},
+               services=record.services or [])
+    return PATTERNS.decode(obj)

@@ -21,11 +21,12 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from streamfix.core.cursor import Cursor
+from streamfix.core.formats import Format
 from streamfix.errors import BrokerError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
@@ -33,7 +34,9 @@ from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Format = Literal["auto", "railway", "loki", "json", "text"]
+__all__ = ["CURSOR_LABEL", "BatchPipeline", "BatchSender", "CursorSaver", "Digests", "Format", "Source",
+           "count_dropped"]
+
 CURSOR_LABEL = "streamfix_cursor"  # batch label naming the cursor key of the watcher that sent it
 SEND_ATTEMPTS = 3
 
@@ -48,6 +51,46 @@ class BatchSender(Protocol):
 
 class CursorSaver(Protocol):
     async def save(self, key: str, cursor: Cursor) -> None: ...
+
+
+Digests = Callable[[RawBatch], Iterable[tuple[int, str, str]]]
+"""``(ts_ns, "", hash)`` of a published batch's lines, hashed as the source hashes them for its Deduper."""
+
+
+class Source(Protocol):
+    """A log source: Railway, Loki, files or stdin. :func:`streamfix.sources.runner.run_source` drives it.
+
+    The runner publishes through one :class:`BatchPipeline` per run, loads the cursors of
+    :meth:`cursor_keys` from the cursor topic and hands each to :meth:`resume` before :meth:`run`.
+    A source with ``digests`` also gets the lines it published after its cursor (found on the raw
+    topic after a hard kill), so it drops them when they come again.
+    """
+
+    kind: str
+    """``RawBatch.source`` of its batches and the prefix of its cursor keys (``railway``, ``loki``, ...)."""
+    fmt: Format
+    """How its lines are parsed."""
+    digests: Digests | None
+
+    def default_stream_key(self) -> str:
+        """The stream key of a line the source knows nothing more about (see :mod:`streamfix.core.formats`)."""  # noqa: E501
+        ...
+
+    def cursor_keys(self) -> list[str]:
+        """Keys of the cursors it resumes from (none: it starts afresh on every run)."""
+        ...
+
+    def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
+        """Continue after ``cursor`` (None: never published), dropping the lines in ``skip`` once."""
+        ...
+
+    async def run(self, pipeline: BatchPipeline) -> int:
+        """Publish lines until :meth:`stop`, cancellation or the end of the input; returns lines read."""
+        ...
+
+    def stop(self) -> None:
+        """End :meth:`run` (it flushes what it buffered and returns)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -136,7 +179,9 @@ class BatchPipeline:
         self._buffered += 1
         return self._buffered >= self._max_lines
 
-    async def add_line(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> None:
+    async def add_line(
+        self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None
+    ) -> None:
         if self.add(stream, labels, line, ts_ns):
             await self.flush()
 
@@ -223,7 +268,10 @@ class BatchPipeline:
             except Exception as exc:
                 if attempt >= SEND_ATTEMPTS:
                     raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
-                log.warning("resending batch", extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)})
+                log.warning(
+                    "resending batch",
+                    extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
+                )
                 attempt += 1
                 fut = await self._sender.send_batch(batch)
 
@@ -250,4 +298,6 @@ def count_dropped(source: str, reason: str, count: int, detail: str = "") -> Non
     if count <= 0:
         return
     metrics.SOURCE_DROPPED.labels(source, reason).inc(count)
-    log.warning("lines lost upstream", extra={"source": source, "reason": reason, "count": count, "detail": detail})
+    log.warning(
+        "lines lost upstream", extra={"source": source, "reason": reason, "count": count, "detail": detail}
+    )

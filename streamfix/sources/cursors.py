@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from streamfix.core.cursor import Cursor
 from streamfix.errors import BrokerError, WireError
 from streamfix.kafka import topics
+from streamfix.kafka.clients import new_consumer
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 async def load_cursors(settings: Settings, prefix: str = "") -> dict[str, Cursor]:
     """Every cursor on the topic whose key starts with ``prefix`` (latest value per key)."""
     name = topics.SOURCE_CURSORS.name(settings)
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
         bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
     )
     out: dict[str, Cursor] = {}
@@ -107,7 +108,9 @@ class Resume:
     _first: tuple[int, str] | None = None
 
 
-async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests: Digests) -> dict[str, Resume]:
+async def recover(
+    settings: Settings, wanted: dict[str, Cursor | None], digests: Digests
+) -> dict[str, Resume]:
     """Find lines that reached the raw topic after their watcher's cursor was written.
 
     That happens after a hard kill: a flush was acknowledged (fully, or only on some partitions)
@@ -120,7 +123,9 @@ async def recover(settings: Settings, wanted: dict[str, Cursor | None], digests:
     """
     name = topics.RAW.name(settings)
     out = {key: Resume(cursor.copy() if cursor else Cursor()) for key, cursor in wanted.items()}
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None)
+    consumer = new_consumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
     try:
         await consumer.start()
         partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)

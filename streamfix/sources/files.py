@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from typing import BinaryIO
 
 from streamfix.core.cursor import Cursor
-from streamfix.sources.base import BatchPipeline
+from streamfix.core.formats import stream_key
+from streamfix.sources.base import BatchPipeline, Digests, Format
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,9 @@ async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interva
     """
     known = cursors or {}
     followers = [
-        FileFollower(p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ())
+        FileFollower(
+            p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ()
+        )
         for p in paths
     ]
     try:
@@ -145,7 +148,7 @@ async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interva
             for follower in followers:
                 lines = follower.poll()
                 busy = busy or bool(lines)
-                stream, labels = f"file/{follower.path}", {"path": follower.path}
+                stream, labels = stream_key("file", path=follower.path), {"path": follower.path}
                 key = cursor_key(follower.path)
                 for line in lines:
                     if pipeline.add(stream, labels, line):
@@ -179,6 +182,7 @@ async def read_stdin(pipeline: BatchPipeline, stream: BinaryIO, *, name: str = "
     partial = b""
     count = 0
     labels = {"path": name}
+    name = stream_key("stdin", name=name)
     while (chunk := await queue.get()) is not None:
         parts = (partial + chunk).split(b"\n")
         partial = parts.pop()
@@ -191,3 +195,72 @@ async def read_stdin(pipeline: BatchPipeline, stream: BinaryIO, *, name: str = "
         pipeline.add(name, labels, partial.decode("utf-8", "replace").rstrip("\r"))
     await pipeline.flush()
     return count
+
+
+class StopOnDemand:
+    """``stop()`` for a source whose ``run`` is one task: it cancels that task (the runner then flushes)."""
+
+    _task: asyncio.Task[object] | None = None
+
+    def _started(self) -> None:
+        self._task = asyncio.current_task()
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+class FileSource(StopOnDemand):
+    """Files followed like ``tail -F`` (:func:`follow_files`); one cursor (a file position) per path."""
+
+    kind = "file"
+    digests: Digests | None = None  # a position is exact: nothing to find again on the raw topic
+
+    def __init__(self, paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True,
+                 fmt: Format = "auto") -> None:
+        self.paths = list(paths)
+        self.interval = interval
+        self.from_start = from_start
+        self.fmt: Format = fmt
+        self.cursors: dict[str, Cursor] = {}
+
+    def default_stream_key(self) -> str:
+        return stream_key("file", path=self.paths[0]) if self.paths else stream_key("file", path="")
+
+    def cursor_keys(self) -> list[str]:
+        return [cursor_key(p) for p in self.paths]
+
+    def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
+        if cursor is not None:
+            self.cursors[key] = cursor
+
+    async def run(self, pipeline: BatchPipeline) -> int:
+        self._started()
+        await follow_files(pipeline, self.paths, interval=self.interval, from_start=self.from_start,
+                           cursors=self.cursors)
+        return 0  # not reached: follows until cancelled
+
+
+class StdinSource(StopOnDemand):
+    """Lines from a pipe until EOF (:func:`read_stdin`); no cursor, a pipe cannot be read again."""
+
+    kind = "stdin"
+    digests: Digests | None = None
+
+    def __init__(self, stream: BinaryIO, *, name: str = "stdin", fmt: Format = "auto") -> None:
+        self.stream = stream
+        self.name = name
+        self.fmt: Format = fmt
+
+    def default_stream_key(self) -> str:
+        return stream_key("stdin", name=self.name)
+
+    def cursor_keys(self) -> list[str]:
+        return []
+
+    def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
+        raise ValueError("stdin keeps no cursor")
+
+    async def run(self, pipeline: BatchPipeline) -> int:
+        self._started()
+        return await read_stdin(pipeline, self.stream, name=self.name)

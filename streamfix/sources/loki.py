@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 
+from streamfix.core import formats
 from streamfix.core.cursor import Backoff, Cursor, Deduper, line_hash
-from streamfix.errors import ConfigError, SourceError
+from streamfix.errors import ConfigError, SourceError, StreamfixError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
+from streamfix.runtime.shiplogs import auth_headers
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
 
 log = logging.getLogger(__name__)
@@ -59,21 +61,6 @@ def target_from_settings(settings: Settings, *, url: str | None = None, query: s
     return LokiTarget(base.rstrip("/"), logql, org_id or settings.loki_org_id)
 
 
-def auth_headers(settings: Settings, org_id: str | None) -> dict[str, str]:
-    """``Authorization`` (bearer or basic) and ``X-Scope-OrgID`` headers."""
-    headers: dict[str, str] = {}
-    if settings.loki_token is not None:
-        headers["Authorization"] = f"Bearer {settings.loki_token.get_secret_value()}"
-    elif settings.loki_username:
-        password = settings.loki_password.get_secret_value() if settings.loki_password else ""
-        auth = httpx.BasicAuth(settings.loki_username, password)
-        request = next(auth.auth_flow(httpx.Request("GET", "http://auth")))
-        headers["Authorization"] = request.headers["Authorization"]
-    if org_id:
-        headers["X-Scope-OrgID"] = org_id
-    return headers
-
-
 def make_client(settings: Settings, target: LokiTarget) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=target.url, headers=auth_headers(settings, target.org_id), timeout=settings.loki_timeout
@@ -81,8 +68,7 @@ def make_client(settings: Settings, target: LokiTarget) -> httpx.AsyncClient:
 
 
 def stream_key(labels: dict[str, str]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"loki/{{{inner}}}"[:512]
+    return formats.stream_key("loki", labels=",".join(f'{k}="{v}"' for k, v in sorted(labels.items())))
 
 
 def flatten_streams(result: list[dict[str, Any]]) -> tuple[list[Entry], dict[str, dict[str, str]]]:
@@ -123,7 +109,9 @@ def line_digests(batch: RawBatch) -> Iterator[tuple[int, str, str]]:
 
 def check_response(resp: httpx.Response) -> None:
     if resp.status_code in (401, 403):
-        raise SourceError(f"Loki rejected the credentials (HTTP {resp.status_code}): {resp.text.strip()[:200]}")
+        raise SourceError(
+            f"Loki rejected the credentials (HTTP {resp.status_code}): {resp.text.strip()[:200]}"
+        )
     if resp.status_code >= 500 or resp.status_code == 429:
         raise LokiUnavailable(f"Loki answered HTTP {resp.status_code}: {resp.text.strip()[:200]}")
     if resp.status_code >= 400:
@@ -174,7 +162,9 @@ class LokiPoller:
         accepted = 0
         dedupe, pipeline = self.dedupe, self.pipeline
         late = dedupe.late
-        tagged = {key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()}
+        tagged = {
+            key: {**labels, CURSOR_LABEL: self.target.cursor_key} for key, labels in labels_by_key.items()
+        }
         for ts, key, line in entries:
             if dedupe.accept(ts, line_hash(key, line)):
                 pipeline.add(key, tagged[key], line, ts)
@@ -191,7 +181,9 @@ class LokiPoller:
         total = 0
         start = max(start_ns, self.dedupe.cursor.ts_ns)
         while start < end_ns:
-            entries, labels = await query_range(self.client, self.target.query, start, end_ns, self.page_limit)
+            entries, labels = await query_range(
+                self.client, self.target.query, start, end_ns, self.page_limit
+            )
             self.stats.pages += 1
             self.stats.entries += len(entries)
             accepted = self.handle(entries, labels)
@@ -274,3 +266,35 @@ async def scan(
     log.info("scan finished", extra={"lines": lines, "pages": poller.stats.pages, "hours": hours})
     return ScanResult(lines, poller.stats.pages, pipeline.stats.batches, start, end, time.monotonic() - began,
                       target.query)
+
+
+MONITOR_SETTLE_SECONDS = 2.0
+"""Loki makes a line queryable a little after its timestamp; a window that ends at "now" would skip
+such lines for good, since the next window starts where this one ended."""
+
+
+async def monitor(
+    settings: Settings, publisher: BatchSender, interval: float, *,
+    on_scan: Callable[[ScanResult], None], on_error: Callable[[str], None],
+) -> None:
+    """Scan Loki every ``interval`` seconds until cancelled, each scan from where the previous one ended.
+
+    ``on_scan`` gets every scan's result, ``on_error`` the message of every failed scan; a failed scan
+    never ends the loop (the next one tries again from the same place).
+    """
+    last_end: int | None = None
+    while True:
+        now_ns = time.time_ns() - int(MONITOR_SETTLE_SECONDS * 1e9)
+        hours = interval / 3600 if last_end is None else max(1e-6, (now_ns - last_end) / 3.6e12)
+        try:
+            result = await scan(settings, hours, settings.auto_fix_enabled, publisher, now_ns=now_ns)
+            last_end = result.end_ns
+            on_scan(result)
+        except StreamfixError as exc:
+            log.warning("periodic Loki scan failed", extra={"error": str(exc)})
+            on_error(str(exc))
+        except Exception as exc:  # the loop outlives any one scan; the next one tries again
+            log.exception("periodic Loki scan crashed")
+            on_error(repr(exc))
+        await asyncio.sleep(interval)
+

@@ -1,7 +1,9 @@
-"""Entry points that wire a source to Kafka: topics, cursors, publisher, pipeline, watcher.
+"""The one runner of log sources: topics, cursors, publisher and batch pipeline around a :class:`Source`.
 
-The CLI (``streamfix watch ...``) and the integration tests call these; each runs until cancelled
-(or, for stdin, until EOF) and on the way out flushes its last batch and writes its cursors.
+:func:`run_source` drives any source (Railway, Loki, files, stdin: see
+:class:`streamfix.sources.base.Source`); the ``watch_*`` functions build the source for
+``streamfix watch ...`` and run it. Each runs until cancelled (or, for stdin, until EOF) and on the
+way out flushes its last batch and writes its cursors.
 """
 
 from __future__ import annotations
@@ -13,21 +15,44 @@ import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from streamfix.core.cursor import Deduper
+from streamfix.core.cursor import Cursor, Deduper
+from streamfix.core.formats import stream_key
 from streamfix.errors import SourceError
 from streamfix.kafka import topics
-from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.clients import KafkaPublisher, ensure_topics
 from streamfix.runtime.settings import Settings
-from streamfix.sources import loki, railway
-from streamfix.sources.base import BatchPipeline, Format
+from streamfix.runtime.shiplogs import auth_headers
+from streamfix.sources import railway
+from streamfix.sources.base import BatchPipeline, Digests, Format, Source
 from streamfix.sources.cursors import CursorStore, load_cursors, recover
-from streamfix.sources.files import follow_files, read_stdin
-from streamfix.sources.loki import LokiPoller, LokiTarget, auth_headers, make_client
+from streamfix.sources.files import FileSource, StdinSource
+from streamfix.sources.loki import LokiPoller, LokiTarget, line_digests, make_client
+from streamfix.sources.loki import stream_key as loki_stream_key
 from streamfix.sources.loki_tail import run_live
 from streamfix.sources.railway import RailwayWatcher
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (topics.RAW, topics.SOURCE_CURSORS)
+
+
+async def run_source(settings: Settings, source: Source, *, auto_fix: bool = False) -> int:
+    """Publish what ``source`` reads until it ends, is stopped or is cancelled; returns its line count."""
+    await ensure_topics(settings, SOURCE_TOPICS)
+    keys = source.cursor_keys()
+    stored = await load_cursors(settings, f"{source.kind}:") if keys else {}
+    async with KafkaPublisher(settings) as pub, BatchPipeline(
+        settings, pub, source.kind, fmt=source.fmt, auto_fix=auto_fix,
+        cursor_saver=CursorStore(pub) if keys else None,
+    ) as pipeline:
+        if source.digests is not None:
+            resumes = await recover(settings, {key: stored.get(key) for key in keys}, source.digests)
+            for key, found in resumes.items():
+                source.resume(key, found.cursor, found.skip)
+                log.info("resuming", extra={"key": key, "since": found.cursor.ts_text})
+        else:
+            for key in keys:
+                source.resume(key, stored.get(key), set())
+        return await source.run(pipeline)
 
 
 def check_railway_cli(settings: Settings) -> None:
@@ -39,64 +64,142 @@ def check_railway_cli(settings: Settings) -> None:
         )
 
 
+class RailwaySource:
+    """``railway logs --json`` of some services (or the linked one), one watcher and cursor per service."""
+
+    kind = "railway"
+    fmt: Format = "railway"
+    digests: Digests | None = staticmethod(railway.line_digests)
+
+    def __init__(self, settings: Settings, *, services: Sequence[str] = (), environment: str | None = None,
+                 interval: float | None = None) -> None:
+        self.settings = settings
+        self.services: list[str | None] = list(services) or [None]
+        self.environment = environment
+        self.interval = interval
+        self.dedupers: dict[str, Deduper] = {}
+        self._task: asyncio.Task[object] | None = None
+
+    def _key(self, service: str | None) -> str:
+        return f"railway:{service or '-'}@{self.environment or '-'}"
+
+    def default_stream_key(self) -> str:
+        return stream_key("railway", service=self.services[0] or "-", deployment="-", replica="-")
+
+    def cursor_keys(self) -> list[str]:
+        return [self._key(service) for service in self.services]
+
+    def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
+        self.dedupers[key] = Deduper(cursor, skip)
+
+    async def run(self, pipeline: BatchPipeline) -> int:
+        self._task = asyncio.current_task()
+        watchers = [
+            RailwayWatcher(pipeline, railway_bin=self.settings.railway_bin, service=service,
+                           environment=self.environment, interval=self.interval)
+            for service in self.services
+        ]
+        for watcher in watchers:
+            if (dedupe := self.dedupers.get(watcher.key)) is not None:
+                watcher.dedupe = dedupe
+        async with asyncio.TaskGroup() as group:
+            for watcher in watchers:
+                group.create_task(watcher.run(), name=watcher.key)
+        return sum(w.accepted for w in watchers)
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+class LokiSource:
+    """One LogQL query, polled forward (or tailed with ``live``); one cursor per URL and query."""
+
+    kind = "loki"
+    fmt: Format = "loki"
+    digests: Digests | None = staticmethod(line_digests)
+
+    def __init__(self, settings: Settings, target: LokiTarget, *, interval: float | None = None,
+                 live: bool = False) -> None:
+        self.settings = settings
+        self.target = target
+        self.interval = interval or settings.loki_poll_interval
+        self.live = live
+        self.cursor: Cursor | None = None
+        self.skip: set[tuple[int, str]] = set()
+        self._task: asyncio.Task[object] | None = None
+
+    def default_stream_key(self) -> str:
+        return loki_stream_key({})
+
+    def cursor_keys(self) -> list[str]:
+        return [self.target.cursor_key]
+
+    def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
+        self.cursor, self.skip = cursor, skip
+
+    async def run(self, pipeline: BatchPipeline) -> int:
+        self._task = asyncio.current_task()
+        settings = self.settings
+        async with make_client(settings, self.target) as client:
+            poller = LokiPoller(
+                pipeline,
+                client,
+                self.target,
+                cursor=self.cursor,
+                page_limit=settings.loki_page_limit,
+                lookback_seconds=settings.loki_lookback_seconds,
+            )
+            poller.dedupe.skip = self.skip
+            if self.live:
+                await run_live(poller, auth_headers(settings, self.target.org_id), self.interval)
+            else:
+                await poller.run(self.interval)
+        return poller.stats.published
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
 async def watch_railway(settings: Settings, *, services: Sequence[str] = (), environment: str | None = None,
                         interval: float | None = None, auto_fix: bool = False) -> None:
     """Watch every service (or the linked one when ``services`` is empty) until cancelled."""
     check_railway_cli(settings)
-    await ensure_topics(settings, SOURCE_TOPICS)
-    cursors = await load_cursors(settings, "railway:")
-    async with Publisher(settings) as pub, BatchPipeline(
-        settings, pub, "railway", fmt="railway", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
-    ) as pipeline:
-        names: list[str | None] = list(services) or [None]
-        watchers = [
-            RailwayWatcher(pipeline, railway_bin=settings.railway_bin, service=service, environment=environment,
-                           interval=interval)
-            for service in names
-        ]
-        resumes = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
-        for watcher in watchers:
-            if (resume := resumes.get(watcher.key)) is not None:
-                watcher.dedupe = Deduper(resume.cursor, resume.skip)
-                log.info("resuming", extra={"key": watcher.key, "since": resume.cursor.ts_text})
-        async with asyncio.TaskGroup() as group:
-            for watcher in watchers:
-                group.create_task(watcher.run(), name=watcher.key)
+    source = RailwaySource(settings, services=services, environment=environment, interval=interval)
+    await run_source(settings, source, auto_fix=auto_fix)
 
 
-async def watch_loki(settings: Settings, target: LokiTarget, *, interval: float | None = None, live: bool = False,
-                     auto_fix: bool = False) -> None:
+async def watch_loki(
+    settings: Settings,
+    target: LokiTarget,
+    *,
+    interval: float | None = None,
+    live: bool = False,
+    auto_fix: bool = False,
+) -> None:
     """Poll (or tail) one LogQL query until cancelled."""
-    await ensure_topics(settings, SOURCE_TOPICS)
-    cursors = await load_cursors(settings, "loki:")
-    async with make_client(settings, target) as client, Publisher(settings) as pub, BatchPipeline(
-        settings, pub, "loki", fmt="loki", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
-    ) as pipeline:
-        resumes = await recover(settings, {target.cursor_key: cursors.get(target.cursor_key)}, loki.line_digests)
-        resume = resumes.get(target.cursor_key)
-        poller = LokiPoller(pipeline, client, target, cursor=resume.cursor if resume else None,
-                            page_limit=settings.loki_page_limit, lookback_seconds=settings.loki_lookback_seconds)
-        if resume is not None:
-            poller.dedupe.skip = resume.skip
-        every = interval or settings.loki_poll_interval
-        if live:
-            await run_live(poller, auth_headers(settings, target.org_id), every)
-        else:
-            await poller.run(every)
+    await run_source(settings, LokiSource(settings, target, interval=interval, live=live), auto_fix=auto_fix)
 
 
-async def watch_files(settings: Settings, paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True,
-                      auto_fix: bool = False, fmt: Format = "auto") -> None:
-    await ensure_topics(settings, SOURCE_TOPICS)
-    cursors = await load_cursors(settings, "file:")
-    async with Publisher(settings) as pub, BatchPipeline(
-        settings, pub, "file", fmt=fmt, auto_fix=auto_fix, cursor_saver=CursorStore(pub)
-    ) as pipeline:
-        await follow_files(pipeline, paths, interval=interval, from_start=from_start, cursors=cursors)
+async def watch_files(
+    settings: Settings,
+    paths: Sequence[str],
+    *,
+    interval: float = 0.25,
+    from_start: bool = True,
+    auto_fix: bool = False,
+    fmt: Format = "auto",
+) -> None:
+    source = FileSource(paths, interval=interval, from_start=from_start, fmt=fmt)
+    await run_source(settings, source, auto_fix=auto_fix)
 
 
 async def watch_stdin(settings: Settings, *, stream: BinaryIO | None = None, name: str = "stdin",
                       auto_fix: bool = False, fmt: Format = "auto") -> int:
-    await ensure_topics(settings, SOURCE_TOPICS)
-    async with Publisher(settings) as pub, BatchPipeline(settings, pub, "stdin", fmt=fmt, auto_fix=auto_fix) as pipeline:
-        return await read_stdin(pipeline, stream or sys.stdin.buffer, name=name)
+    source = StdinSource(stream or sys.stdin.buffer, name=name, fmt=fmt)
+    return await run_source(settings, source, auto_fix=auto_fix)
+
+
+SOURCES: tuple[type[Source], ...] = (RailwaySource, LokiSource, FileSource, StdinSource)
+"""Every kind of source (mypy checks that each implements :class:`~streamfix.sources.base.Source`)."""

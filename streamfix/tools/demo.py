@@ -52,7 +52,9 @@ def split_by_service(lines: list[str]) -> dict[str, list[str]]:
             except orjson.JSONDecodeError:
                 obj = None
             if isinstance(obj, dict):
-                service = str(obj.get("service") or obj.get("serviceName") or obj.get("railway_service") or "app")
+                service = str(
+                    obj.get("service") or obj.get("serviceName") or obj.get("railway_service") or "app"
+                )
         out[service].append(line)
     return dict(out)
 
@@ -109,16 +111,30 @@ async def _publish(settings: Settings, streams: dict[str, list[str]]) -> int:
     total = 0
     async with Publisher(settings) as pub:
         for service, lines in streams.items():
-            for batch in batches(lines, stream=f"replay:{service}", source="replay", labels={"service": service},
-                                 size=settings.batch_max_lines, fmt="railway", run_id=run):
+            for batch in batches(
+                lines,
+                stream=f"replay:{service}",
+                source="replay",
+                labels={"service": service},
+                size=settings.batch_max_lines,
+                fmt="railway",
+                run_id=run,
+            ):
                 await pub.send_batch(batch)
                 total += len(batch.lines)
         await pub.flush()
     return total
 
 
-def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_path: Path | None = None,
-             api_token: str | None = None, hold: Callable[[DemoResult], None] | None = None) -> DemoResult:
+def run_demo(
+    settings: Settings,
+    sample: Path,
+    *,
+    timeout: float = 120.0,
+    log_path: Path | None = None,
+    api_token: str | None = None,
+    hold: Callable[[DemoResult], None] | None = None,
+) -> DemoResult:
     """Replay ``sample`` through a worker of its own; ``hold(result)`` runs while that worker still serves."""
     streams = split_by_service(shift_to_recent(list(read_lines(sample)), time.time()))
     expected = expected_occurrences(streams)
@@ -140,7 +156,9 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float = 120.0, log_pa
                 break
             time.sleep(0.2)
         else:
-            raise StreamfixError(f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}")
+            raise StreamfixError(
+                f"patterns did not reach {expected} events within {timeout:.0f} s; see {log_file}"
+            )
         result = DemoResult(patterns=patterns, expected_events=expected, lines=lines)
         if hold is not None:
             hold(result)
@@ -154,8 +172,10 @@ def try_commands(base: str, token: str, fingerprint: str | None) -> list[str]:
     cmds += [f"curl '{base}/errors/patterns'", f"curl '{base}/dashboard?hours=1'"]
     if fingerprint:
         cmds.append(f"curl {base}/patterns/{fingerprint}")
-        cmds.append(f"curl -X POST -H 'Authorization: Bearer {token}' "
-                    f"'{base}/fixes/generate-for-error?error_id={fingerprint}&create_pr=false'")
+        cmds.append(
+            f"curl -X POST -H 'Authorization: Bearer {token}' "
+            f"'{base}/fixes/generate-for-error?error_id={fingerprint}&create_pr=false'"
+        )
     return cmds
 
 
@@ -163,7 +183,15 @@ def format_table(patterns: list[dict[str, Any]]) -> str:
     rows = [("CATEGORY", "SEVERITY", "COUNT", "FINGERPRINT", "ERROR", "WHERE")]
     for p in patterns:
         where = f"{p.get('file') or '?'}:{p.get('line') or '?'} in {p.get('function') or '?'}"
-        rows.append((str(p["category"]), str(p["severity"]), str(p["count"]), str(p["fingerprint"])[:20],
-                     str(p["error_type"])[:40], where[-60:]))
+        rows.append(
+            (
+                str(p["category"]),
+                str(p["severity"]),
+                str(p["count"]),
+                str(p["fingerprint"])[:20],
+                str(p["error_type"])[:40],
+                where[-60:],
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)

@@ -39,23 +39,43 @@ _TRACEBACKS: tuple[tuple[tuple[tuple[str, int, str, str], ...], str], ...] = (
     (
         (
             ("/app/src/billing/charges.py", 131, "create_charge", "rows = await conn.fetch(SQL, order_id)"),
-            ("/usr/local/lib/python3.11/site-packages/asyncpg/connection.py", 690, "fetch", "return await self._execute("),
+            (
+                "/usr/local/lib/python3.11/site-packages/asyncpg/connection.py",
+                690,
+                "fetch",
+                "return await self._execute(",
+            ),
         ),
-        'asyncpg.exceptions.UniqueViolationError: duplicate key value violates unique constraint "charges_pkey" (order {n})',
+        'asyncpg.exceptions.UniqueViolationError: duplicate key value violates unique constraint "charges_pkey" (order {n})',  # noqa: E501
     ),
     (
         (
-            ("/app/src/notifier/send.py", 57, "send_summary", "out = await llm.chat.completions.create(**req)"),
-            ("/usr/local/lib/python3.11/site-packages/openai/_base_client.py", 1594, "_request", "raise self._make_status_error"),
+            (
+                "/app/src/notifier/send.py",
+                57,
+                "send_summary",
+                "out = await llm.chat.completions.create(**req)",
+            ),
+            (
+                "/usr/local/lib/python3.11/site-packages/openai/_base_client.py",
+                1594,
+                "_request",
+                "raise self._make_status_error",
+            ),
         ),
         "openai.RateLimitError: Error code: 429 - rate limit reached for requests, retry after {small}s",
     ),
     (
         (
             ("/app/src/api/cache.py", 23, "get_cached", "return self.redis.get(key)"),
-            ("/usr/local/lib/python3.11/site-packages/redis/connection.py", 707, "connect", "raise ConnectionError(self._error_message(e))"),
+            (
+                "/usr/local/lib/python3.11/site-packages/redis/connection.py",
+                707,
+                "connect",
+                "raise ConnectionError(self._error_message(e))",
+            ),
         ),
-        "redis.exceptions.ConnectionError: Error 111 connecting to 10.0.{small}.{small}:6379. Connection refused.",
+        "redis.exceptions.ConnectionError: Error 111 connecting to 10.0.{small}.{small}:6379. Connection refused.",  # noqa: E501
     ),
 )
 
@@ -93,12 +113,16 @@ class SynthStream:
 class Synth:
     """Generates ``(stream key, line)`` pairs; the same seed gives the same lines."""
 
-    def __init__(self, seed: int = 7, error_rate: float = 0.02, streams: int = 4, distinct: int | None = None) -> None:
+    def __init__(
+        self, seed: int = 7, error_rate: float = 0.02, streams: int = 4, distinct: int | None = None
+    ) -> None:
         self.rng = random.Random(seed)
         self.error_rate = error_rate
         self.distinct = distinct
         self.streams = [
-            SynthStream(SERVICES[i % len(SERVICES)], f"dep-{i:02d}", f"r{i // len(SERVICES)}", 1_795_000_000_000)
+            SynthStream(
+                SERVICES[i % len(SERVICES)], f"dep-{i:02d}", f"r{i // len(SERVICES)}", 1_795_000_000_000
+            )
             for i in range(streams)
         ]
         self._counter = 0

@@ -6,24 +6,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
+from streamfix.kafka.publish import Publisher
+from streamfix.runtime.shared import StreamfixApp
+from streamfix.web import middleware, reads, ui, writes
 from streamfix.web.context import ApiContext, TableReader, faust_publisher, faust_reader
-
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
-    from streamfix.web.context import Publish
 
 CONTEXT_KEY = "web.api"
 
 
-def register_views(sf: StreamfixApp, *, reader: TableReader | None = None, publish: Publish | None = None) -> ApiContext:
-    """Mount the routes; ``reader`` and ``publish`` replace the table reader and the topic publisher in tests."""
-    from streamfix.web import middleware, reads, ui, writes
-
-    ctx = ApiContext(sf.settings, reader or faust_reader(sf), publish or faust_publisher(sf))
+def register_views(sf: StreamfixApp, *, reader: TableReader | None = None,
+                   publisher: Publisher | None = None) -> ApiContext:
+    """Mount the routes; ``reader`` and ``publisher`` replace the table reader and the publisher in tests."""
+    ctx = ApiContext(sf.settings, reader or faust_reader(sf), publisher or faust_publisher(sf))
     sf.state[CONTEXT_KEY] = ctx
     aiohttp_app: web.Application = sf.app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's app
     aiohttp_app.middlewares.append(middleware.make_middleware(ctx))

@@ -1,8 +1,10 @@
 """What the API's views share: settings, the one way to read tables, publishing, the clock, the read cache.
 
-Tables are read only through :class:`TableReader`. ``faust_reader`` reads this worker's own table
-partitions; when tables become readable on every worker (a global table, or routing requests to the
-owning worker) only that function changes. Tests pass a reader over plain dicts.
+Tables are read only through :class:`TableReader`, which hands out typed records
+(:class:`~streamfix.core.records.Pattern`, :class:`~streamfix.core.records.FixState`). ``faust_reader``
+reads the changelog views every worker holds in full (and this worker's own partitions of other
+tables). Tests pass a reader over plain dicts. Records go to topics through the worker's
+:class:`~streamfix.kafka.publish.Publisher`.
 """
 
 from __future__ import annotations
@@ -10,35 +12,63 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from streamfix.core.records import FIX_STATES, PATTERNS, FixState, Pattern
+from streamfix.kafka.publish import Publisher, TopicPublisher
 from streamfix.runtime.settings import Settings
+from streamfix.runtime.shared import StreamfixApp
 from streamfix.web.security import RateLimiter
-
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
 
 
 class TableReader(Protocol):
-    def values(self, table: str) -> list[Any]: ...
+    def patterns(self) -> list[Pattern]: ...
 
-    def get(self, table: str, key: str) -> Any: ...
+    def pattern(self, fingerprint: str) -> Pattern | None: ...
+
+    def fix_state(self, fingerprint: str) -> FixState | None: ...
+
+    def fixes(self) -> list[Any]:
+        """Every pattern's fix history (``{fix_id: FixResult JSON}``)."""
+        ...
+
+    def fix_history(self, fingerprint: str) -> Mapping[str, Any] | None: ...
+
+
+def _pattern(value: Any) -> Pattern:
+    return value if isinstance(value, Pattern) else PATTERNS.decode(value)
 
 
 @dataclass(frozen=True, slots=True)
 class MappingReader:
-    """Reads tables that behave like mappings (Faust tables, or dicts in tests)."""
+    """Reads tables that behave like mappings (Faust tables, or dicts in tests). Values are records, or
+    their JSON objects (decoded on the way out)."""
 
     tables: Mapping[str, Any]
 
     def values(self, table: str) -> list[Any]:
         return list(self.tables[table].values())
 
-    def get(self, table: str, key: str) -> Any:
-        return self.tables[table].get(key)
+    def patterns(self) -> list[Pattern]:
+        return [_pattern(v) for v in self.values("patterns") if v is not None]
+
+    def pattern(self, fingerprint: str) -> Pattern | None:
+        value = self.tables["patterns"].get(fingerprint)
+        return None if value is None else _pattern(value)
+
+    def fix_state(self, fingerprint: str) -> FixState | None:
+        value = self.tables["fix_state"].get(fingerprint)
+        return value if value is None or isinstance(value, FixState) else FIX_STATES.decode(value)
+
+    def fixes(self) -> list[Any]:
+        return self.values("fixes")
+
+    def fix_history(self, fingerprint: str) -> Mapping[str, Any] | None:
+        history: Mapping[str, Any] | None = self.tables["fixes"].get(fingerprint)
+        return history
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +92,8 @@ def faust_reader(sf: StreamfixApp) -> TableReader:
     return FaustReader({**sf.tables, **sf.views})
 
 
-Publish = Callable[[str, str, Any], Awaitable[None]]
-"""``publish(role, key, value)``: put a value (a JSON object, or bytes for the raw topic) on a topic and wait until the broker has it."""
-
-
-def faust_publisher(sf: StreamfixApp) -> Publish:
-    async def publish(role: str, key: str, value: Any) -> None:
-        fut = await sf.topics[role].send(key=key.encode("utf-8"), value=value)
-        await fut
-
-    return publish
+def faust_publisher(sf: StreamfixApp) -> Publisher:
+    return TopicPublisher(sf.topics)
 
 
 FAST_SWITCH_INTERVAL = 0.0005
@@ -151,7 +173,7 @@ class ReadCache:
 class ApiContext:
     settings: Settings
     reader: TableReader
-    publish: Publish
+    publisher: Publisher
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     limiter: RateLimiter = field(init=False)

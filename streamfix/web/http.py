@@ -20,7 +20,9 @@ JSON = "application/json"
 class ApiError(Exception):
     """A request the API refuses, with its status and JSON body."""
 
-    def __init__(self, status: int, error: str, detail: Any = "", headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, error: str, detail: Any = "", headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{status} {error}: {detail}")
         self.status = status
         self.error = error
@@ -28,7 +30,9 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> web.Response:
-        return json_response({"error": self.error, "detail": self.detail}, status=self.status, headers=self.headers)
+        return json_response(
+            {"error": self.error, "detail": self.detail}, status=self.status, headers=self.headers
+        )
 
 
 def dumps(value: Any) -> bytes:

@@ -7,23 +7,22 @@ Each answer is computed by :mod:`streamfix.core.queries` over the tables' values
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from streamfix.core import queries
 from streamfix.core.patterns import public_view
+from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
+from streamfix.runtime.shared import StreamfixApp
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
 
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
-
 MAX_HOURS = 720.0
-Snapshot = tuple[list[Any], list[Any]]
+Snapshot = tuple[list[Pattern], list[Any]]
 CRITICAL = frozenset({"CRITICAL"})
 FIX_STATUSES = frozenset({
     "pending", "analyzing", "fix_generated", "fix_invalid", "analysis_failed", "skipped_budget",
@@ -40,16 +39,16 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
     width = settings.window_seconds
 
     def snapshot() -> Snapshot:
-        return ctx.reader.values("patterns"), ctx.reader.values("fixes")
+        return ctx.reader.patterns(), ctx.reader.fixes()
 
-    async def cached(key: str, compute: Callable[[list[Any], list[Any]], Any]) -> web.Response:
+    async def cached(key: str, compute: Callable[[list[Pattern], list[Any]], Any]) -> web.Response:
         """The answer for ``key``: ``compute(patterns, fixes)`` over a snapshot of the tables, cached."""
         body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(compute(*snap)))
         return http.raw_json(body)
 
     def patterns_tracked() -> int:
         """Patterns the lists show (those merged into others left out)."""
-        return queries.count_by(ctx.reader.values("patterns"))
+        return queries.count_by(ctx.reader.patterns())
 
     async def health(request: web.Request) -> web.StreamResponse:
         """Liveness and how many patterns this worker tracks."""
@@ -82,7 +81,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         offset = http.integer(request.query, "offset", default=0, low=0, high=10_000_000)
         category = request.query.get("category") or None
 
-        def compute(patterns: list[Any], _: list[Any]) -> dict[str, Any]:
+        def compute(patterns: list[Pattern], _: list[Any]) -> dict[str, Any]:
             rows = queries.matching(patterns, now=ctx.clock(), window_seconds=width, category=category)
             return {"patterns": queries.page(rows, offset=offset, limit=limit), "total": len(rows)}
 
@@ -90,17 +89,18 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
 
     async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
         """One pattern with its sample traceback, frames, fix state and fixes."""
-        pattern = ctx.reader.get("patterns", fingerprint)
+        pattern = ctx.reader.pattern(fingerprint)
         if pattern is None:
             raise http.ApiError(404, "not_found", f"no pattern with fingerprint {fingerprint[:100]!r}")
         detail = public_view(pattern)
+        state = ctx.reader.fix_state(fingerprint)
         return http.json_response({
             "error": queries.error_object(pattern),
-            "traceback": detail.get("traceback", ""),
-            "frames": detail.get("frames", []),
-            "incomplete": bool(detail.get("incomplete", False)),
-            "fix_state": ctx.reader.get("fix_state", fingerprint),
-            "fixes": queries.fix_list([ctx.reader.get("fixes", fingerprint)]),
+            "traceback": detail["traceback"],
+            "frames": detail["frames"],
+            "incomplete": detail["incomplete"],
+            "fix_state": None if state is None else FIX_STATES.to_obj(state),
+            "fixes": queries.fix_list([ctx.reader.fix_history(fingerprint)]),
         })
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
@@ -120,11 +120,14 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         """Every fix, latest update first."""
         status = request.query.get("status") or None
         if status is not None and status not in FIX_STATUSES:
-            raise http.ApiError(422, "invalid_parameter",
-                                {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"})
+            raise http.ApiError(
+                422,
+                "invalid_parameter",
+                {"parameter": "status", "message": f"status must be one of {sorted(FIX_STATUSES)}"},
+            )
         limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
 
-        def compute(_: list[Any], fixes: list[Any]) -> dict[str, Any]:
+        def compute(_: list[Pattern], fixes: list[Any]) -> dict[str, Any]:
             items = queries.fix_list(fixes, status=status)
             return {"fixes": items[:limit], "total": len(items)}
 
@@ -132,7 +135,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
 
     async def fix_detail(request: web.Request, fix_id: str) -> web.StreamResponse:
         """One fix by its id."""
-        found = queries.find_fix(ctx.reader.values("fixes"), fix_id)
+        found = queries.find_fix(ctx.reader.fixes(), fix_id)
         if found is None:
             raise http.ApiError(404, "not_found", f"no fix with id {fix_id[:100]!r}")
         return http.json_response(found)

@@ -11,7 +11,7 @@ from faust.web import View
 from streamfix.web.http import ApiError
 
 if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+    from streamfix.runtime.shared import StreamfixApp
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 

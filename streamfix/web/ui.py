@@ -15,7 +15,7 @@ from streamfix.web import http, openapi
 from streamfix.web.routing import mount
 
 if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
+    from streamfix.runtime.shared import StreamfixApp
 
 STATIC = Path(__file__).resolve().parent / "static"
 TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}
@@ -23,7 +23,9 @@ ASSETS = ("dashboard.css", "dashboard.js", "chart.js")
 
 
 def _load() -> dict[str, tuple[bytes, str]]:
-    return {name: ((STATIC / name).read_bytes(), TYPES[Path(name).suffix]) for name in ("index.html", *ASSETS)}
+    return {
+        name: ((STATIC / name).read_bytes(), TYPES[Path(name).suffix]) for name in ("index.html", *ASSETS)
+    }
 
 
 def register(sf: StreamfixApp) -> None:

@@ -8,119 +8,85 @@ repeated click before the fix state moves names the same request and the fixer t
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from agents.group import fix_request_for
 from streamfix.core import queries
-from streamfix.core.trigger import next_attempt
-from streamfix.errors import ConfigError, SourceError, StreamfixError
-from streamfix.kafka.wire import RawBatch
+from streamfix.core.records import Pattern
+from streamfix.errors import ConfigError, SourceError
 from streamfix.runtime import metrics
+from streamfix.runtime.shared import StreamfixApp
+from streamfix.services.fixes import requested_fix
+from streamfix.sources import loki
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
-
-if TYPE_CHECKING:
-    from streamfix.runtime.app import StreamfixApp
 
 log = logging.getLogger(__name__)
 
 MONITOR_TASK = "loki-monitor"
 
 
-async def request_fixes(ctx: ApiContext, targets: list[Mapping[str, Any]], create_pr: bool) -> list[dict[str, Any]]:
+async def request_fixes(ctx: ApiContext, targets: list[Pattern], create_pr: bool) -> list[dict[str, Any]]:
     """Publish one fix request per pattern; returns what was requested."""
     now = ctx.clock()
     out = []
     for pattern in targets:
-        fp = str(pattern["fingerprint"])
-        attempt = next_attempt(ctx.reader.get("fix_state", fp))
-        request = fix_request_for(dict(pattern), attempt, "api", now).model_copy(update={"create_pr": create_pr})
+        fp = pattern.fingerprint
+        request = requested_fix(pattern, ctx.reader.fix_state(fp), "api", now, create_pr=create_pr)
         try:
-            await ctx.publish("fix_requests", fp, request.model_dump(mode="json"))
+            await ctx.publisher.send_and_wait("fix_requests", fp, request)
         except KafkaError as exc:
             log.warning("fix request not published", extra={"fingerprint": fp, "error": str(exc)})
             raise http.ApiError(503, "broker_unavailable", f"Kafka did not take the fix request: {exc}",
                                 headers={"Retry-After": "5"}) from None
         metrics.FIX_REQUESTS.labels(trigger="api", category=request.category).inc()
-        out.append({"request_id": request.request_id, "fingerprint": fp, "attempt": attempt,
+        out.append({"request_id": request.request_id, "fingerprint": fp, "attempt": request.attempt,
                     "category": request.category})
     return out
 
 
-def resolve(ctx: ApiContext, error_id: str) -> tuple[str, list[Mapping[str, Any]]] | None:
-    found = ctx.reader.get("patterns", error_id)
-    return queries.fix_targets(error_id, found, [] if found is not None else ctx.reader.values("patterns"))
+def resolve(ctx: ApiContext, error_id: str) -> tuple[str, list[Pattern]] | None:
+    found = ctx.reader.pattern(error_id)
+    return queries.fix_targets(error_id, found, [] if found is not None else ctx.reader.patterns())
 
 
-class TopicSender:
-    """The :class:`streamfix.sources.base.BatchSender` a scan inside the worker publishes through."""
-
-    def __init__(self, ctx: ApiContext) -> None:
-        self._ctx = ctx
-
-    async def send_batch(self, batch: RawBatch) -> asyncio.Future[object]:
-        return await self.send("raw", batch.stream, batch)
-
-    async def send(self, role: str, key: str, record: Any) -> asyncio.Future[object]:
-        value = record.dumps() if role == "raw" else record.model_dump(mode="json")
-        await self._ctx.publish(role, key, value)
-        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-
-def loki_scan(ctx: ApiContext) -> Any:
-    """The Loki scan function, or a 409 saying why there is none."""
+def check_loki(ctx: ApiContext) -> None:
+    """A 409 saying why there is no Loki to scan."""
     settings = ctx.settings
     if not (settings.loki_url and settings.loki_query):
         raise http.ApiError(409, "loki_not_configured",
                             "Loki is not configured: set STREAMFIX_LOKI_URL and STREAMFIX_LOKI_QUERY")
-    try:
-        module = importlib.import_module("streamfix.sources.loki")
-    except ImportError:
-        module = None
-    scan = getattr(module, "scan", None)
-    if scan is None:
-        raise http.ApiError(409, "loki_unavailable", "this build has no Loki scan")
-    return scan
 
 
 def scan_summary(result: Any) -> dict[str, Any]:
-    return {"lines": result.lines, "pages": result.pages, "batches": result.batches, "start_ns": result.start_ns,
-            "end_ns": result.end_ns, "duration_s": round(result.duration_s, 3), "query": result.query}
+    return {
+        "lines": result.lines,
+        "pages": result.pages,
+        "batches": result.batches,
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": round(result.duration_s, 3),
+        "query": result.query,
+    }
 
 
-MONITOR_SETTLE_SECONDS = 2.0
+def start_monitor(ctx: ApiContext, interval: float) -> asyncio.Task[None]:
+    """The periodic Loki scan (:func:`streamfix.sources.loki.monitor`), reporting into ``ctx.monitor``."""
 
+    def scanned(result: loki.ScanResult) -> None:
+        ctx.monitor.update(
+            last_scan=scan_summary(result), last_error=None, scans=ctx.monitor.get("scans", 0) + 1
+        )
 
-async def monitor_loop(ctx: ApiContext, scan: Any, interval: float) -> None:
-    """Scan Loki every ``interval`` seconds, each scan from where the previous one ended."""
-    sender = TopicSender(ctx)
-    last_end: int | None = None
-    while True:
-        # Loki makes a line queryable a little after its timestamp; a window that ends at "now" would
-        # skip such lines for good, since the next window starts where this one ended.
-        now_ns = time.time_ns() - int(MONITOR_SETTLE_SECONDS * 1e9)
-        hours = interval / 3600 if last_end is None else max(1e-6, (now_ns - last_end) / 3.6e12)
-        try:
-            result = await scan(ctx.settings, hours, ctx.settings.auto_fix_enabled, sender, now_ns=now_ns)
-            last_end = result.end_ns
-            ctx.monitor.update(last_scan=scan_summary(result), last_error=None, scans=ctx.monitor.get("scans", 0) + 1)
-        except StreamfixError as exc:
-            log.warning("periodic Loki scan failed", extra={"error": str(exc)})
-            ctx.monitor["last_error"] = str(exc)
-        except Exception as exc:  # the loop outlives any one scan; the next one tries again
-            log.exception("periodic Loki scan crashed")
-            ctx.monitor["last_error"] = repr(exc)
-        await asyncio.sleep(interval)
+    def failed(message: str) -> None:
+        ctx.monitor["last_error"] = message
+
+    loop = loki.monitor(ctx.settings, ctx.publisher, interval, on_scan=scanned, on_error=failed)
+    return asyncio.create_task(loop, name=MONITOR_TASK)
 
 
 def register(sf: StreamfixApp, ctx: ApiContext) -> None:
@@ -130,20 +96,31 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         create_pr = http.boolean(request.query, "create_pr", default=True)
         found = resolve(ctx, error_id)
         if found is None:
-            raise http.ApiError(404, "not_found", f"{error_id[:100]!r} is neither a pattern fingerprint nor a category")
+            raise http.ApiError(
+                404, "not_found", f"{error_id[:100]!r} is neither a pattern fingerprint nor a category"
+            )
         kind, targets = found
         if not targets:
-            raise http.ApiError(404, "no_fixable_patterns", f"category {error_id[:100]!r} has no fixable patterns")
+            raise http.ApiError(
+                404, "no_fixable_patterns", f"category {error_id[:100]!r} has no fixable patterns"
+            )
         requested = await request_fixes(ctx, targets, create_pr)
-        return http.json_response({"error_id": error_id, "kind": kind, "create_pr": create_pr,
-                                   "request_ids": [r["request_id"] for r in requested], "requested": requested},
-                                  status=202)
+        return http.json_response(
+            {
+                "error_id": error_id,
+                "kind": kind,
+                "create_pr": create_pr,
+                "request_ids": [r["request_id"] for r in requested],
+                "requested": requested,
+            },
+            status=202,
+        )
 
     async def generate_batch(request: web.Request) -> web.StreamResponse:
         """Request fixes for several fingerprints or categories at once."""
         ids = http.id_list(request.query, "error_ids")
         create_pr = http.boolean(request.query, "create_prs", default=True)
-        targets: dict[str, Mapping[str, Any]] = {}
+        targets: dict[str, Pattern] = {}
         not_found: list[str] = []
         for error_id in ids:
             found = resolve(ctx, error_id)
@@ -151,21 +128,30 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
                 not_found.append(error_id)
                 continue
             for pattern in found[1]:
-                targets.setdefault(str(pattern["fingerprint"]), pattern)
+                targets.setdefault(pattern.fingerprint, pattern)
         if not targets:
-            raise http.ApiError(404, "not_found", {"message": "no fixable pattern matched", "not_found": not_found})
+            raise http.ApiError(
+                404, "not_found", {"message": "no fixable pattern matched", "not_found": not_found}
+            )
         requested = await request_fixes(ctx, list(targets.values()), create_pr)
-        return http.json_response({"create_pr": create_pr, "request_ids": [r["request_id"] for r in requested],
-                                   "requested": requested, "not_found": not_found}, status=202)
+        return http.json_response(
+            {
+                "create_pr": create_pr,
+                "request_ids": [r["request_id"] for r in requested],
+                "requested": requested,
+                "not_found": not_found,
+            },
+            status=202,
+        )
 
     async def monitor_start(request: web.Request) -> web.StreamResponse:
         """Start (or restart with a new interval) the periodic Loki scan inside this worker."""
         interval = http.number(request.query, "interval", default=300.0, low=10.0, high=86400.0)
-        scan = loki_scan(ctx)
+        check_loki(ctx)
         previous = ctx.tasks.pop(MONITOR_TASK, None)
         if previous is not None:
             previous.cancel()
-        ctx.tasks[MONITOR_TASK] = asyncio.create_task(monitor_loop(ctx, scan, interval), name=MONITOR_TASK)
+        ctx.tasks[MONITOR_TASK] = start_monitor(ctx, interval)
         ctx.monitor.update(interval=interval, started_at=ctx.clock())
         return http.json_response({"status": "restarted" if previous else "started", "interval": interval},
                                   status=202)
@@ -174,14 +160,16 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         """Scan the last `hours` of Loki once and publish what it finds."""
         hours = http.number(request.query, "hours", default=1.0, low=0.0, high=168.0)
         auto_fix = http.boolean(request.query, "auto_fix", default=False)
-        scan = loki_scan(ctx)
+        check_loki(ctx)
         try:
-            result = await scan(ctx.settings, hours, auto_fix, TopicSender(ctx))
+            result = await loki.scan(ctx.settings, hours, auto_fix, ctx.publisher)
         except ConfigError as exc:
             raise http.ApiError(422, "invalid_configuration", str(exc)) from None
         except SourceError as exc:
             raise http.ApiError(502, "loki_failed", str(exc)) from None
-        return http.json_response({"status": "done", "hours": hours, "auto_fix": auto_fix, **scan_summary(result)})
+        return http.json_response(
+            {"status": "done", "hours": hours, "auto_fix": auto_fix, **scan_summary(result)}
+        )
 
     async def stop_tasks(*_: Any, **__: Any) -> None:
         for task in ctx.tasks.values():

@@ -51,7 +51,9 @@ def test_compose_file_matches_the_compose_specification(
     ("path", "value"),
     [
         pytest.param(("services", "worker", "restart_policy"), "always", id="unknown-service-key"),
-        pytest.param(("services", "worker", "depends_on", "kafka", "condition"), "healthy", id="bad-condition"),
+        pytest.param(
+            ("services", "worker", "depends_on", "kafka", "condition"), "healthy", id="bad-condition"
+        ),
         pytest.param(("services", "kafka", "healthcheck", "interval"), 10, id="interval-not-a-string"),
     ],
 )
@@ -90,7 +92,11 @@ def test_depends_on_uses_conditions_and_healthy_targets_have_checks(compose: dic
         assert isinstance(depends, dict), f"{name}: depends_on must use the long form with conditions"
         for target, spec in depends.items():
             assert target in services, f"{name} depends on unknown service {target}"
-            assert spec["condition"] in {"service_healthy", "service_started", "service_completed_successfully"}
+            assert spec["condition"] in {
+                "service_healthy",
+                "service_started",
+                "service_completed_successfully",
+            }
             if spec["condition"] == "service_healthy":
                 assert services[target].get("healthcheck"), f"{target} has no healthcheck"
     for name in STREAMFIX_SERVICES:
@@ -143,7 +149,9 @@ def test_mounted_files_exist(compose: dict[str, Any]) -> None:
 def test_host_ports_bind_to_loopback(compose: dict[str, Any]) -> None:
     for name, svc in compose["services"].items():
         for port in svc.get("ports", []):
-            assert _with_defaults(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+            assert _with_defaults(port).startswith("127.0.0.1:"), (
+                f"{name} publishes {port} on every interface"
+            )
 
 
 def test_no_secret_values_in_the_compose_file() -> None:

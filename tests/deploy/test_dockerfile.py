@@ -142,7 +142,12 @@ def test_the_railway_target_carries_the_cli(stages: list[Stage]) -> None:
     railway = next(s for s in stages if s.name == "railway")
     copies = [args for kw, args in railway.instructions if kw == "COPY"]
     assert any("/usr/local/bin/railway" in args for args in copies)
-    assert json.loads(effective(stages, railway, "CMD") or "[]") == ["streamfix", "watch", "railway", "--auto-fix"]
+    assert json.loads(effective(stages, railway, "CMD") or "[]") == [
+        "streamfix",
+        "watch",
+        "railway",
+        "--auto-fix",
+    ]
     assert effective(stages, railway, "HEALTHCHECK") == "NONE"
     assert chain(stages, railway)[-1].base == "python:3.11-slim"
 

@@ -107,18 +107,34 @@ def test_overlay_renders_and_every_object_is_schema_valid(overlay: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "api_version", "mutate"),
     [
-        pytest.param("Deployment", "apps/v1",
-                     lambda o: o["spec"]["template"]["spec"]["containers"][0].update(readinessProbes=[]),
-                     id="unknown-container-field"),
+        pytest.param(
+            "Deployment",
+            "apps/v1",
+            lambda o: o["spec"]["template"]["spec"]["containers"][0].update(readinessProbes=[]),
+            id="unknown-container-field",
+        ),
         pytest.param("Deployment", "apps/v1", lambda o: o["spec"].update(replicas="two"), id="wrong-type"),
-        pytest.param("Service", "v1", lambda o: o["spec"]["ports"][0].update(prot="TCP"), id="unknown-port-field"),
-        pytest.param("ServiceMonitor", "monitoring.coreos.com/v1",
-                     lambda o: o["spec"]["endpoints"][0].update(metricsPath="/metrics"), id="servicemonitor-unknown"),
-        pytest.param("PrometheusRule", "monitoring.coreos.com/v1",
-                     lambda o: o["spec"]["groups"][0]["rules"][0].update(annotation={}), id="prometheusrule-unknown"),
-        pytest.param("PrometheusRule", "monitoring.coreos.com/v1",
-                     lambda o: o["spec"]["groups"][0]["rules"][0].update({"for": "5 minutes"}),
-                     id="prometheusrule-bad-duration"),
+        pytest.param(
+            "Service", "v1", lambda o: o["spec"]["ports"][0].update(prot="TCP"), id="unknown-port-field"
+        ),
+        pytest.param(
+            "ServiceMonitor",
+            "monitoring.coreos.com/v1",
+            lambda o: o["spec"]["endpoints"][0].update(metricsPath="/metrics"),
+            id="servicemonitor-unknown",
+        ),
+        pytest.param(
+            "PrometheusRule",
+            "monitoring.coreos.com/v1",
+            lambda o: o["spec"]["groups"][0]["rules"][0].update(annotation={}),
+            id="prometheusrule-unknown",
+        ),
+        pytest.param(
+            "PrometheusRule",
+            "monitoring.coreos.com/v1",
+            lambda o: o["spec"]["groups"][0]["rules"][0].update({"for": "5 minutes"}),
+            id="prometheusrule-bad-duration",
+        ),
     ],
 )
 def test_validation_rejects_broken_objects(kind: str, api_version: str, mutate: Any) -> None:

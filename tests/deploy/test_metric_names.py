@@ -17,7 +17,7 @@ from tests.deploy.helpers import exported_metric_names, metric_names_in_deploy_f
             id="grouping-matchers-range",
         ),
         pytest.param(
-            "histogram_quantile(0.99, sum by (le) (rate(x_seconds_bucket[5m] offset 1h))) > 3 * y and on (a) z",
+            "histogram_quantile(0.99, sum by (le) (rate(x_seconds_bucket[5m] offset 1h))) > 3 * y and on (a) z",  # noqa: E501
             {"x_seconds_bucket", "y", "z"},
             id="functions-offset-binary-ops",
         ),

@@ -65,7 +65,9 @@ def test_dashboard_queries_parse(promtool: str, tmp_path: Path) -> None:
         for index, (_title, expr) in enumerate(queries)
     ]
     rule_file = tmp_path / "dashboard_rules.yml"
-    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8")
+    rule_file.write_text(
+        yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8"
+    )
     result = _run(promtool, "check", "rules", str(rule_file))
     assert result.returncode == 0, result.stdout + result.stderr
 

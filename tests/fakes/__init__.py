@@ -74,7 +74,9 @@ def railway_json_lines(count: int, *, start_ns: int = 1_767_225_600_000_000_000,
     return out
 
 
-async def read_raw(settings: Any, *, until_lines: int | None = None, deadline_s: float = 60.0) -> list[RawBatch]:
+async def read_raw(
+    settings: Any, *, until_lines: int | None = None, deadline_s: float = 60.0
+) -> list[RawBatch]:
     """Every RawBatch on the raw topic up to its end offsets (or until ``until_lines`` lines were read)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 

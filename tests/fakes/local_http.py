@@ -1,4 +1,4 @@
-"""The threaded HTTP server on 127.0.0.1 (an ephemeral port) under the fake GitHub, Anthropic and git servers."""
+"""The threaded HTTP server on 127.0.0.1 (an ephemeral port) under the fake GitHub, Anthropic and git servers."""  # noqa: E501
 
 from __future__ import annotations
 

@@ -104,7 +104,9 @@ class FakeLoki:
             return web.Response(status=401, text="no org id\n")
         return None
 
-    def _select(self, query: str, start: int, end: int) -> list[tuple[int, int, tuple[tuple[str, str], ...], str]]:
+    def _select(
+        self, query: str, start: int, end: int
+    ) -> list[tuple[int, int, tuple[tuple[str, str], ...], str]]:
         picked = [e for e in self.entries if start <= e[0] < end and matches(query, dict(e[2]))]
         picked.sort(key=lambda e: (e[0], e[1]))
         return picked
@@ -130,7 +132,7 @@ class FakeLoki:
         if limit > MAX_ENTRIES:
             return web.Response(
                 status=400,
-                text=f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {MAX_ENTRIES})\n",
+                text=f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {MAX_ENTRIES})\n",  # noqa: E501
             )
         direction = q.get("direction", "backward")
         picked = self._select(q.get("query", ""), start, end)

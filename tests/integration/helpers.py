@@ -42,8 +42,13 @@ def wait_http_json(url: str, predicate: Any, timeout: float = 60.0) -> Any:
 
 async def read_topic(settings: Settings, topic: str, count: int, wait_s: float = 60.0) -> list[Any]:
     """Read ``count`` records from the start of ``topic``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     out: list[Any] = []
     try:
@@ -61,7 +66,9 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def synth_streams(lines: int, seed: int = 7, streams: int = 8, error_rate: float = 0.02) -> dict[str, list[str]]:
+def synth_streams(
+    lines: int, seed: int = 7, streams: int = 8, error_rate: float = 0.02
+) -> dict[str, list[str]]:
     from collections import defaultdict
 
     from streamfix.tools.synth import Synth

@@ -41,7 +41,7 @@ def _parse_ts(value: str) -> float:
 
 
 def shifted_sample(now: float, path: Path = SAMPLE) -> list[str]:
-    """The sample's lines with every JSON ``timestamp`` moved so that the last one is a minute before ``now``."""
+    """The sample's lines with every JSON ``timestamp`` moved so that the last one is a minute before ``now``."""  # noqa: E501
     objects: list[Any] = []
     newest = 0.0
     for line in read_lines(path):
@@ -84,7 +84,9 @@ def replay_sample(settings: Settings, now: float) -> int:
     return asyncio.run(publish_lines(settings, shifted_sample(now)))
 
 
-def wait_for_patterns(port: int, expected: int, timeout: float = 90.0, log: Path | None = None) -> dict[str, Any]:
+def wait_for_patterns(
+    port: int, expected: int, timeout: float = 90.0, log: Path | None = None
+) -> dict[str, Any]:
     """Poll the patterns route until the worker has counted ``expected`` occurrences."""
     url = f"http://127.0.0.1:{port}{P}/errors/patterns?limit=10000"
     try:
@@ -124,8 +126,23 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
             assert all(e["severity"] == "CRITICAL" for e in critical)
             assert fixable and all(e["fixable"] for e in fixable)
             for e in recent[:3]:
-                for key in ("timestamp", "error_type", "message", "category", "severity", "file", "line", "function",
-                            "count", "fixable", "suggested_fix", "fingerprint", "first_seen", "last_seen", "services"):
+                for key in (
+                    "timestamp",
+                    "error_type",
+                    "message",
+                    "category",
+                    "severity",
+                    "file",
+                    "line",
+                    "function",
+                    "count",
+                    "fixable",
+                    "suggested_fix",
+                    "fingerprint",
+                    "first_seen",
+                    "last_seen",
+                    "services",
+                ):
                     assert key in e
             dash = get_ok(client, f"{P}/dashboard")
             assert dash["summary"]["total_patterns"] == patterns["total"]
@@ -133,7 +150,9 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
             assert dash["summary"]["critical_errors"] == len(critical)
             timeline = get_ok(client, f"{P}/errors/timeline?hours=24")
             assert sum(sum(v) for v in timeline["series"].values()) == expected
-            detail = get_ok(client, f"{P}/patterns/{fixable[0]['fingerprint']}", f"{P}/patterns/{{fingerprint}}")
+            detail = get_ok(
+                client, f"{P}/patterns/{fixable[0]['fingerprint']}", f"{P}/patterns/{{fingerprint}}"
+            )
             assert detail["traceback"]
             assert get_ok(client, f"{P}/fixes/generated") == {"fixes": [], "total": 0}
             assert client.get(f"{P}/fixes/nope").status_code == 404
@@ -142,18 +161,26 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
             assert "Generate fix" in client.get(f"{P}/ui/dashboard.js").text
 
             # mutating routes: closed without the token, fix requests on the topic with it
-            assert client.post(f"{P}/fixes/generate-for-error?error_id={fixable[0]['fingerprint']}").status_code == 401
+            assert (
+                client.post(f"{P}/fixes/generate-for-error?error_id={fixable[0]['fingerprint']}").status_code
+                == 401
+            )
             target = fixable[0]
-            resp = client.post(f"{P}/fixes/generate-for-error?error_id={target['fingerprint']}&create_pr=false",
-                               headers=AUTH)
+            resp = client.post(
+                f"{P}/fixes/generate-for-error?error_id={target['fingerprint']}&create_pr=false", headers=AUTH
+            )
             assert resp.status_code == 202, resp.text
             validate(resp.json(), f"{P}/fixes/generate-for-error", "post", 202)
             one = resp.json()["request_ids"]
             resp = client.post(f"{P}/fixes/generate-for-error?error_id={target['category']}", headers=AUTH)
             assert resp.status_code == 202 and resp.json()["kind"] == "category"
             in_category = resp.json()["request_ids"]
-            assert in_category == sorted(f"{e['fingerprint']}#1" for e in fixable if e["category"] == target["category"])
-            resp = client.post(f"{P}/fixes/generate-batch?error_ids={target['fingerprint']},nope", headers=AUTH)
+            assert in_category == sorted(
+                f"{e['fingerprint']}#1" for e in fixable if e["category"] == target["category"]
+            )
+            resp = client.post(
+                f"{P}/fixes/generate-batch?error_ids={target['fingerprint']},nope", headers=AUTH
+            )
             assert resp.status_code == 202 and resp.json()["not_found"] == ["nope"]
             batch = resp.json()["request_ids"]
             assert client.post(f"{P}/monitor/start?interval=60", headers=AUTH).status_code == 409
@@ -165,7 +192,9 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
         records = asyncio.run(read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.fix-requests",
                                          len(one) + len(in_category) + len(batch), wait_s=30))
         requests = [FixRequest.from_obj(orjson.loads(r.value)) for r in records]
-        assert sorted(r.request_id for r in requests) == sorted(one + in_category + batch)  # across partitions
+        assert sorted(r.request_id for r in requests) == sorted(
+            one + in_category + batch
+        )  # across partitions
         assert all(r.trigger == "api" for r in requests)
         assert [rec.key.decode() for rec in records] == [r.fingerprint for r in requests]
         first = next(r for r in requests if r.request_id == one[0] and not r.create_pr)

@@ -59,12 +59,17 @@ def run_operation(operation: Any, mode: GenerationMode, base: str, session: requ
         nonlocal calls
         calls += 1
         response = case.call(base_url=base, session=session, headers=AUTH, timeout=10)
-        assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
+        assert response.status_code < 500, (
+            f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
+        )
         if mode is GenerationMode.POSITIVE:
             case.validate_response(response, headers=AUTH)
         else:
             assert response.status_code != 200 or case.method == "GET", response.text
-            if response.headers.get("Content-Type", "").startswith("application/json") and response.status_code >= 400:
+            if (
+                response.headers.get("Content-Type", "").startswith("application/json")
+                and response.status_code >= 400
+            ):
                 body = response.json()
                 assert isinstance(body, dict) and "error" in body and "detail" in body, body
 
@@ -92,10 +97,14 @@ def test_schemathesis_finds_no_server_errors(kafka_settings: Settings, tmp_path:
                 for mode in modes(operation):
                     made += run_operation(operation, mode, base, session)
                 if operation.path in known:
-                    made += run_operation(operation, GenerationMode.POSITIVE, base, session, known[operation.path])
+                    made += run_operation(
+                        operation, GenerationMode.POSITIVE, base, session, known[operation.path]
+                    )
         elapsed = time.monotonic() - started
         counted = api_requests(base)
-    print(f"\nschemathesis: {made} generated requests in {elapsed:.1f} s; by status: {dict(sorted(counted.items()))}")
+    print(
+        f"\nschemathesis: {made} generated requests in {elapsed:.1f} s; by status: {dict(sorted(counted.items()))}"  # noqa: E501
+    )
     assert made >= 500
     assert counted.get("202", 0) > 0
     assert sum(counted.values()) >= made

@@ -62,7 +62,9 @@ def text_of(driver: WebDriver, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
 
 
-def test_dashboard_renders_and_generates_a_fix(kafka_settings: Settings, tmp_path: Path, browser: WebDriver) -> None:
+def test_dashboard_renders_and_generates_a_fix(
+    kafka_settings: Settings, tmp_path: Path, browser: WebDriver
+) -> None:
     base = f"http://127.0.0.1:{kafka_settings.web_port}"
     prepare_topics(kafka_settings)
     with running_worker(kafka_settings, tmp_path / "worker.log", **API_ENV):
@@ -93,11 +95,15 @@ def test_dashboard_renders_and_generates_a_fix(kafka_settings: Settings, tmp_pat
         wait.until(lambda d: refreshes(d) > done)  # the page reloads its data with the token
         assert "token set" in text_of(browser, "token-state")
         assert browser.execute_script("return sessionStorage.getItem('streamfix.apiToken')") == TOKEN
-        browser.find_element(By.CSS_SELECTOR, f"#fixable-table button[data-fingerprint='{fingerprint}']").click()
+        browser.find_element(
+            By.CSS_SELECTOR, f"#fixable-table button[data-fingerprint='{fingerprint}']"
+        ).click()
         wait.until(lambda d: "Fix requested" in text_of(d, "action-status"))
         assert f"{fingerprint}#1" in text_of(browser, "action-status")
 
-        browser.find_element(By.CSS_SELECTOR, f"#fixable-table tr[data-fingerprint='{fingerprint}'] td").click()
+        browser.find_element(
+            By.CSS_SELECTOR, f"#fixable-table tr[data-fingerprint='{fingerprint}'] td"
+        ).click()
         wait.until(lambda d: d.find_element(By.ID, "detail").is_displayed())
         assert text_of(browser, "detail-traceback").strip()
         assert fingerprint in text_of(browser, "detail-meta")
@@ -105,12 +111,21 @@ def test_dashboard_renders_and_generates_a_fix(kafka_settings: Settings, tmp_pat
         done = refreshes(browser)
         Select(browser.find_element(By.ID, "hours")).select_by_value("1")  # the sample spans minutes
         wait.until(lambda d: refreshes(d) > done)
-        assert browser.execute_script("return document.querySelector('#chart svg').getAttribute('data-hours')") == "1"
+        assert (
+            browser.execute_script("return document.querySelector('#chart svg').getAttribute('data-hours')")
+            == "1"
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         browser.execute_script("window.scrollTo(0, 0)")
         assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
 
-        records = asyncio.run(read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.fix-requests", 1, wait_s=30))
+        records = asyncio.run(
+            read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.fix-requests", 1, wait_s=30)
+        )
     [record] = records
     request = FixRequest.from_obj(orjson.loads(record.value))
-    assert (request.request_id, request.trigger, record.key) == (f"{fingerprint}#1", "api", fingerprint.encode())
+    assert (request.request_id, request.trigger, record.key) == (
+        f"{fingerprint}#1",
+        "api",
+        fingerprint.encode(),
+    )

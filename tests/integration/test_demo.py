@@ -27,7 +27,9 @@ def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
     while marker not in out:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"no {marker!r} within {timeout} s; output so far:\n{out.decode(errors='replace')}")
+            raise TimeoutError(
+                f"no {marker!r} within {timeout} s; output so far:\n{out.decode(errors='replace')}"
+            )
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
             try:
@@ -43,11 +45,22 @@ def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
 def test_demo_in_a_terminal_serves_until_ctrl_c(kafka_broker: str, tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMFIX_")}
-    env.update(STREAMFIX_BROKER=kafka_broker, STREAMFIX_WEB_PORT=str(port),
-               STREAMFIX_DATA_DIR=str(tmp_path / "data"), STREAMFIX_BROKER_SESSION_TIMEOUT="10")
+    env.update(
+        STREAMFIX_BROKER=kafka_broker,
+        STREAMFIX_WEB_PORT=str(port),
+        STREAMFIX_DATA_DIR=str(tmp_path / "data"),
+        STREAMFIX_BROKER_SESSION_TIMEOUT="10",
+    )
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "streamfix", "demo"], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamfix", "demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     os.close(slave)
     try:
         text = _read_until(master, b"Press Ctrl-C", timeout=240).decode(errors="replace").replace("\r", "")
@@ -58,8 +71,7 @@ def test_demo_in_a_terminal_serves_until_ctrl_c(kafka_broker: str, tmp_path: Pat
         bodies: dict[str, object] = {}
         for cmd in commands:
             # the command exactly as printed, with curl's own options to report the status after it
-            args = [*shlex.split(cmd),
-                    "-s", "-o", str(tmp_path / "body"), "-w", "%{http_code}"]
+            args = [*shlex.split(cmd), "-s", "-o", str(tmp_path / "body"), "-w", "%{http_code}"]
             status = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True).stdout
             assert re.fullmatch(r"2\d\d", status), f"{cmd} -> {status}: {(tmp_path / 'body').read_text()}"
             bodies[cmd] = orjson.loads((tmp_path / "body").read_bytes())
@@ -76,10 +88,21 @@ def test_demo_in_a_terminal_serves_until_ctrl_c(kafka_broker: str, tmp_path: Pat
 
 def test_demo_without_a_terminal_prints_and_exits(kafka_broker: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMFIX_")}
-    env.update(STREAMFIX_BROKER=kafka_broker, STREAMFIX_WEB_PORT=str(free_port()),
-               STREAMFIX_DATA_DIR=str(tmp_path / "data"), STREAMFIX_BROKER_SESSION_TIMEOUT="10")
-    done = subprocess.run([sys.executable, "-m", "streamfix", "demo"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300, stdin=subprocess.DEVNULL)
+    env.update(
+        STREAMFIX_BROKER=kafka_broker,
+        STREAMFIX_WEB_PORT=str(free_port()),
+        STREAMFIX_DATA_DIR=str(tmp_path / "data"),
+        STREAMFIX_BROKER_SESSION_TIMEOUT="10",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "streamfix", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert "FINGERPRINT" in done.stdout
     assert "Press Ctrl-C" not in done.stdout

@@ -17,11 +17,19 @@ from .helpers import running_worker, wait_http_json
 
 pytestmark = pytest.mark.kafka
 SAMPLE = Path(__file__).resolve().parents[2] / "streamfix" / "samples" / "railway_sample.jsonl"
-SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
-            "summary": ("", "_sum", "_count", "_created"), "untyped": ("",), "info": ("_info",)}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("", "_sum", "_count", "_created"),
+    "untyped": ("",),
+    "info": ("_info",),
+}
 
 
-def test_dashboard_and_alert_metrics_exist_on_a_running_worker(kafka_settings: Settings, tmp_path: Path) -> None:
+def test_dashboard_and_alert_metrics_exist_on_a_running_worker(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
     with running_worker(kafka_settings, tmp_path / "worker.log"):
         asyncio.run(replay(kafka_settings, SAMPLE, service="sample", fmt="railway"))
         wait_http_json(f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor/health",

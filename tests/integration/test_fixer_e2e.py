@@ -1,8 +1,9 @@
 """Through a real broker: a FixRequest on the fix-requests topic becomes a PR, then a merged fix.
 
-The consumer loop (:func:`streamfix.fixing.consumer.consume`) reads the request, the service talks to
-the fake Anthropic and GitHub servers and pushes to a real bare remote, and every state lands on the
-fix-results topic, which the test reads back from the broker.
+A real ``streamfix worker`` process runs the fixer agent: the service talks to the fake Anthropic and
+GitHub servers and pushes to a real bare remote, and every state lands on the fix-results topic,
+which the test reads back from the broker. A parked request goes back through the broker with its
+not-before header; a merged PR is noticed by the worker's PR tracker.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from pydantic import SecretStr
 
-from streamfix.fixing.consumer import KafkaFixIO, consume
 from streamfix.kafka import topics
 from streamfix.kafka.clients import Publisher, ensure_topics
 from streamfix.kafka.wire import FixRequest, FixResult
@@ -23,15 +22,7 @@ from streamfix.runtime.settings import Settings
 from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing import fixtures
-from tests.unit.fixing.helpers import (
-    Recorder,
-    SampleRepo,
-    analysis,
-    build_service,
-    genuine_traceback,
-    git,
-    make_request,
-)
+from tests.unit.fixing.helpers import SampleRepo, analysis, genuine_traceback, git, make_request
 
 pytestmark = pytest.mark.kafka
 
@@ -52,68 +43,23 @@ async def read_until(results: AIOKafkaConsumer, status: str, seen: list[FixResul
                     return seen[-1]
 
 
-async def test_fix_request_on_the_broker_to_merged_pr(
-    kafka_settings: Settings,
-    sample_repo: SampleRepo,
-    fake_claude: FakeAnthropic,
-    fake_github: FakeGitHub,
-    tmp_path: Path,
-) -> None:
-    fake_claude.script.append(tool_reply(**analysis()))
-    settings = kafka_settings.model_copy(
-        update={
-            "anthropic_api_key": SecretStr(fake_claude.api_key),
-            "anthropic_base_url": fake_claude.base_url,
-            "anthropic_max_retries": 0,
-            "fix_retry_base_delay": 0.0,
-            "github_token": SecretStr(fake_github.token),
-            "github_repo": fake_github.full_name,
-            "repo_url": str(sample_repo.remote),
-            "fix_clone_dir": tmp_path / "clone",
-            "fix_track_interval": 3600.0,
-        }
-    )
-    await ensure_topics(settings, [topics.FIX_REQUESTS, topics.FIX_RESULTS])
-    request = make_request(genuine_traceback(sample_repo.work))
-
-    results = AIOKafkaConsumer(
-        topics.FIX_RESULTS.name(settings),
+async def read_requests(settings: Settings, count: int) -> list[Any]:
+    """The first ``count`` records of the fix-requests topic."""
+    requests = AIOKafkaConsumer(
+        topics.FIX_REQUESTS.name(settings),
         bootstrap_servers=settings.bootstrap_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    await results.start()
-    stop = asyncio.Event()
+    await requests.start()
     try:
-        async with KafkaFixIO(settings) as io:
-            service = build_service(
-                settings, fake_github.base_url, Recorder(), publish=io.publish, park=io.park
-            )
-            loop = asyncio.create_task(consume(settings, service, stop))
-            async with Publisher(settings) as pub:
-                await (await pub.send("fix_requests", request.fingerprint, request))
-            seen: list[FixResult] = []
-            opened = await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
-            assert [r.status for r in seen] == [
-                "pending",
-                "analyzing",
-                "fix_generated",
-                "branch_pushed",
-                "pr_open",
-            ]
-            assert opened.pr_number == 1
-            assert git(sample_repo.remote, "rev-list", "--count", f"main..{opened.branch}") == "1"
-            assert fake_github.pulls[1].labels == ["auto-fix", "internal_error", "severity:high"]
-            assert "## Root cause" in fake_github.pulls[1].body
-            fake_github.merge(1)
-            await service.track()
-            merged = await asyncio.wait_for(read_until(results, "merged", seen), timeout=60)
-            assert merged.pr_number == 1
-            stop.set()
-            assert await asyncio.wait_for(loop, timeout=60) == 1
+        copies: list[Any] = []
+        while len(copies) < count:
+            for messages in (await requests.getmany(timeout_ms=500)).values():
+                copies.extend(messages)
+        return copies
     finally:
-        stop.set()
-        await results.stop()
+        await requests.stop()
 
 
 WORKER_CASES = {
@@ -161,13 +107,13 @@ def test_worker_fixer_agent_opens_the_pr(
         "STREAMFIX_GITHUB_REPO": fake_github.full_name,
         "STREAMFIX_REPO_URL": str(sample_repo.remote),
         "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"),
-        "STREAMFIX_FIX_TRACK_INTERVAL": "3600",
+        "STREAMFIX_FIX_TRACK_INTERVAL": "1",
         "STREAMFIX_ANTHROPIC_MAX_RETRIES": "0",
         "STREAMFIX_FIX_RETRY_ATTEMPTS": "1",
         "STREAMFIX_FIX_PARK_SECONDS": "0",
     }
 
-    async def flow() -> list[FixResult]:
+    async def flow() -> tuple[list[FixResult], FixResult]:
         results = AIOKafkaConsumer(
             topics.FIX_RESULTS.name(kafka_settings),
             bootstrap_servers=kafka_settings.bootstrap_servers,
@@ -179,97 +125,29 @@ def test_worker_fixer_agent_opens_the_pr(
             async with Publisher(kafka_settings) as pub:
                 await (await pub.send("fix_requests", request.fingerprint, request))
             seen: list[FixResult] = []
-            await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
-            return seen
+            opened = await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
+            opened_states = list(seen)
+            fake_github.merge(1)
+            merged = await asyncio.wait_for(read_until(results, "merged", seen), timeout=60)
+            assert merged.pr_number == opened.pr_number == 1
+            assert git(sample_repo.remote, "rev-list", "--count", f"main..{opened.branch}") == "1"
+            return opened_states, merged
         finally:
             await results.stop()
 
     log_path = tmp_path / "worker.log"
     with running_worker(kafka_settings, log_path, **env) as proc:
-        seen = asyncio.run(flow())
+        seen, _ = asyncio.run(flow())
+        copies = asyncio.run(read_requests(kafka_settings, 1 if case == "direct" else 2))
     assert proc.returncode == 0, log_path.read_text()[-3000:]
     assert [r.status for r in seen] == expected
     assert len(fake_github.pulls) == 1
     assert fake_github.pulls[1].labels == ["auto-fix", "internal_error", "severity:high"]
+    assert "## Root cause" in fake_github.pulls[1].body
+    # a parked request went back through the fix-requests topic, with its not-before header
+    assert [dict(m.headers).get("streamfix-not-before") is not None for m in copies] == (
+        [False] if case == "direct" else [False, True])
+    assert all(FixRequest.loads(m.value) == request for m in copies)
     worker_log = log_path.read_text()
     assert fake_claude.api_key not in worker_log
     assert fake_github.token not in worker_log
-
-
-async def test_parked_request_goes_back_through_the_broker(
-    kafka_settings: Settings,
-    sample_repo: SampleRepo,
-    fake_claude: FakeAnthropic,
-    fake_github: FakeGitHub,
-    tmp_path: Path,
-) -> None:
-    """Claude is overloaded: the request is re-published with a not-before header, then succeeds."""
-    from tests.fakes.anthropic_server import error_reply
-
-    fake_claude.script.extend([error_reply(529), tool_reply(**analysis())])
-    settings = kafka_settings.model_copy(
-        update={
-            "anthropic_api_key": SecretStr(fake_claude.api_key),
-            "anthropic_base_url": fake_claude.base_url,
-            "anthropic_max_retries": 0,
-            "fix_retry_attempts": 1,
-            "fix_park_seconds": 0.0,
-            "github_token": SecretStr(fake_github.token),
-            "github_repo": fake_github.full_name,
-            "repo_url": str(sample_repo.remote),
-            "fix_clone_dir": tmp_path / "clone",
-            "fix_track_interval": 3600.0,
-        }
-    )
-    await ensure_topics(settings, [topics.FIX_REQUESTS, topics.FIX_RESULTS])
-    request = make_request(genuine_traceback(sample_repo.work))
-    results = AIOKafkaConsumer(
-        topics.FIX_RESULTS.name(settings),
-        bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await results.start()
-    stop = asyncio.Event()
-    try:
-        async with KafkaFixIO(settings) as io:
-            service = build_service(
-                settings, fake_github.base_url, Recorder(), publish=io.publish, park=io.park
-            )
-            loop = asyncio.create_task(consume(settings, service, stop))
-            async with Publisher(settings) as pub:
-                await (await pub.send("fix_requests", request.fingerprint, request))
-            seen: list[FixResult] = []
-            await asyncio.wait_for(read_until(results, "pr_open", seen), timeout=120)
-            stop.set()
-            assert await asyncio.wait_for(loop, timeout=60) == 2
-    finally:
-        stop.set()
-        await results.stop()
-    assert [r.status for r in seen] == [
-        "pending",
-        "analyzing",
-        "pending",
-        "pending",
-        "analyzing",
-        "fix_generated",
-        "branch_pushed",
-        "pr_open",
-    ]
-    assert seen[2].error.startswith("parked until")
-    requests = AIOKafkaConsumer(
-        topics.FIX_REQUESTS.name(settings),
-        bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await requests.start()
-    try:
-        copies: list[Any] = []
-        while len(copies) < 2:
-            for messages in (await requests.getmany(timeout_ms=500)).values():
-                copies.extend(messages)
-    finally:
-        await requests.stop()
-    assert [dict(m.headers).get("streamfix-not-before") is not None for m in copies] == [False, True]
-    assert FixRequest.loads(copies[1].value) == request

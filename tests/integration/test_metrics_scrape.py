@@ -63,7 +63,9 @@ def test_metrics_scrape(kafka_settings: Settings, tmp_path: Path) -> None:
         while True:
             resp = httpx.get(f"{base}/metrics", timeout=10)
             lag = raw_lag(resp.text, raw_topic)
-            if (len(lag) == kafka_settings.topic_partitions and not any(lag.values())) or time.monotonic() > deadline:
+            if (
+                len(lag) == kafka_settings.topic_partitions and not any(lag.values())
+            ) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     assert lag == {str(p): 0.0 for p in range(kafka_settings.topic_partitions)}
@@ -82,6 +84,7 @@ def test_metrics_scrape(kafka_settings: Settings, tmp_path: Path) -> None:
     assert "/error-monitor/dashboard" in api and "/error-monitor/errors/patterns" in api
     promtool = shutil.which("promtool")
     if promtool is not None:
-        check = subprocess.run([promtool, "check", "metrics"], input=resp.content, capture_output=True, timeout=30,
-                               check=False)
+        check = subprocess.run(
+            [promtool, "check", "metrics"], input=resp.content, capture_output=True, timeout=30, check=False
+        )
         assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()

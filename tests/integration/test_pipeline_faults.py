@@ -74,7 +74,9 @@ def dump_tasks(proc: subprocess.Popen[bytes], log_path: Path) -> None:
 def log_excerpt(log_path: Path) -> str:
     """The worker's lines about stalls and recovery, then the end of its log (where a task dump goes)."""
     text = log_path.read_text(errors="replace")
-    notable = [line for line in text.splitlines() if "stalled" in line or "Recovery" in line or "committed" in line]
+    notable = [
+        line for line in text.splitlines() if "stalled" in line or "Recovery" in line or "committed" in line
+    ]
     return "\n".join(notable[-40:]) + "\n--- log tail ---\n" + text[-6000:]
 
 
@@ -118,7 +120,9 @@ def test_broker_restart_mid_stream_recovers_by_itself(kafka_settings: Settings, 
     from streamfix.kafka.local import LocalKafka
 
     port = int(kafka_settings.bootstrap_servers.rsplit(":", 1)[1])
-    broker = LocalKafka(Settings(kafka_port=port, kafka_home=Path(__file__).resolve().parents[2] / ".cache" / "kafka"))
+    broker = LocalKafka(
+        Settings(kafka_port=port, kafka_home=Path(__file__).resolve().parents[2] / ".cache" / "kafka")
+    )
     streams = synth_streams(100_000, seed=31, streams=8)
     expected = expected_counts(streams, batch_size=250)
     half = 100
@@ -135,7 +139,7 @@ def test_broker_restart_mid_stream_recovers_by_itself(kafka_settings: Settings, 
 
 
 def hostile_records() -> list[tuple[str, bytes]]:
-    """1,000 records that are not valid raw batches (or carry a line too long to keep), with the reason expected."""
+    """1,000 records that are not valid raw batches (or carry a line too long to keep), with the reason expected."""  # noqa: E501
     out: list[tuple[str, bytes]] = []
     for i in range(1000):
         kind = i % 8
@@ -144,7 +148,9 @@ def hostile_records() -> list[tuple[str, bytes]]:
         elif kind == 1:
             out.append(("invalid_json", b"[" * 100_000 + b"]" * 100_000))  # deeply nested JSON
         elif kind == 2:
-            out.append(("invalid_json", b'{"lines": ["a\x00b"], "n": ' + str(i).encode() + b"}"))  # raw NUL byte
+            out.append(
+                ("invalid_json", b'{"lines": ["a\x00b"], "n": ' + str(i).encode() + b"}")
+            )  # raw NUL byte
         elif kind == 3:
             out.append(("invalid_json", f"\x1b[31mERROR\x1b[0m plain text {i}".encode()))  # ANSI, not a batch
         elif kind == 4:
@@ -177,7 +183,9 @@ def test_hostile_records_go_to_dead_letters_and_good_ones_are_processed(
         await producer.start()
         try:
             for n, (_, value) in enumerate(hostile):
-                await producer.send(f"{kafka_settings.topic_prefix}.logs.raw", value=value, key=f"h{n % 7}".encode())
+                await producer.send(
+                    f"{kafka_settings.topic_prefix}.logs.raw", value=value, key=f"h{n % 7}".encode()
+                )
             await producer.flush()
         finally:
             await producer.stop()

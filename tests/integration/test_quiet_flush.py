@@ -18,7 +18,7 @@ pytestmark = pytest.mark.kafka
 
 CUT_OFF = [
     '{"message":"Traceback (most recent call last):","timestamp":"2026-11-28T10:00:01.000Z","level":"error"}',
-    '{"message":"  File \\"/app/src/jobs/sync.py\\", line 12, in run","timestamp":"2026-11-28T10:00:01.001Z","level":"error"}',
+    '{"message":"  File \\"/app/src/jobs/sync.py\\", line 12, in run","timestamp":"2026-11-28T10:00:01.001Z","level":"error"}',  # noqa: E501
     '{"message":"    client.sync(account)","timestamp":"2026-11-28T10:00:01.002Z","level":"error"}',
 ]
 
@@ -29,8 +29,15 @@ def test_quiet_stream_flushes_its_open_traceback(kafka_settings: Settings, tmp_p
 
     async def publish() -> None:
         async with Publisher(settings) as pub:
-            batch = RawBatch(batch_id="q:0", source="replay", stream="replay:jobs", labels={"service": "jobs"},
-                             format="railway", lines=CUT_OFF, sent_at=time.time())
+            batch = RawBatch(
+                batch_id="q:0",
+                source="replay",
+                stream="replay:jobs",
+                labels={"service": "jobs"},
+                format="railway",
+                lines=CUT_OFF,
+                sent_at=time.time(),
+            )
             await (await pub.send_batch(batch))
 
     with running_worker(settings, tmp_path / "worker.log", STREAMFIX_ASSEMBLY_QUIET_SECONDS="1.0"):

@@ -24,11 +24,14 @@ pytestmark = pytest.mark.kafka
 TRACEBACK_LINES = [
     '{"message":"GET /users/42 200","timestamp":"2026-11-28T10:00:00.000Z","level":"info"}',
     '{"message":"Traceback (most recent call last):","timestamp":"2026-11-28T10:00:01.000Z","level":"error"}',
-    '{"message":"  File \\"/app/src/api/users.py\\", line 42, in get_user","timestamp":"2026-11-28T10:00:01.001Z","level":"error"}',
+    '{"message":"  File \\"/app/src/api/users.py\\", line 42, in get_user","timestamp":"2026-11-28T10:00:01.001Z","level":"error"}',  # noqa: E501
     '{"message":"    return USERS[user_id]","timestamp":"2026-11-28T10:00:01.002Z","level":"error"}',
     '{"message":"KeyError: \'u-42\'","timestamp":"2026-11-28T10:00:01.003Z","level":"error"}',
     # the traceback is complete once enough ordinary lines follow it (or its stream goes quiet)
-    *[f'{{"message":"GET /health 200","timestamp":"2026-11-28T10:00:0{2 + i}.000Z","level":"info"}}' for i in range(6)],
+    *[
+        f'{{"message":"GET /health 200","timestamp":"2026-11-28T10:00:0{2 + i}.000Z","level":"info"}}'
+        for i in range(6)
+    ],
 ]
 
 
@@ -44,7 +47,9 @@ def test_worker_turns_a_raw_batch_into_an_error_event(kafka_settings: Settings, 
     started = time.monotonic()
     with running_worker(kafka_settings, tmp_path / "worker.log") as proc:
         asyncio.run(publish())
-        records = asyncio.run(read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.errors", 1, wait_s=60))
+        records = asyncio.run(
+            read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.errors", 1, wait_s=60)
+        )
         first_record_s = time.monotonic() - started
         assert len(records) == 1, (tmp_path / "worker.log").read_text()[-3000:]
         event = ErrorEventRecord.from_obj(orjson.loads(records[0].value))

@@ -38,7 +38,9 @@ async def test_stdin_publishes_every_line(kafka_settings: Settings) -> None:
     assert proc.returncode == 0, err.decode()
     assert out.decode().strip() == "published 12345 lines"
     batches = await read_raw(kafka_settings)
-    assert [line for b in sorted(batches, key=lambda b: b.seq) for line in b.lines] == data.decode().splitlines()
+    assert [
+        line for b in sorted(batches, key=lambda b: b.seq) for line in b.lines
+    ] == data.decode().splitlines()
     assert {b.stream for b in batches} == {"batch-job"}
 
 
@@ -61,8 +63,13 @@ async def test_file_rotation_truncation_and_restart(kafka_settings: Settings, tm
             proc.kill()
 
 
-async def follow_through(proc: asyncio.subprocess.Process, log: Path, tmp_path: Path, kafka_settings: Settings,
-                         start: Callable[[], Awaitable[asyncio.subprocess.Process]]) -> None:
+async def follow_through(
+    proc: asyncio.subprocess.Process,
+    log: Path,
+    tmp_path: Path,
+    kafka_settings: Settings,
+    start: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
     await read_raw(kafka_settings, until_lines=1000)
     os.rename(log, tmp_path / "app.log.1")
     write(log, "".join(f"b{i}\n" for i in range(500)))
@@ -83,6 +90,8 @@ async def follow_through(proc: asyncio.subprocess.Process, log: Path, tmp_path: 
         if again.returncode is None:
             again.kill()
 
-    lines = [line for b in sorted(await read_raw(kafka_settings), key=lambda b: b.sent_at) for line in b.lines]
+    lines = [
+        line for b in sorted(await read_raw(kafka_settings), key=lambda b: b.sent_at) for line in b.lines
+    ]
     assert sorted(lines) == sorted([f"a{i}" for i in range(1000)] + [f"b{i}" for i in range(500)]
                                    + [f"c{i}" for i in range(200)])

@@ -56,7 +56,9 @@ def full_page_boundaries_inside_runs(requests: list[dict[str, str]],
     return sum(1 for a, b in itertools.pairwise(starts) if b > a and stamps[b] > 1)
 
 
-async def test_pages_split_inside_equal_timestamp_runs_and_restart_exactly_once(kafka_settings: Settings) -> None:
+async def test_pages_split_inside_equal_timestamp_runs_and_restart_exactly_once(
+    kafka_settings: Settings,
+) -> None:
     settings = kafka_settings.model_copy(
         update={"loki_page_limit": PAGE, "loki_poll_interval": 0.1, "loki_lookback_seconds": 600.0}
     )
@@ -86,7 +88,9 @@ async def test_pages_split_inside_equal_timestamp_runs_and_restart_exactly_once(
         await stop(task)
 
     batches = await read_raw(settings)
-    got = Counter((ts, line) for b in batches for ts, line in zip(b.timestamps_ns or [], b.lines, strict=True))
+    got = Counter(
+        (ts, line) for b in batches for ts, line in zip(b.timestamps_ns or [], b.lines, strict=True)
+    )
     want = Counter((ts, line) for _, ts, line in [*first_batch, *more])
     assert sum(got.values()) == len(first_batch) + len(more)
     assert got == want

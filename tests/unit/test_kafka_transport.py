@@ -60,3 +60,4 @@ def test_the_worker_app_runs_on_the_rewinding_transport(tmp_path: Any) -> None:
     sf = create_app(Settings(data_dir=tmp_path))
     assert isinstance(sf.app.transport, Transport)
     assert sf.app.transport.Consumer is RewindingConsumer
+

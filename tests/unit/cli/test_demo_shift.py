@@ -17,12 +17,27 @@ def _ts(line: str) -> float:
 @pytest.mark.parametrize(
     ("lines", "kept"),
     [
-        pytest.param(['{"message":"a","timestamp":"2024-01-01T00:00:00Z"}',
-                      '{"message":"b","timestamp":"2024-01-01T00:04:00.500000Z"}'], [], id="two-json-lines"),
-        pytest.param(['plain text line', '{"message":"b","timestamp":"2024-01-01T00:00:10Z"}'], [0],
-                     id="text-line-untouched"),
-        pytest.param(['{"message":"a","timestamp":"not a time"}', '{"message":"b","timestamp":"2024-01-01T00:00:10Z"}'],
-                     [0], id="bad-timestamp-untouched"),
+        pytest.param(
+            [
+                '{"message":"a","timestamp":"2024-01-01T00:00:00Z"}',
+                '{"message":"b","timestamp":"2024-01-01T00:04:00.500000Z"}',
+            ],
+            [],
+            id="two-json-lines",
+        ),
+        pytest.param(
+            ["plain text line", '{"message":"b","timestamp":"2024-01-01T00:00:10Z"}'],
+            [0],
+            id="text-line-untouched",
+        ),
+        pytest.param(
+            [
+                '{"message":"a","timestamp":"not a time"}',
+                '{"message":"b","timestamp":"2024-01-01T00:00:10Z"}',
+            ],
+            [0],
+            id="bad-timestamp-untouched",
+        ),
     ],
 )
 def test_shift_to_recent(lines: list[str], kept: list[int]) -> None:

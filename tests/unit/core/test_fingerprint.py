@@ -149,7 +149,7 @@ def test_stable_across_processes() -> None:
         for seed in ("1", "2", "random")
     }
     assert len(outputs) == 1
-    here = f"{fingerprint_event('E', (Frame('a.py', 1, 'g', module='m'),), 'x')} {fingerprint_event('E', (), 'took 5ms')}\n"
+    here = f"{fingerprint_event('E', (Frame('a.py', 1, 'g', module='m'),), 'x')} {fingerprint_event('E', (), 'took 5ms')}\n"  # noqa: E501
     assert outputs == {here}
 
 

@@ -13,21 +13,51 @@ U = ("raw", 1)
 # expected (lag, idle seconds, stalled) of partition T.
 CASES = [
     ("caught up is never stalled", [(0, {T: 10}, {T: 10}), (500, {T: 10}, {T: 10})], (0, 0.0, False)),
-    ("lag that keeps moving is not stalled", [(0, {T: 100}, {T: 10}), (50, {T: 200}, {T: 90}),
-                                              (100, {T: 300}, {T: 170})], (130, 0.0, False)),
-    ("lag without movement for the limit is stalled", [(0, {T: 100}, {T: 10}), (60, {T: 100}, {T: 10})],
-     (90, 60.0, True)),
-    ("just under the limit is not stalled", [(0, {T: 100}, {T: 10}), (59.9, {T: 100}, {T: 10})],
-     (90, 59.9, False)),
-    ("nothing committed yet counts from offset 0", [(0, {T: 5}, {}), (61, {T: 5}, {T: None})], (5, 61.0, True)),
-    ("new records behind a fixed committed offset do not reset the clock",
-     [(0, {T: 100}, {T: 10}), (30, {T: 150}, {T: 10}), (60, {T: 200}, {T: 10})], (190, 60.0, True)),
-    ("movement resets the clock", [(0, {T: 100}, {T: 10}), (59, {T: 100}, {T: 10}), (60, {T: 100}, {T: 11}),
-                                   (110, {T: 100}, {T: 11})], (89, 50.0, False)),
-    ("catching up resets the clock", [(0, {T: 100}, {T: 10}), (30, {T: 100}, {T: 100}), (35, {T: 120}, {T: 100}),
-                                      (80, {T: 120}, {T: 100})], (20, 45.0, False)),
-    ("a partition that leaves and comes back starts afresh",
-     [(0, {T: 100}, {T: 10}), (50, {U: 5}, {U: 5}), (70, {T: 100}, {T: 10})], (90, 0.0, False)),
+    (
+        "lag that keeps moving is not stalled",
+        [(0, {T: 100}, {T: 10}), (50, {T: 200}, {T: 90}), (100, {T: 300}, {T: 170})],
+        (130, 0.0, False),
+    ),
+    (
+        "lag without movement for the limit is stalled",
+        [(0, {T: 100}, {T: 10}), (60, {T: 100}, {T: 10})],
+        (90, 60.0, True),
+    ),
+    (
+        "just under the limit is not stalled",
+        [(0, {T: 100}, {T: 10}), (59.9, {T: 100}, {T: 10})],
+        (90, 59.9, False),
+    ),
+    (
+        "nothing committed yet counts from offset 0",
+        [(0, {T: 5}, {}), (61, {T: 5}, {T: None})],
+        (5, 61.0, True),
+    ),
+    (
+        "new records behind a fixed committed offset do not reset the clock",
+        [(0, {T: 100}, {T: 10}), (30, {T: 150}, {T: 10}), (60, {T: 200}, {T: 10})],
+        (190, 60.0, True),
+    ),
+    (
+        "movement resets the clock",
+        [(0, {T: 100}, {T: 10}), (59, {T: 100}, {T: 10}), (60, {T: 100}, {T: 11}), (110, {T: 100}, {T: 11})],
+        (89, 50.0, False),
+    ),
+    (
+        "catching up resets the clock",
+        [
+            (0, {T: 100}, {T: 10}),
+            (30, {T: 100}, {T: 100}),
+            (35, {T: 120}, {T: 100}),
+            (80, {T: 120}, {T: 100}),
+        ],
+        (20, 45.0, False),
+    ),
+    (
+        "a partition that leaves and comes back starts afresh",
+        [(0, {T: 100}, {T: 10}), (50, {U: 5}, {U: 5}), (70, {T: 100}, {T: 10})],
+        (90, 0.0, False),
+    ),
 ]
 
 
@@ -79,9 +109,15 @@ GUARD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "steps", "admitted", "blocked"), GUARD_CASES, ids=[c[0] for c in GUARD_CASES])
-def test_order_guard(name: str, steps: list[int | tuple[str, int]], admitted: list[int],
-                     blocked: dict[tuple[str, int], tuple[int, int]]) -> None:
+@pytest.mark.parametrize(
+    ("name", "steps", "admitted", "blocked"), GUARD_CASES, ids=[c[0] for c in GUARD_CASES]
+)
+def test_order_guard(
+    name: str,
+    steps: list[int | tuple[str, int]],
+    admitted: list[int],
+    blocked: dict[tuple[str, int], tuple[int, int]],
+) -> None:
     guard = OrderGuard()
     got = []
     for step in steps:

@@ -11,13 +11,25 @@ from hypothesis import strategies as st
 
 from streamfix.core.classify import load_rules
 from streamfix.core.models import Category, ErrorEvent
-from streamfix.core.pipeline import PipelineConfig, _fallback_fingerprint, new_state, run_batch
+from streamfix.core.pipeline import PipelineConfig, new_state, run_batch
 from tests.unit.core.test_assemble import LOG_EXC, NODE, PY_TB, interleaved, railway
 
 
 def key(events: list[ErrorEvent]) -> list[tuple[object, ...]]:
-    return [(e.line_start, e.line_end, e.error_type, e.file, e.line, e.function, e.incomplete, e.fingerprint, e.category)
-            for e in events]
+    return [
+        (
+            e.line_start,
+            e.line_end,
+            e.error_type,
+            e.file,
+            e.line,
+            e.function,
+            e.incomplete,
+            e.fingerprint,
+            e.category,
+        )
+        for e in events
+    ]
 
 
 def run_in_batches(lines: list[str], cuts: list[int]) -> tuple[list[ErrorEvent], int, int]:
@@ -71,8 +83,14 @@ def test_quiet_period_flushes_incomplete() -> None:
 def test_info_lines_with_the_word_error_are_not_errors() -> None:
     lines = [
         orjson.dumps({"message": m, "timestamp": "t", "level": "info", "service": "api"}).decode()
-        for m in ["0 errors in last batch", "error_rate=0.00", "GET /api/errors 200", "retrying after ValueError: x",
-                  "Traceback module loaded", "user typed 'File \"x\"'"]
+        for m in [
+            "0 errors in last batch",
+            "error_rate=0.00",
+            "GET /api/errors 200",
+            "retrying after ValueError: x",
+            "Traceback module loaded",
+            "user typed 'File \"x\"'",
+        ]
     ]
     result = run_batch(lines, final=True)
     assert result.events == []
@@ -80,7 +98,12 @@ def test_info_lines_with_the_word_error_are_not_errors() -> None:
 
 
 def test_mixed_stream_events_in_order() -> None:
-    lines = railway(["booting"], "api", "info") + railway(LOG_EXC, "api") + railway(NODE, "web") + railway(["ERROR:x:y"], "api")
+    lines = (
+        railway(["booting"], "api", "info")
+        + railway(LOG_EXC, "api")
+        + railway(NODE, "web")
+        + railway(["ERROR:x:y"], "api")
+    )
     events = run_batch(lines, final=True).events
     assert [(e.line_start, e.language) for e in events] == [(1, "python"), (9, "node"), (12, "log")]
 
@@ -91,12 +114,10 @@ def test_fingerprints_group_same_error_and_use_the_shared_module() -> None:
     assert one[0].fingerprint.startswith("fp1:")
 
 
-def test_fallback_fingerprint_shape() -> None:
-    assert _fallback_fingerprint("KeyError", (), "'k'").startswith("fp0:")
-
-
 def test_user_rules_and_custom_fingerprint_through_pipeline() -> None:
-    rules = load_rules('[[rules]]\nname = "keys"\ntype = "^KeyError$"\ncategory = "validation_error"\nfingerprint = "keys"')
+    rules = load_rules(
+        '[[rules]]\nname = "keys"\ntype = "^KeyError$"\ncategory = "validation_error"\nfingerprint = "keys"'
+    )
     event = run_batch(PY_TB, config=PipelineConfig(user_rules=rules), final=True).events[0]
     assert event.category is Category.VALIDATION
     assert event.fingerprint.startswith("fp1:rule:")
@@ -109,3 +130,4 @@ def test_state_is_json_and_versioned() -> None:
     assert state["version"] == new_state()["version"]
     with pytest.raises(ValueError, match="version"):
         run_batch([], {"version": 0})
+

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from streamfix.core.patterns import alias_pattern, apply_event, merge_pattern
+from streamfix.core.records import PATTERNS
 from streamfix.core.stream import process
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
@@ -14,7 +15,9 @@ NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "iv
 
 
 def line(i: int, message: str, level: str = "error") -> str:
-    return orjson.dumps({"message": message, "level": level, "timestamp": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}).decode()
+    return orjson.dumps(
+        {"message": message, "level": level, "timestamp": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}
+    ).decode()
 
 
 def logins(names: list[str], start: int = 0) -> list[str]:
@@ -65,22 +68,28 @@ def test_alias_then_merge_moves_counts_once() -> None:
     new = apply_event(None, ev("fp1:new", 3, 200.0), window_seconds=60, retention_seconds=3600)
     assert old is not None and new is not None
     marked = alias_pattern(old, "fp1:old", "fp1:new")
-    assert marked is not None and marked["alias_of"] == "fp1:new"
+    assert marked is not None and marked.alias_of == "fp1:new"
     assert alias_pattern(marked, "fp1:old", "fp1:new") is None  # a repeated alias is a no-op
     merged = merge_pattern(new, old, "fp1:new")
     assert merged is not None
-    assert (merged["count"], merged["first_seen"], merged["last_seen"]) == (3, 100.0, 200.0)
-    assert merged["windows"] == {"60": 1, "120": 1, "180": 1}
+    assert (merged.count, merged.first_seen, merged.last_seen) == (3, 100.0, 200.0)
+    assert merged.windows == {"60": 1, "120": 1, "180": 1}
     assert merge_pattern(merged, old, "fp1:new") is None  # a redelivered merge is a no-op
 
 
 def test_alias_of_an_unseen_pattern_leaves_a_forwarding_stub() -> None:
     stub = alias_pattern(None, "fp1:old", "fp1:new")
-    assert stub == {"fingerprint": "fp1:old", "alias_of": "fp1:new", "count": 0, "status": "merged"}
+    assert stub is not None and stub.stub
+    assert PATTERNS.to_obj(stub) == {
+        "fingerprint": "fp1:old",
+        "alias_of": "fp1:new",
+        "count": 0,
+        "status": "merged",
+    }
 
 
 def test_forwarded_events_have_their_own_marker_namespace() -> None:
     p = apply_event(None, ev("fp1:new", 10, 1.0), window_seconds=60, retention_seconds=3600)
     forwarded = {**ev("fp1:new", 5, 1.0), "via": "fp1:old"}  # older offset, but via another path
     p2 = apply_event(p, forwarded, window_seconds=60, retention_seconds=3600)
-    assert p2 is not None and p2["count"] == 2
+    assert p2 is not None and p2.count == 2

@@ -54,7 +54,12 @@ def test_deduper_resumes_from_a_cursor() -> None:
         first.accept(ts, h, f"t{ts}")
     resumed = Deduper(Cursor.from_json(first.cursor.to_json()))
     assert resumed.cursor.ts_text == "t2"
-    assert [resumed.accept(ts, h) for ts, h in [(2, "y"), (2, "z"), (2, "w"), (3, "y")]] == [False, False, True, True]
+    assert [resumed.accept(ts, h) for ts, h in [(2, "y"), (2, "z"), (2, "w"), (3, "y")]] == [
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_cursor_copy_is_independent() -> None:

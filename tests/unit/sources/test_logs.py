@@ -60,8 +60,15 @@ def test_secrets_never_reach_the_output() -> None:
     except ValueError:
         log.exception("failed")
     text = out.getvalue()
-    for secret in ("tok-very-secret-1", "plainvalue99", "abcdefghijklmnop", "hunter2", "sk-ant-api03", "letmein1",
-                   "ghp_aaaa"):
+    for secret in (
+        "tok-very-secret-1",
+        "plainvalue99",
+        "abcdefghijklmnop",
+        "hunter2",
+        "sk-ant-api03",
+        "letmein1",
+        "ghp_aaaa",
+    ):
         assert secret not in text
     assert text.count("[REDACTED]") >= 7
 

@@ -40,12 +40,25 @@ async def test_fake_query_range_shapes_and_limits() -> None:
             too_many = await client.get("/loki/api/v1/query_range", params={"query": "{}", "limit": "5001"})
             assert too_many.status_code == 400
             assert "max entries limit" in too_many.text
-            body = (await client.get("/loki/api/v1/query_range", params={
-                "query": '{app="api"}', "start": str(T0 + 1), "end": str(T0 + 4), "direction": "forward"})).json()
+            body = (
+                await client.get(
+                    "/loki/api/v1/query_range",
+                    params={
+                        "query": '{app="api"}',
+                        "start": str(T0 + 1),
+                        "end": str(T0 + 4),
+                        "direction": "forward",
+                    },
+                )
+            ).json()
             assert body["status"] == "success"
             assert body["data"]["resultType"] == "streams"
             values = {tuple(sorted(s["stream"].items())): s["values"] for s in body["data"]["result"]}
-            assert values[tuple(sorted(A.items()))] == [[str(T0 + 1), "a1"], [str(T0 + 2), "a2"], [str(T0 + 3), "a3"]]
+            assert values[tuple(sorted(A.items()))] == [
+                [str(T0 + 1), "a1"],
+                [str(T0 + 2), "a2"],
+                [str(T0 + 3), "a3"],
+            ]
             backward = (await client.get("/loki/api/v1/query_range", params={
                 "query": '{pod="a"}', "start": str(T0), "end": str(T0 + 9), "limit": "2"})).json()
             assert backward["data"]["result"][0]["values"] == [[str(T0 + 4), "a4"], [str(T0 + 3), "a3"]]
@@ -99,23 +112,37 @@ async def test_paging_inside_runs_of_equal_timestamps_publishes_each_entry_once(
             loki.add(A, data[-1][1], "late twin")
             assert await poller.poll_once(now_ns=T0 + 10**9) == 1
     assert poller.stats.pages > 10
-    assert Counter(sender.pairs()) == Counter([(ts, line) for _, ts, line in data] + [(data[-1][1], "late twin")])
+    assert Counter(sender.pairs()) == Counter(
+        [(ts, line) for _, ts, line in data] + [(data[-1][1], "late twin")]
+    )
 
 
-async def test_live_tail_publishes_frames_and_counts_dropped_entries(caplog: pytest.LogCaptureFixture) -> None:
+async def test_live_tail_publishes_frames_and_counts_dropped_entries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     sender = MemorySender()
     before, late_before = dropped("tail_dropped_entries"), dropped("out_of_order")
     async with FakeLoki() as loki:
         loki.add(A, T0, "from history")
         target = LokiTarget(loki.url, '{app="api"}')
-        async with make_client(Settings(), target) as client, BatchPipeline(Settings(), sender, "loki") as pipeline:
+        async with (
+            make_client(Settings(), target) as client,
+            BatchPipeline(Settings(), sender, "loki") as pipeline,
+        ):
             poller = LokiPoller(pipeline, client, target, lookback_seconds=10**10)
             task = asyncio.create_task(run_live(poller, {}, 0.05))
             await sender.wait_lines(1)
-            await loki.tail_frames.put({
-                "streams": [{"stream": B, "values": [[str(T0 + 5), "live one"], [str(T0 + 6), "live two"]]}],
-                "dropped_entries": [{"labels": B, "timestamp": str(T0 + 4)}, {"labels": B, "timestamp": str(T0 + 3)}],
-            })
+            await loki.tail_frames.put(
+                {
+                    "streams": [
+                        {"stream": B, "values": [[str(T0 + 5), "live one"], [str(T0 + 6), "live two"]]}
+                    ],
+                    "dropped_entries": [
+                        {"labels": B, "timestamp": str(T0 + 4)},
+                        {"labels": B, "timestamp": str(T0 + 3)},
+                    ],
+                }
+            )
             await loki.tail_frames.put({"streams": [{"stream": A, "values": [[str(T0 + 1), "too late"]]}]})
             await loki.tail_frames.put({"streams": [{"stream": A, "values": [[str(T0 + 7), "in order"]]}]})
             with caplog.at_level(logging.WARNING):
@@ -135,7 +162,10 @@ async def test_live_falls_back_to_polling_when_tail_is_refused() -> None:
     sender = MemorySender()
     async with FakeLoki(tail_enabled=False) as loki:
         target = LokiTarget(loki.url, '{app="api"}')
-        async with make_client(Settings(), target) as client, BatchPipeline(Settings(), sender, "loki") as pipeline:
+        async with (
+            make_client(Settings(), target) as client,
+            BatchPipeline(Settings(), sender, "loki") as pipeline,
+        ):
             poller = LokiPoller(pipeline, client, target, lookback_seconds=10**10)
             task = asyncio.create_task(run_live(poller, {}, 0.01))
             loki.add(A, T0, "polled")

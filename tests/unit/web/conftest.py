@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streamfix.core.patterns import apply_event
+from streamfix.core.patterns import Pattern, apply_event
+from streamfix.kafka.publish import MemoryPublisher
 from streamfix.runtime.app import StreamfixApp, create_app
 from streamfix.runtime.settings import Settings
 from streamfix.web import CONTEXT_KEY
@@ -22,20 +24,42 @@ NOW = 1_764_324_000.0  # 2025-11-28 10:00 UTC
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def event(fp: str, *, category: str = "database", severity: str = "HIGH", fixable: bool = True,
-          ts: float = NOW - 60, offset: int = 0, occurrences: int = 1, service: str = "api") -> dict[str, Any]:
+def event(
+    fp: str,
+    *,
+    category: str = "database",
+    severity: str = "HIGH",
+    fixable: bool = True,
+    ts: float = NOW - 60,
+    offset: int = 0,
+    occurrences: int = 1,
+    service: str = "api",
+) -> dict[str, Any]:
     return {
-        "fingerprint": fp, "error_type": f"Err{fp[-2:]}", "message": f"boom {fp}", "category": category,
-        "severity": severity, "fixable": fixable, "suggested_fix": "retry", "file": "/app/x.py", "line": 7,
-        "function": "f", "frames": [{"file": "/app/x.py", "line": 7, "function": "f", "in_app": True}],
-        "traceback": f"Traceback (most recent call last):\n  File \"/app/x.py\", line 7, in f\nErr: boom {fp}",
-        "timestamp": ts, "detected_at": ts, "occurrences": occurrences, "service": service,
-        "source_partition": 0, "source_offset": offset, "event_index": 0,
+        "fingerprint": fp,
+        "error_type": f"Err{fp[-2:]}",
+        "message": f"boom {fp}",
+        "category": category,
+        "severity": severity,
+        "fixable": fixable,
+        "suggested_fix": "retry",
+        "file": "/app/x.py",
+        "line": 7,
+        "function": "f",
+        "frames": [{"file": "/app/x.py", "line": 7, "function": "f", "in_app": True}],
+        "traceback": f'Traceback (most recent call last):\n  File "/app/x.py", line 7, in f\nErr: boom {fp}',
+        "timestamp": ts,
+        "detected_at": ts,
+        "occurrences": occurrences,
+        "service": service,
+        "source_partition": 0,
+        "source_offset": offset,
+        "event_index": 0,
     }
 
 
-def build_patterns(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def build_patterns(events: list[dict[str, Any]]) -> dict[str, Pattern]:
+    out: dict[str, Pattern] = {}
     for e in events:
         new = apply_event(out.get(e["fingerprint"]), e, window_seconds=60, retention_seconds=86400)
         assert new is not None
@@ -54,12 +78,32 @@ def sample_events() -> list[dict[str, Any]]:
 
 
 def fix_result(fp: str, fix_id: str, status: str, updated: float, pr: int | None = None) -> dict[str, Any]:
-    return {"schema_version": 1, "fix_id": fix_id, "request_id": f"{fp}#1", "fingerprint": fp, "status": status,
-            "category": "database", "severity": "CRITICAL", "error_type": "Err01", "message": "boom",
-            "branch": None, "commit_sha": None, "pr_number": pr,
-            "pr_url": f"https://github.com/o/r/pull/{pr}" if pr else None, "root_cause": "", "explanation": "",
-            "confidence": 0.9, "fixability": None, "diff": "", "suggested_fix": "", "error": "",
-            "input_tokens": 10, "output_tokens": 5, "created_at": updated - 5, "updated_at": updated}
+    return {
+        "schema_version": 1,
+        "fix_id": fix_id,
+        "request_id": f"{fp}#1",
+        "fingerprint": fp,
+        "status": status,
+        "category": "database",
+        "severity": "CRITICAL",
+        "error_type": "Err01",
+        "message": "boom",
+        "branch": None,
+        "commit_sha": None,
+        "pr_number": pr,
+        "pr_url": f"https://github.com/o/r/pull/{pr}" if pr else None,
+        "root_cause": "",
+        "explanation": "",
+        "confidence": 0.9,
+        "fixability": None,
+        "diff": "",
+        "suggested_fix": "",
+        "error": "",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "created_at": updated - 5,
+        "updated_at": updated,
+    }
 
 
 @dataclass
@@ -68,7 +112,12 @@ class Api:
     sf: StreamfixApp
     ctx: ApiContext
     tables: dict[str, dict[str, Any]]
-    published: list[tuple[str, str, Any]] = field(default_factory=list)
+    transport: MemoryPublisher = field(default_factory=MemoryPublisher)
+
+    @property
+    def published(self) -> list[tuple[str, str, Any]]:
+        """``(role, key, JSON object)`` of every record published, in order."""
+        return [(s.role, s.key, orjson.loads(s.value)) for sent in self.transport.sent.values() for s in sent]
 
 
 ApiFactory = Callable[..., Any]
@@ -95,11 +144,7 @@ async def make_api(tmp_path: Path) -> AsyncIterator[ApiFactory]:
         ctx.reader = MappingReader(tables)
         ctx.clock = lambda: NOW
         api = Api(client=None, sf=sf, ctx=ctx, tables=tables)  # type: ignore[arg-type]
-
-        async def publish(role: str, key: str, value: Any) -> None:
-            api.published.append((role, key, value))
-
-        ctx.publish = publish
+        ctx.publisher = api.transport
         client: TestClient[web.Request, web.Application] = TestClient(TestServer(sf.app.web.web_app))  # type: ignore[attr-defined]
         await client.start_server()
         clients.append(client)

@@ -15,7 +15,9 @@ _REGISTRY: Registry[Any] = Registry().with_resource(
     "urn:streamfix-openapi", Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
 
-def response_schema(path: str, method: str, status: int, content_type: str = "application/json") -> dict[str, Any]:
+def response_schema(
+    path: str, method: str, status: int, content_type: str = "application/json"
+) -> dict[str, Any]:
     responses = DOCUMENT["paths"][path][method]["responses"]
     response = responses[str(status)]
     schema: dict[str, Any] = response["content"][content_type]["schema"]

@@ -17,9 +17,12 @@ from .conftest import NOW, build_patterns, event, fix_result, sample_events
 def test_fix_targets() -> None:
     patterns = build_patterns(sample_events())
     values = list(patterns.values())
-    assert queries.fix_targets("fp1:aa02", patterns["fp1:aa02"], values) == ("pattern", [patterns["fp1:aa02"]])
+    assert queries.fix_targets("fp1:aa02", patterns["fp1:aa02"], values) == (
+        "pattern",
+        [patterns["fp1:aa02"]],
+    )
     kind, found = queries.fix_targets("network", None, values) or ("", [])
-    assert (kind, [p["fingerprint"] for p in found]) == ("category", ["fp1:aa02"])
+    assert (kind, [p.fingerprint for p in found]) == ("category", ["fp1:aa02"])
     assert queries.fix_targets("validation", None, values) == ("category", [])
     assert queries.fix_targets("nothing", None, values) is None
 
@@ -63,8 +66,11 @@ def test_timeline_counts_what_count_since_counts(ages: list[int], hours: float) 
 
 
 def test_dashboard_counts_and_limits() -> None:
-    patterns = list(build_patterns([event(f"fp1:d{i:03d}", severity="CRITICAL", offset=i + 1) for i in range(30)])
-                    .values())
+    patterns = list(
+        build_patterns(
+            [event(f"fp1:d{i:03d}", severity="CRITICAL", offset=i + 1) for i in range(30)]
+        ).values()
+    )
     body = queries.dashboard(patterns, [], now=NOW, hours=24, window_seconds=60, limit=10)
     assert body["summary"]["critical_errors"] == 30 and len(body["recent_critical"]) == 10
     assert body["summary"]["generated_fixes"] == 0 and body["recent_fixes"] == []

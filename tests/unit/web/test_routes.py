@@ -70,8 +70,13 @@ async def test_dashboard_summary(make_api: ApiFactory) -> None:
     api = await make_api()
     body = await get_json(api, f"{P}/dashboard")
     assert body["timestamp"] == NOW
-    assert body["summary"] == {"total_patterns": 4, "critical_errors": 1, "fixable_errors": 2, "generated_fixes": 1,
-                               "patterns_by_category": {"database": 1, "network": 2, "validation": 1}}
+    assert body["summary"] == {
+        "total_patterns": 4,
+        "critical_errors": 1,
+        "fixable_errors": 2,
+        "generated_fixes": 1,
+        "patterns_by_category": {"database": 1, "network": 2, "validation": 1},
+    }
     assert [e["fingerprint"] for e in body["recent_critical"]] == ["fp1:aa01"]
     assert [f["fix_id"] for f in body["recent_fixes"]] == ["fix-1"]
 
@@ -93,7 +98,9 @@ async def test_pattern_detail_has_the_sample_traceback(make_api: ApiFactory) -> 
 
 async def test_generate_for_a_fingerprint_publishes_one_request(make_api: ApiFactory) -> None:
     api = await make_api()
-    resp = await api.client.post(f"{P}/fixes/generate-for-error?error_id=fp1:aa02&create_pr=false", headers=AUTH)
+    resp = await api.client.post(
+        f"{P}/fixes/generate-for-error?error_id=fp1:aa02&create_pr=false", headers=AUTH
+    )
     assert resp.status == 202
     body = await resp.json()
     validate(body, f"{P}/fixes/generate-for-error", "post", 202)
@@ -126,7 +133,9 @@ async def test_attempt_follows_the_fix_state(make_api: ApiFactory) -> None:
     pytest.param("error_id=fp1:aa01&create_pr=maybe", 422, "invalid_parameter", id="bad-bool"),
     pytest.param("error_id=" + "x" * 300, 422, "invalid_parameter", id="too-long"),
 ])
-async def test_generate_for_error_refuses_bad_input(make_api: ApiFactory, query: str, status: int, error: str) -> None:
+async def test_generate_for_error_refuses_bad_input(
+    make_api: ApiFactory, query: str, status: int, error: str
+) -> None:
     api = await make_api()
     resp = await api.client.post(f"{P}/fixes/generate-for-error?{query}", headers=AUTH)
     assert resp.status == status
@@ -136,7 +145,9 @@ async def test_generate_for_error_refuses_bad_input(make_api: ApiFactory, query:
 
 async def test_generate_batch(make_api: ApiFactory) -> None:
     api = await make_api()
-    resp = await api.client.post(f"{P}/fixes/generate-batch?error_ids=fp1:aa02,database,nope,fp1:aa02", headers=AUTH)
+    resp = await api.client.post(
+        f"{P}/fixes/generate-batch?error_ids=fp1:aa02,database,nope,fp1:aa02", headers=AUTH
+    )
     body = await resp.json()
     assert resp.status == 202, body
     validate(body, f"{P}/fixes/generate-batch", "post", 202)
@@ -260,11 +271,7 @@ async def test_a_broker_failure_is_503_not_500(make_api: ApiFactory) -> None:
     from aiokafka.errors import KafkaTimeoutError
 
     api = await make_api()
-
-    async def failing(role: str, key: str, value: Any) -> None:
-        raise KafkaTimeoutError()
-
-    api.ctx.publish = failing
+    api.transport.fail = KafkaTimeoutError()
     resp = await api.client.post(f"{P}/fixes/generate-for-error?error_id=fp1:aa02", headers=AUTH)
     body = await resp.json()
     assert resp.status == 503 and body["error"] == "broker_unavailable" and resp.headers["Retry-After"] == "5"

@@ -1,0 +1,156 @@
+"""Ingest: one raw batch in, its error events out, and the stream's assembly state kept.
+
+:func:`ingest_batch` is what the ingest agent calls per record of the raw topic. Per stream it keeps
+the core pipeline's state in the ``assembly`` table, so a traceback split across batches, or across
+a restart, is still assembled whole. The same table value records the raw offset last applied, which
+makes a redelivered batch a no-op. ``now`` for the quiet-period flush is the batch's ``sent_at``, so
+reprocessing a batch gives exactly the same events. :func:`quiet_ticks` makes the empty "tick"
+batches that flush a stream gone quiet in the middle of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tomllib
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from streamfix.core.classify import load_rules
+from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
+from streamfix.core.pipeline import PipelineConfig, has_open_units
+from streamfix.core.stream import process
+from streamfix.errors import ConfigError, WireError
+from streamfix.kafka.publish import Publisher
+from streamfix.kafka.wire import RawBatch
+from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
+from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
+
+DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
+"""``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""  # noqa: E501
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    """User rules and in-app paths from settings (read once, when the worker starts)."""
+    rules = None
+    if settings.rules_file is not None:
+        try:
+            rules = load_rules(tomllib.loads(settings.rules_file.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ConfigError(f"rules file {settings.rules_file}: {exc}") from exc
+    in_app = DEFAULT_IN_APP
+    if settings.in_app_exclude:
+        in_app = InAppConfig(not_app=(*DEFAULT_IN_APP.not_app, *settings.in_app_exclude))
+    return PipelineConfig(user_rules=rules, in_app=in_app)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    pipeline: PipelineConfig
+    quiet_seconds: float
+    max_line_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestConfig:
+        return cls(pipeline_config(settings), settings.assembly_quiet_seconds, settings.max_line_bytes)
+
+
+def decode_batch(value: Any) -> RawBatch:
+    if not isinstance(value, bytes | bytearray):
+        raise WireError("invalid_value", f"expected bytes, got {type(value).__name__}")
+    try:
+        bytes(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError("invalid_utf8", str(exc)) from None
+    return RawBatch.loads(bytes(value))
+
+
+async def _keep_short_lines(batch: RawBatch, max_line: int, reject: Callable[[str, bytes], Awaitable[None]]
+                            ) -> list[str]:
+    lines = batch.lines
+    if not any(len(line) > max_line // 4 for line in lines):  # cheap pre-check before encoding
+        return lines
+    kept = []
+    for number, line in enumerate(lines):
+        data = line.encode("utf-8", "surrogatepass")
+        if len(data) > max_line:
+            await reject(f"line {number} of batch {batch.batch_id}", data)
+        else:
+            kept.append(line)
+    return kept
+
+
+async def ingest_batch(
+    value: Any, key: bytes | None, partition: int, offset: int, *, assembly: MutableMapping[str, Any],
+    config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
+) -> None:
+    """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset."""
+    value = value if value is not None else b""
+    try:
+        batch = decode_batch(value)
+    except WireError as exc:
+        await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
+        return
+    previous = assembly.get(batch.stream)
+    if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
+        metrics.BATCHES_DUPLICATE.inc()
+        return
+
+    async def too_long(detail: str, data: bytes) -> None:
+        await dead_letter("line_too_long", detail, partition, offset, key, data)
+
+    lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
+    result = process(
+        lines,
+        previous["state"] if previous else None,
+        config=config.pipeline,
+        now=batch.sent_at,
+        quiet_seconds=config.quiet_seconds,
+    )
+    detected_at = clock()
+    records = [
+        event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                     occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
+        for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
+    ]
+    records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
+                             detected_at=detected_at)
+    pending = []
+    for record in records:
+        pending.append(await out.send("errors", record.fingerprint, record))
+        if record.alias_of is None:
+            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
+                record.occurrences
+            )
+    # The events must be on the broker before the marker that says "batch applied" can be.
+    # A crash in between redelivers the batch; the group agent drops the repeated events.
+    if pending:
+        await asyncio.gather(*pending)
+    assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
+                              "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source}
+    metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
+    metrics.BATCHES_INGESTED.inc()
+
+
+def quiet_ticks(assembly: MutableMapping[str, Any], now: float, quiet_seconds: float) -> list[RawBatch]:
+    """An empty "tick" batch for every stream quiet for ``quiet_seconds`` with a unit still open, so the
+    agent that owns the stream flushes it (as incomplete), in order, through the raw topic."""
+    ticks = []
+    for stream_key, value in list(assembly.items()):
+        if not value or not has_open_units((value.get("state") or {}).get("pipeline")):
+            continue
+        if now - float(value.get("sent_at", now)) < quiet_seconds:
+            continue
+        ticks.append(
+            RawBatch(
+                batch_id=f"tick:{stream_key}:{int(now * 1000)}",
+                source="tick",
+                stream=stream_key,
+                labels=value.get("labels") or {},
+                lines=[],
+                sent_at=now,
+            )
+        )
+    return ticks
