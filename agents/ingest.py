@@ -23,6 +23,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
 from streamfix.errors import ConfigError, WireError
+from streamfix.fixing.redact import ingest_scrubber
 from streamfix.settings import Settings
 from streamfix.wire import RawBatch
 
@@ -43,7 +44,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     in_app = DEFAULT_IN_APP
     if settings.in_app_exclude:
         in_app = InAppConfig(not_app=(*DEFAULT_IN_APP.not_app, *settings.in_app_exclude))
-    return PipelineConfig(user_rules=rules, in_app=in_app)
+    return PipelineConfig(user_rules=rules, in_app=in_app, scrub=ingest_scrubber(settings))
 
 
 def decode_batch(value: Any) -> RawBatch:

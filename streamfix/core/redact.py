@@ -20,13 +20,18 @@ value is a string literal, so ``sorted(items, key=len)`` is left alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
+
+import ahocorasick
+
+from streamfix.core.models import ErrorEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +39,17 @@ class Rule:
     name: str
     pattern: re.Pattern[str]
     check: Callable[[str], bool] | None = None  # extra test of the matched (secret) text
+    key: re.Pattern[str] | None = None  # when set, the group ``key`` must match it (searched)
 
 
-def _rule(name: str, pattern: str, flags: int = 0, check: Callable[[str], bool] | None = None) -> Rule:
-    return Rule(name, re.compile(pattern, flags), check)
+def _rule(
+    name: str,
+    pattern: str,
+    flags: int = 0,
+    check: Callable[[str], bool] | None = None,
+    key: re.Pattern[str] | None = None,
+) -> Rule:
+    return Rule(name, re.compile(pattern, flags), check, key)
 
 
 _B = r"(?<![A-Za-z0-9_\-])"  # left boundary: not inside a longer token
@@ -45,24 +57,33 @@ _E = r"(?![A-Za-z0-9_\-])"  # right boundary
 
 # Words that make the value after them a secret, in any case, anywhere inside a key name.
 _SECRET_WORDS = (
-    r"passw(?:or)?d|passwd|pwd|passphrase|secret|token|api[_\-.]?key|apikey|access[_\-.]?key|"
-    r"private[_\-.]?key|priv[_\-.]?key|client[_\-.]?secret|credentials?|auth(?:orization)?|"
-    r"signature|sig|dsn|session[_\-.]?(?:id|key)|cookie|salt|sas|conn(?:ection)?[_\-.]?str(?:ing)?|"
-    r"account[_\-.]?key|shared[_\-.]?access[_\-.]?key|service[_\-.]?role|(?<![a-z])key"
+    r"passw(?:or)?d|passwd|pwd|passphrase|secret|token(?![a-z])|api[_\-.]?key|apikey|access[_\-.]?key|"
+    r"private[_\-.]?key|priv[_\-.]?key|client[_\-.]?secret|credentials?|auth(?:orization)?(?![a-z])|"
+    r"signature|(?<![a-z])sig(?![a-z])|dsn|session[_\-.]?(?:id|key)|cookie|(?<![a-z])salt|(?<![a-z])sas(?![a-z])|"
+    r"conn(?:ection)?[_\-.]?str(?:ing)?|account[_\-.]?key|shared[_\-.]?access[_\-.]?key|service[_\-.]?role|"
+    r"(?<![a-z])key(?![a-z])"
 )
-_KEY = r"[A-Za-z0-9_.\-]*(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.\-]*"
+_SECRET_KEY = re.compile(r"(?i)" + _SECRET_WORDS)
+_ENV_KEY = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PWD|KEY|APIKEY|CREDENTIAL|AUTH|DSN|SIG|SIGNATURE|SALT|PRIVATE|COOKIE|SESSION"
+)
 # A value: quoted, or a run up to a separator. ``None``/``null``/empty and calls are not values.
 _VALUE = r"(?P<secret>\"[^\"\n]{1,}\"|'[^'\n]{1,}'|[^\s\"',;&}<>)\]]{3,})"
 _NOT_A_VALUE = re.compile(
     r"""^(?:["']?(?:none|null|nil|true|false|undefined|\*+|<[^>]*>|\[redacted[^\]]*\]?|\$\{?\w+\}?)["']?"""
-    r"|[A-Za-z_][\w.]*\(.*|[A-Za-z_][\w]*\.[A-Za-z_][\w.]*)$",
+    r"|[A-Za-z_][\w.]*[(\[].*|[A-Za-z_][\w]*\.[A-Za-z_][\w.]*)$",
     re.IGNORECASE,
 )
-_LITERAL = r"(?P<secret>\"[^\"\n]{4,}\"|'[^'\n]{4,}')"
 
 
 def _is_value(text: str) -> bool:
     return not _NOT_A_VALUE.match(text.strip())
+
+
+def _is_code_value(text: str) -> bool:
+    """In source code a bare name or number after ``key=`` is a variable or a constant, not a secret."""
+    value = text.strip()
+    return _is_value(value) and not re.fullmatch(r"[A-Za-z_]\w*|[\d.]+|f?[\"'].*\{.*\}.*[\"']", value)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -176,14 +197,15 @@ _CONTEXTS: tuple[Rule, ...] = (
     ),
     _rule(
         "secret_env_assignment",
-        r"\b[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PWD|KEY|APIKEY|CREDENTIALS?|AUTH|DSN|SIG|SIGNATURE|SALT|"
-        r"PRIVATE|COOKIE|SESSION)[A-Z0-9_]*[\"']?\s*[:=]\s*" + _VALUE,
+        r"(?<![A-Za-z0-9_])(?P<key>[A-Z0-9_]{2,80}+)[\"']?\s*[:=]\s*" + _VALUE,
         check=_is_value,
+        key=_ENV_KEY,
     ),
     _rule(
         "secret_assignment",
-        r"(?i)(?<![A-Za-z0-9])" + _KEY + r"[\"']?\s*(?:[:=]|=>|:=)\s*" + _VALUE,
+        r"(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]{2,80}+)[\"']?\s*(?:[:=]|=>|:=)\s*" + _VALUE,
         check=_is_value,
+        key=_SECRET_KEY,
     ),
     _rule(
         "secret_near_word",
@@ -195,26 +217,64 @@ _CONTEXTS: tuple[Rule, ...] = (
 )
 
 _PII: tuple[Rule, ...] = (
-    _rule("card_number", r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])", check=luhn_ok),
+    _rule("card_number", r"(?<![\w\-])(?:\d[ \-]?){12,18}\d(?![\w\-])", check=luhn_ok),
     _rule("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", check=iban_ok),
     _rule("us_ssn", r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
     _rule("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"),
 )
 
-_ENTROPY: tuple[Rule, ...] = (_rule("high_entropy", _B + r"[A-Za-z0-9+_\-/]{32,}={0,2}" + _E),)
+# Maximal runs only (a scan from the left finds a run at its first character), so no lookarounds needed.
+_ENTROPY: tuple[Rule, ...] = (_rule("high_entropy", r"[A-Za-z0-9+_\-/]{32,}={0,2}"),)
 
 RULES: tuple[Rule, ...] = _PROVIDERS + _CONTEXTS + _PII + _ENTROPY
 """The rules for log text, prompts, messages and API answers."""
 
 CODE_RULES: tuple[Rule, ...] = (
     *_PROVIDERS,
-    _rule("url_password", r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s:/@\"'<>]*:(?P<secret>[^\s@/\"'<>]+)@"),
-    _rule("url_query_secret", _CONTEXTS[5].pattern.pattern),
-    _rule("secret_assignment", r"(?i)(?<![A-Za-z0-9])" + _KEY + r"[\"']?\s*(?:[:=]|=>|:=)\s*" + _LITERAL),
+    *(Rule(r.name, r.pattern, _is_code_value, r.key) if r.check is not None or r.name == "auth_header" else r
+      for r in _CONTEXTS),
     *_PII,
     *_ENTROPY,
 )
 """The rules for source code: an assignment counts only when its value is a string literal."""
+
+_SECRET_TRIGGERS = (
+    "pass", "pwd", "secret", "token", "key", "auth", "sig", "cred", "dsn", "session", "cookie", "salt", "sas",
+    "conn", "service_role", "private",
+)
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    # A rule runs only when the lowercased text holds one of its trigger substrings (cheap C-level
+    # searches), so an ordinary error message costs a few dozen substring checks and three regexes.
+    # A trigger that starts with "!" is looked for, case and all, in the text itself.
+    "private_key": ("-----begin",), "private_key_json": ("-----begin",), "anthropic_key": ("sk-ant-",),
+    "openai_key": ("sk-",), "github_token": ("gh", "github_pat_"), "gitlab_token": ("gl",),
+    "stripe_key": ("_live_", "_test_"), "stripe_webhook_secret": ("whsec_",),
+    "aws_access_key_id": ("a3t", "akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "anpa", "anva", "aipa"),
+    "aws_secret_access_key": ("secret",), "slack_token": ("xox",), "slack_app_token": ("xapp-",),
+    "slack_webhook": ("hooks.slack.com",), "discord_webhook": ("discord",), "discord_bot_token": (".",),
+    "google_api_key": ("aiza",), "google_oauth_secret": ("gocspx-",), "google_oauth_token": ("ya29.",),
+    "google_refresh_token": ("1//0",), "twilio_key": ("sk", "ac"), "sendgrid_key": ("sg.",),
+    "mailgun_key": ("key-",), "mailchimp_key": ("-us",), "npm_token": ("npm_",), "pypi_token": ("pypi-",),
+    "shopify_token": ("shp",), "square_token": ("eaaa", "sq0"), "digitalocean_token": ("_v1_",),
+    "huggingface_token": ("hf_",), "telegram_bot_token": (":aa",), "vercel_token": ("vc", "vercel_"),
+    "supabase_token": ("sb",), "linear_key": ("lin_",), "notion_token": ("secret_", "ntn_"),
+    "atlassian_token": ("atatt3",), "doppler_token": ("dp.",), "postman_key": ("pmak-",),
+    "age_secret_key": ("age-secret-key-",), "newrelic_key": ("nr",), "sentry_token": ("sntr",),
+    "databricks_token": ("dapi",), "grafana_token": ("glc_", "glsa_"), "hashicorp_token": ("hv",),
+    "planetscale_token": ("pscale_",), "flyio_token": ("flyv1",), "azure_client_secret": ("q~",),
+    "jwt": ("eyj",), "bearer_token": ("bearer", "token", "apikey", "api-key"), "basic_auth_header": ("basic",),
+    "auth_header": ("auth", "api-key", "token", "cookie"), "url_password": ("://",), "url_userinfo_key": ("://",),
+    "url_query_secret": ("=",), "secret_env_assignment": _SECRET_TRIGGERS, "secret_assignment": _SECRET_TRIGGERS,
+    "secret_near_word": ("token", "key", "secret", "password", "credential", "sig"),
+    "email": ("@",), "us_ssn": ("-",),
+}
+GATES: dict[str, re.Pattern[str]] = {
+    # A rule without a literal trigger runs only when its gate (a simpler, fast regex) finds something.
+    "card_number": re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11}"),
+    "iban": re.compile(r"[A-Z]{2}\d{2} ?[A-Z0-9]{4}"),
+    "us_ssn": re.compile(r"\d{3}-\d\d-\d{4}"),
+    "discord_bot_token": re.compile(r"[MNO][A-Za-z\d_\-]{23}"),
+}
 
 MIN_KNOWN_LENGTH = 6
 """Known secret values shorter than this are not removed on their own (too many false hits)."""
@@ -224,7 +284,7 @@ ENTROPY_MIN_BITS = 4.0
 secret-bearing context. Hex digests (fingerprints, commit SHAs) top out at 4.0 and so are kept."""
 
 _PERCENT_TOKEN = re.compile(r"[A-Za-z0-9%._~+\-/=:@&?]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/=:@&?]*")
-_MARKER = "[REDACTED:"
+_MARKER = "[REDACTED"
 
 
 def shannon_entropy(token: str) -> float:
@@ -235,10 +295,13 @@ def shannon_entropy(token: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z]+|\d+|[0-9a-fA-F]{1,16}")
+
+
 def _looks_random(token: str) -> bool:
     core = token.rstrip("=")
-    if "/" in core and not re.search(r"[+=]|[A-Za-z0-9]{32,}", token):
-        return False  # a path, not a key
+    if all(_PLAIN_SEGMENT.fullmatch(seg) for seg in re.split(r"[_\-.]", core) if seg):
+        return False  # words, numbers and short hex joined by separators: an identifier, a UUID
     has_digit = any(ch.isdigit() for ch in core)
     has_alpha = any(ch.isalpha() for ch in core)
     return has_digit and has_alpha and shannon_entropy(core) > ENTROPY_MIN_BITS
@@ -259,6 +322,67 @@ def redact(
 def find_secrets(text: str, rules: Sequence[Rule] = RULES) -> set[str]:
     """The literal secret values the rules find in ``text`` (for later use as ``known``)."""
     return _apply(text, rules, ())[2]
+
+
+Finder = Callable[[str, str], frozenset[str]]
+_Plan = tuple[
+    Finder, tuple[int, ...], dict[str, tuple[int, ...]], tuple[tuple[Rule, re.Pattern[str] | None], ...]
+]
+_PLANS: dict[int, tuple[Sequence[Rule], _Plan]] = {}
+
+
+def _plan_of(rules: Sequence[Rule]) -> _Plan:
+    """The plan of a rule table, computed once per table object (tables are long-lived constants)."""
+    cached = _PLANS.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    plan = _plan(tuple(rules))
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+def _finder(literals: Iterable[str]) -> Finder:
+    """A function giving the trigger literals present in a text: one Aho-Corasick pass over the
+    lowercased text for the longer ones, plain substring checks for one-character and exact-case ones."""
+    automaton = ahocorasick.Automaton()
+    simple: list[str] = []
+    for literal in set(literals):
+        if literal.startswith("!") or len(literal) == 1:
+            simple.append(literal)
+        else:
+            automaton.add_word(literal, literal)
+    automaton.make_automaton()
+    has_words = len(automaton) > 0
+
+    def find(text: str, lowered: str) -> frozenset[str]:
+        found = {value for _, value in automaton.iter(lowered)} if has_words else set()
+        found.update(t for t in simple if (t[1:] in text if t[0] == "!" else t in lowered))
+        return frozenset(found)
+
+    return find
+
+
+@functools.lru_cache(maxsize=16)
+def _plan(rules: tuple[Rule, ...]) -> _Plan:
+    """For a rule table: a finder of its trigger literals, the rules that always run, the rules each
+    literal turns on, and each rule with its gate (all by position in the table, which is the order)."""
+    always: list[int] = []
+    by_literal: dict[str, list[int]] = {}
+    for index, rule in enumerate(rules):
+        triggers = TRIGGERS.get(rule.name)
+        if triggers is None:
+            always.append(index)
+        else:
+            for literal in triggers:
+                by_literal.setdefault(literal, []).append(index)
+    return (
+        _finder(by_literal),
+        tuple(always),
+        {k: tuple(v) for k, v in by_literal.items()},
+        tuple((rule, GATES.get(rule.name)) for rule in rules),
+    )
 
 
 def _known_forms(known: Iterable[str]) -> list[str]:
@@ -282,22 +406,41 @@ def _apply(text: str, rules: Sequence[Rule], known: Iterable[str]) -> tuple[str,
             counts["known_secret"] = counts.get("known_secret", 0) + hits
     if "%" in text:
         text = _percent_encoded(text, rules, counts, found)
-    for rule in rules:
+    lowered = text.lower()
+    finder, always, by_literal, plan = _plan_of(rules)
+    chosen = set(always)
+    for literal in finder(text, lowered):
+        chosen.update(by_literal[literal])
+    for index in sorted(chosen):
+        rule, gate = plan[index]
+        if gate is not None and gate.search(text) is None:
+            continue
 
         def substitute(match: re.Match[str], rule: Rule = rule) -> str:
             whole = match.group(0)
             has_group = "secret" in rule.pattern.groupindex and match.group("secret") is not None
             secret = match.group("secret") if has_group else whole
-            if rule.name == "high_entropy" and not _looks_random(whole):
-                return whole
+            if rule.name == "high_entropy":
+                if "/" in whole.rstrip("="):  # a path or a base64 key: judge each segment
+                    parts = whole.split("/")
+                    if not any(len(p) >= 32 and _looks_random(p) for p in parts) and not (
+                        re.search(r"[+=]", whole) and _looks_random(whole)
+                    ):
+                        return whole
+                elif not _looks_random(whole):
+                    return whole
             if _MARKER in secret and rule.name not in ("private_key", "private_key_json"):
                 return whole
             if rule.check is not None and not rule.check(secret):
+                return whole
+            if rule.key is not None and not rule.key.search(match.group("key")):
                 return whole
             counts[rule.name] = counts.get(rule.name, 0) + 1
             marker = f"[REDACTED:{rule.name}]"
             if has_group:
                 start, end = match.span("secret")
+                if len(secret) >= 2 and secret[0] == secret[-1] and secret[0] in "\"'":
+                    start, end = start + 1, end - 1  # keep the quotes: code stays valid
                 found.add(secret.strip("\"'"))
                 offset = match.start(0)
                 return whole[: start - offset] + marker + whole[end - offset :]
@@ -358,3 +501,44 @@ def escape_terminal(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# --- error events -----------------------------------------------------------------------------------------
+
+
+def redact_event(event: ErrorEvent, clean: Callable[[str], str]) -> ErrorEvent:
+    """``event`` with ``clean`` applied to every text that came from the log (message, frames, ...).
+
+    ``clean`` is a redactor of one string (usually cached: frames repeat). Scrubbing at ingest uses it
+    before the event is classified and fingerprinted, so the same input always gives the same pattern.
+    The event itself is returned when nothing changed (the usual case), so the cost is the lookups.
+    """
+
+    def opt(value: str | None) -> str | None:
+        return None if value is None else clean(value)
+
+    changes: dict[str, object] = {}
+    for name in ("message", "title", "suggested_fix"):
+        value = getattr(event, name)
+        cleaned = clean(value)
+        if cleaned != value:
+            changes[name] = cleaned
+    for name in ("log_message", "file", "function"):
+        value = getattr(event, name)
+        cleaned_opt = opt(value)
+        if cleaned_opt != value:
+            changes[name] = cleaned_opt
+    chained = tuple(clean(c) for c in event.chained)
+    if chained != event.chained:
+        changes["chained"] = chained
+    frames = []
+    frames_changed = False
+    for f in event.frames:
+        new = (clean(f.file), clean(f.function), opt(f.code), opt(f.module))
+        if new != (f.file, f.function, f.code, f.module):
+            frames_changed = True
+            f = replace(f, file=new[0], function=new[1], code=new[2], module=new[3])
+        frames.append(f)
+    if frames_changed:
+        changes["frames"] = tuple(frames)
+    return replace(event, **changes) if changes else event  # type: ignore[arg-type]

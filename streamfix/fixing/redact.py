@@ -17,11 +17,13 @@ import inspect
 import logging
 import pkgutil
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from streamfix.core.redact import CODE_RULES, RULES, Rule, find_secrets, redact
+from streamfix.core.models import ErrorEvent
+from streamfix.core.redact import CODE_RULES, RULES, TRIGGERS, Rule, find_secrets, redact, redact_event
 from streamfix.metrics import REDACTIONS
+from streamfix.settings import Settings
 from streamfix.wire import FixRequest
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,32 @@ __all__ = ["all_rules", "code_rules", "find_secrets", "scrub", "scrub_code", "sc
 _SKIPPED_DETECTORS = frozenset(
     {"IPPublicDetector", "KeywordDetector", "PrivateKeyDetector", "BasicAuthDetector"}
 )
+_KEYWORDS = ("key", "pw", "pass", "token", "secret")
+_KEYWORD_ASSIGNMENT = "(?:=|:|:=|=>| +|::)"  # detect-secrets' template of keyword-assignment patterns
+# Lowercase substrings without which a detector cannot match (see streamfix.core.redact.TRIGGERS).
+_DETECTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "ArtifactoryDetector": ("!AKC", "!AP"),
+    "AWSKeyDetector": ("akia", "asia", "abia", "acca", "a3t", "aws"),
+    "AzureStorageKeyDetector": ("accountkey",),
+    "CloudantDetector": (*_KEYWORDS, "cloudant"),
+    "DiscordBotTokenDetector": (".",),
+    "GitHubTokenDetector": ("gh",),
+    "GitLabTokenDetector": ("gl", "gr1348941"),
+    "IbmCloudIamDetector": _KEYWORDS,
+    "IbmCosHmacDetector": ("secret",),
+    "JwtTokenDetector": ("eyj",),
+    "MailchimpDetector": ("-us",),
+    "NpmDetector": ("_authtoken",),
+    "OpenAIDetector": ("t3blbkfj",),
+    "PypiTokenDetector": ("pypi-",),
+    "SendGridDetector": ("sg.",),
+    "SlackDetector": ("xox", "hooks.slack"),
+    "SoftlayerDetector": (*_KEYWORDS, "softlayer"),
+    "SquareOAuthDetector": ("sq0",),
+    "StripeDetector": ("k_live_",),
+    "TelegramBotTokenDetector": (":aa", ":ab", ":ac", ":ad", ":ae", ":af", ":ag", ":ah"),
+    "TwilioKeyDetector": ("ac", "sk"),
+}
 
 
 def detect_secrets_rules() -> tuple[Rule, ...]:
@@ -52,10 +80,14 @@ def detect_secrets_rules() -> tuple[Rule, ...]:
                 or name in _SKIPPED_DETECTORS
             ):
                 continue
-            label = "ds_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Detector")).lower()
+            label = "ds_" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.removesuffix("Detector")).lower()
+            if name in _DETECTOR_TRIGGERS:
+                TRIGGERS.setdefault(label, _DETECTOR_TRIGGERS[name])
             denylist: Iterable[Any] = getattr(cls, "denylist")  # noqa: B009 - a class attribute here
             for pattern in denylist:
                 compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+                if _KEYWORD_ASSIGNMENT in compiled.pattern:
+                    continue  # a keyword=value shape: the secret_assignment rule covers it, without exemptions
                 if compiled.groups >= 1 and "secret" not in compiled.groupindex:
                     source = _name_first_group(compiled.pattern)
                     compiled = re.compile(source, compiled.flags) if source else compiled
@@ -131,6 +163,55 @@ def scrub_tree(value: Any, *, where: str = "", known: Iterable[str] = ()) -> Any
     if isinstance(value, list | tuple):
         return [scrub_tree(v, where=where, known=known) for v in value]
     return value
+
+
+@functools.cache
+def event_scrubber() -> Callable[[ErrorEvent], ErrorEvent]:
+    """The ingest scrubber: :func:`redact_event` with a cached redactor (frames and messages repeat).
+
+    The texts of an event that are not in the cache are first checked together in one pass; only when
+    that pass finds something is each text redacted on its own. Most events have no secret, so most
+    cost one pass.
+    """
+    rules = all_rules()
+    cache: dict[str, str] = {}
+
+    def clean(text: str) -> str:
+        hit = cache.get(text)
+        if hit is not None:
+            return hit
+        cleaned = redact(text, rules)[0] if text else text
+        if len(cache) >= 16384:
+            cache.clear()
+        cache[text] = cleaned
+        return cleaned
+
+    def scrub_event(event: ErrorEvent) -> ErrorEvent:
+        texts = [t for t in _event_texts(event) if t and t not in cache]
+        if texts:
+            joined = "\n\x00\n".join(texts)
+            if redact(joined, rules)[0] == joined:
+                if len(cache) + len(texts) >= 16384:
+                    cache.clear()
+                cache.update((t, t) for t in texts)
+                return event
+        return redact_event(event, clean)
+
+    return scrub_event
+
+
+def ingest_scrubber(settings: Settings) -> Callable[[ErrorEvent], ErrorEvent] | None:
+    """The scrubber the pipeline applies to every error event before it is classified, stored or sent,
+    or None when ``scrub_at_ingest`` is off."""
+    return event_scrubber() if settings.scrub_at_ingest else None
+
+
+def _event_texts(event: ErrorEvent) -> list[str]:
+    texts = [event.message, event.title, event.suggested_fix, event.log_message or "", event.file or "",
+             event.function or "", *event.chained]
+    for frame in event.frames:
+        texts += [frame.file, frame.function, frame.code or "", frame.module or ""]
+    return texts
 
 
 def secrets_of(request: FixRequest) -> set[str]:
