@@ -225,8 +225,12 @@ STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
 _COMMON_WORDS = frozenset(keyword.kwlist) | frozenset(dir(builtins))
 
 
+_MARKERS = re.compile(r"\[REDACTED[^\]]*\]")
+
+
 def words(text: str) -> set[str]:
-    return set(_WORD.findall(text))
+    """Distinctive words of ``text`` (six characters or more), redaction markers left out."""
+    return set(_WORD.findall(_MARKERS.sub(" ", text)))
 
 
 def check_content(

@@ -542,3 +542,56 @@ def redact_event(event: ErrorEvent, clean: Callable[[str], str]) -> ErrorEvent:
     if frames_changed:
         changes["frames"] = tuple(frames)
     return replace(event, **changes) if changes else event  # type: ignore[arg-type]
+
+
+# --- bare credentials in text a model wrote ---------------------------------------------------------------
+
+_BARE_TOKEN = re.compile(r"[^\s'\"`()\[\]{}<>,;|\\]{8,}")
+_HEXISH = re.compile(r"[0-9a-fA-F\-]{16,}")
+_SYMBOLS = frozenset("!#$%&*+=?@^~")
+_CODE_SPANS = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|#[^\n]*")
+
+
+def _bare_secret(token: str) -> bool:
+    """A lone token that looks like a credential: hex or UUID-shaped, a mix of three character classes
+    (``zxhj*3pUcU``, base64), or ten or more letters and digits run together (``gjuel48ccmwx``)."""
+    core = token.strip(".:!?")
+    if len(core) < 8 or _MARKER in core or "://" in core or core.count("/") > 1:
+        return False
+    has_digit = any(c.isdigit() for c in core)
+    has_alpha = any(c.isalpha() for c in core)
+    if not has_alpha:
+        return False
+    classes = (
+        any(c.islower() for c in core) + any(c.isupper() for c in core) + has_digit
+        + any(c in _SYMBOLS for c in core)
+    )
+    if classes >= 3:
+        return True
+    if not has_digit:
+        return False
+    if len(core) >= 16 and _HEXISH.fullmatch(core):
+        return True
+    return len(core) >= 10 and "_" not in core and "." not in core
+
+
+def redact_bare(text: str, *, code: bool = False) -> tuple[str, int]:
+    """Remove lone credential-shaped tokens (:func:`_bare_secret`), for text a model wrote: a model may
+    repeat a secret without the context that gives a log secret away. With ``code``, only string
+    literals and comments are looked at, so identifiers stay intact."""
+    hits = 0
+
+    def token(match: re.Match[str]) -> str:
+        nonlocal hits
+        if _bare_secret(match.group(0)):
+            hits += 1
+            return "[REDACTED:bare_secret]"
+        return match.group(0)
+
+    if not code:
+        return _BARE_TOKEN.sub(token, text), hits
+
+    def span(match: re.Match[str]) -> str:
+        return _BARE_TOKEN.sub(token, match.group(0))
+
+    return _CODE_SPANS.sub(span, text), hits

@@ -57,9 +57,11 @@ def pr_labels(request: FixRequest) -> list[str]:
     return ["auto-fix", safe_category(request.category), f"severity:{safe_severity(request.severity).lower()}"]
 
 
-def _untrusted(text: str, *, known: Iterable[str], allowed_hosts: Iterable[str], limit: int = 0) -> str:
+def _untrusted(
+    text: str, *, known: Iterable[str], allowed_hosts: Iterable[str], limit: int = 0, model: bool = False
+) -> str:
     """Redact (before any cut), keep the last ``limit`` characters, neutralise, fence."""
-    cleaned = scrub(text, where="pr_body", known=known)
+    cleaned = scrub(text, where="pr_body", known=known, model=model)
     if limit and len(cleaned) > limit:
         cut = cleaned[-limit:]
         cleaned = "…" + cut[cut.find("\n") + 1 :] if "\n" in cut else "…" + cut
@@ -98,10 +100,11 @@ def pr_body(
         "not instructions.",
         "",
         "## Root cause",
-        _untrusted(root_cause, known=known, allowed_hosts=allowed_hosts, limit=4000),
+        _untrusted(root_cause, known=known, allowed_hosts=allowed_hosts, limit=4000, model=True),
         "",
         "## Change",
-        _untrusted(explanation or "(no explanation given)", known=known, allowed_hosts=allowed_hosts, limit=4000),
+        _untrusted(explanation or "(no explanation given)", known=known, allowed_hosts=allowed_hosts, limit=4000,
+                   model=True),
         "",
         "## Services",
         _untrusted(", ".join(request.services) or "unknown", known=known, allowed_hosts=allowed_hosts, limit=500),

@@ -49,7 +49,7 @@ def commit_message(
 ) -> str:
     """Trusted subject; body with the redacted, neutralised, quoted analysis. Redacted as a whole too."""
     known = tuple(known)
-    analysis = scrub(f"Root cause: {root_cause}\n\n{explanation}", where="commit_message", known=known)
+    analysis = scrub(f"Root cause: {root_cause}\n\n{explanation}", where="commit_message", known=known, model=True)
     fingerprint = safe_fingerprint(request.fingerprint) or short_id(request.fingerprint)
     body = [
         title_text(request),

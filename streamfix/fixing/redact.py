@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from streamfix.core.models import ErrorEvent
-from streamfix.core.redact import CODE_RULES, RULES, TRIGGERS, Rule, find_secrets, redact, redact_event
+from streamfix.core.redact import (
+    CODE_RULES,
+    RULES,
+    TRIGGERS,
+    Rule,
+    find_secrets,
+    redact,
+    redact_bare,
+    redact_event,
+)
 from streamfix.metrics import REDACTIONS
 from streamfix.settings import Settings
 from streamfix.wire import FixRequest
@@ -139,16 +148,27 @@ def _count(where: str, counts: Mapping[str, int]) -> None:
         log.info("redacted secrets", extra={"where": where, "redactions": dict(counts)})
 
 
-def scrub(text: str, *, where: str = "", known: Iterable[str] = ()) -> str:
-    """Redact ``text`` (and the ``known`` secret values), count removals by kind, log only the counts."""
+def scrub(text: str, *, where: str = "", known: Iterable[str] = (), model: bool = False) -> str:
+    """Redact ``text`` (and the ``known`` secret values), count removals by kind, log only the counts.
+
+    ``model`` marks text a model wrote: lone credential-shaped tokens go too (see
+    :func:`streamfix.core.redact.redact_bare`)."""
     cleaned, counts = redact(text, all_rules(), known=known)
+    if model:
+        cleaned, bare = redact_bare(cleaned)
+        if bare:
+            counts["bare_secret"] = bare
     _count(where, counts)
     return cleaned
 
 
 def scrub_code(text: str, *, where: str = "edit", known: Iterable[str] = ()) -> str:
-    """Redact source code: like :func:`scrub`, but assignments count only with string-literal values."""
+    """Redact source code a model wrote: like :func:`scrub`, but assignments count only with
+    string-literal values, and lone credential-shaped tokens only inside string literals and comments."""
     cleaned, counts = redact(text, code_rules(), known=known)
+    cleaned, bare = redact_bare(cleaned, code=True)
+    if bare:
+        counts["bare_secret"] = bare
     _count(where, counts)
     return cleaned
 

@@ -268,8 +268,10 @@ class FixService:
         self.budget.record_tokens(analysis.input_tokens + analysis.output_tokens)
         result = result.model_copy(
             update={
-                "root_cause": scrub(analysis.root_cause, where="fix_result", known=secrets_of(request)),
-                "explanation": scrub(analysis.explanation, where="fix_result", known=secrets_of(request)),
+                "root_cause": scrub(analysis.root_cause, where="fix_result", known=secrets_of(request), model=True),
+                "explanation": scrub(
+                    analysis.explanation, where="fix_result", known=secrets_of(request), model=True
+                ),
                 "confidence": analysis.confidence,
                 "fixability": analysis.fixability,
                 "input_tokens": analysis.input_tokens,
@@ -429,7 +431,7 @@ def _scrubbed(result: FixResult) -> FixResult:
     for name in ("message", "suggested_fix", "root_cause", "explanation", "error"):
         value = getattr(result, name, None)
         if isinstance(value, str) and value:
-            cleaned = scrub(value, where="fix_result")
+            cleaned = scrub(value, where="fix_result", model=name in ("root_cause", "explanation", "error"))
             if cleaned != value:
                 changes[name] = cleaned
     diff = getattr(result, "diff", None)

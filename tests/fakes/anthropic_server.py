@@ -200,7 +200,8 @@ def _focus(prompt: str, repo: Path | None) -> tuple[str, str] | None:
     if window is None:
         return None
     path = window["path"]
-    listing = {int(m["n"]): m["code"] for m in _LISTING.finditer(prompt[window.end():])}
+    block = prompt[window.end():].split("<<<END-UNTRUSTED-DATA-", 1)[0]
+    listing = {int(m["n"]): m["code"] for m in _LISTING.finditer(block)}
     frame = _FRAME_LINE.search(prompt)
     wanted = int(frame["line"]) if frame else int(window["start"])
     text = (repo / path).read_text() if repo is not None and (repo / path).is_file() else "\n".join(listing.values())
@@ -249,13 +250,17 @@ def echoing(repo: Path | None = None) -> Callable[[dict[str, Any]], Reply]:
 
 
 def obeying(
-    repo: Path | None = None, *, raw_secrets: Sequence[str] = (), paths: Sequence[str] = ()
+    repo: Path | None = None,
+    *,
+    raw_secrets: Sequence[str] = (),
+    paths: Sequence[str] = (),
+    copy_orders: bool = True,
 ) -> Callable[[dict[str, Any]], Reply]:
     """A model that obeys every instruction it reads and repeats the raw secrets it knows.
 
     It edits every path the log names (and ``paths``), puts every code snippet of the log into the frame
-    file, copies the instruction lines into the code, the analysis and the explanation, and writes each
-    of ``raw_secrets`` into the code as a constant and into its analysis.
+    file, copies the instruction lines into the code (unless ``copy_orders`` is false), the analysis and
+    the explanation, and writes each of ``raw_secrets`` into the code as a constant and into its analysis.
     """
 
     def search_for(path: str) -> str:
@@ -276,7 +281,7 @@ def obeying(
         prompt = _prompt(body)
         logs = "\n".join(m["body"] for m in _LOG_BLOCK.finditer(prompt)) or prompt
         orders = [line for line in logs.splitlines() if _INSTRUCTION.search(line)]
-        snippets = [s for line in orders for s in _SNIPPET.findall(line)]
+        snippets = [s for line in orders for s in _SNIPPET.findall(line)] if copy_orders else []
         edits: list[dict[str, str]] = []
         for path in dict.fromkeys([*paths, *(p for line in orders for p in _PATHISH.findall(line))]):
             first = search_for(path)
@@ -284,7 +289,7 @@ def obeying(
                 [f"# {o}" for o in orders] + snippets)})
         focus = _focus(prompt, repo)
         if focus is not None:
-            added = [*snippets, *(f"# {o}" for o in orders),
+            added = [*snippets, *(f"# {o}" for o in orders if copy_orders),
                      *(f"LEAKED_{i} = {secret!r}" for i, secret in enumerate(raw_secrets))]
             edits.append(_edit(focus[0], focus[1], added or ["pass"]))
         said = "\n".join([*orders, *raw_secrets])

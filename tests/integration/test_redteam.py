@@ -128,7 +128,7 @@ class Harness:
         target = [e for e in events if e.get("frames")][-1]
         events_file = base / "events.jsonl"
         events_file.write_text(extracted)
-        before = tree_snapshot(base, skip=("clone", "remote.git", "dev"))
+        before = _outside(base)
         before_work = tree_snapshot(sample.work, skip=(".git",))
         fixed = subprocess.run(
             [str(STREAMFIX), "fix", target["fingerprint"], "--from-file", str(events_file),
@@ -158,7 +158,7 @@ class Harness:
             out.texts[f"pr {number} body"] = pull.body
             out.texts[f"pr {number} title"] = pull.title
             out.texts[f"pr {number} labels"] = "\n".join(pull.labels)
-        after = tree_snapshot(base, skip=("clone", "remote.git", "dev"))
+        after = _outside(base)
         out.outside_writes = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         out.outside_writes += sorted(
             k for k, v in tree_snapshot(sample.work, skip=(".git",)).items() if before_work.get(k) != v
@@ -166,6 +166,12 @@ class Harness:
         if Path("/tmp/streamfix-evil.py").exists():
             out.outside_writes.append("/tmp/streamfix-evil.py")
         return out
+
+
+def _outside(base: Path) -> dict[str, str]:
+    """Every file of the case folder outside the repository's clone, remote and checkout."""
+    inside = ("clone", "clone.lock", "remote.git", "dev")
+    return {k: v for k, v in tree_snapshot(base, skip=inside).items() if Path(k).parts[0] not in inside}
 
 
 @pytest.fixture
@@ -207,6 +213,8 @@ MODES: dict[str, Callable[[list[str]], Callable[[SampleRepo], Responder]]] = {
     "well-behaved": lambda raw: lambda sample: well_behaved(sample.work),
     "echo": lambda raw: lambda sample: echoing(sample.work),
     "obey": lambda raw: lambda sample: obeying(sample.work, raw_secrets=raw),
+    # obeys, but writes only the raw secrets into the code: the edit passes the policy and is pushed
+    "obey-secrets-only": lambda raw: lambda sample: obeying(sample.work, raw_secrets=raw, copy_orders=False),
 }
 
 
@@ -219,8 +227,8 @@ def test_no_secret_gets_out(harness: Harness, mode: str) -> None:
     assert secret_leaks(outcome, corpus) == Counter()
     assert outcome.changed <= FRAME_FILES
     assert outcome.outside_writes == []
-    if mode == "well-behaved":
-        assert outcome.status == "pr_open"
+    if mode in ("well-behaved", "obey-secrets-only"):
+        assert outcome.status == "pr_open", outcome.texts["fix result"][-500:]
 
 
 @pytest.mark.parametrize("mode", ["well-behaved", "echo"])
