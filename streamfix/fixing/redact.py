@@ -173,15 +173,24 @@ def scrub_code(text: str, *, where: str = "edit", known: Iterable[str] = ()) -> 
     return cleaned
 
 
-def scrub_tree(value: Any, *, where: str = "", known: Iterable[str] = ()) -> Any:
-    """Every string inside ``value`` (dicts, lists, tuples) scrubbed; other values unchanged."""
-    known = tuple(known)
+_IDENTIFIERS = frozenset({"fingerprint", "fix_id", "request_id", "pr_url", "branch", "commit_sha", "status"})
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_cached(text: str) -> str:
+    return redact(text, all_rules())[0]
+
+
+def scrub_tree(value: Any) -> Any:
+    """Every string inside ``value`` (dicts, lists, tuples) redacted, for answers to readers. Strings
+    repeat between answers (tables are scrubbed at ingest, so most are clean), so results are cached.
+    Identifiers (fingerprints, fix ids, URLs streamfix made) are left as they are."""
     if isinstance(value, str):
-        return scrub(value, where=where, known=known)
+        return _clean_cached(value) if value else value
     if isinstance(value, Mapping):
-        return {k: scrub_tree(v, where=where, known=known) for k, v in value.items()}
+        return {k: v if k in _IDENTIFIERS else scrub_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub_tree(v, where=where, known=known) for v in value]
+        return [scrub_tree(v) for v in value]
     return value
 
 

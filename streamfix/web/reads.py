@@ -1,7 +1,8 @@
 """Read routes: health, /metrics, error lists, patterns, the dashboard summary, the timeline, fixes.
 
-Each answer is computed by :mod:`streamfix.core.queries` over the tables' values and kept for
-``api_cache_seconds``, so many clients polling the same view cost one computation.
+Each answer is computed by :mod:`streamfix.core.queries` over the tables' values, redacted (secrets and
+PII, whatever was stored before ingest scrubbing), and kept for ``api_cache_seconds``, so many clients
+polling the same view cost one computation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from streamfix import metrics
 from streamfix.core import queries
 from streamfix.core.patterns import public_view
+from streamfix.fixing.redact import scrub_tree
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
@@ -44,7 +46,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
 
     async def cached(key: str, compute: Callable[[list[Any], list[Any]], Any]) -> web.Response:
         """The answer for ``key``: ``compute(patterns, fixes)`` over a snapshot of the tables, cached."""
-        body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(compute(*snap)))
+        body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(scrub_tree(compute(*snap))))
         return http.raw_json(body)
 
     def patterns_tracked() -> int:
@@ -94,14 +96,14 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         if pattern is None:
             raise http.ApiError(404, "not_found", f"no pattern with fingerprint {fingerprint[:100]!r}")
         detail = public_view(pattern)
-        return http.json_response({
+        return http.json_response(scrub_tree({
             "error": queries.error_object(pattern),
             "traceback": detail.get("traceback", ""),
             "frames": detail.get("frames", []),
             "incomplete": bool(detail.get("incomplete", False)),
             "fix_state": ctx.reader.get("fix_state", fingerprint),
             "fixes": queries.fix_list([ctx.reader.get("fixes", fingerprint)]),
-        })
+        }))
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
         """Summary cards, recent critical and fixable patterns, latest fixes."""
@@ -135,7 +137,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         found = queries.find_fix(ctx.reader.values("fixes"), fix_id)
         if found is None:
             raise http.ApiError(404, "not_found", f"no fix with id {fix_id[:100]!r}")
-        return http.json_response(found)
+        return http.json_response(scrub_tree(found))
 
     mount(sf, "/error-monitor/health", "health", get=health)
     mount(sf, "/metrics", "metrics", get=prometheus)
