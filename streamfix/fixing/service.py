@@ -428,7 +428,7 @@ class FixService:
 def _scrubbed(result: FixResult) -> FixResult:
     """Every free-text field of a fix result redacted (results go to Kafka, the API and logs)."""
     changes: dict[str, Any] = {}
-    for name in ("message", "suggested_fix", "root_cause", "explanation", "error"):
+    for name in ("message", "suggested_fix", "root_cause", "explanation", "error", "error_type", "category"):
         value = getattr(result, name, None)
         if isinstance(value, str) and value:
             cleaned = scrub(value, where="fix_result", model=name in ("root_cause", "explanation", "error"))
