@@ -18,6 +18,7 @@ repository.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -39,6 +40,11 @@ from tests.fakes.anthropic_server import FakeAnthropic, Reply, echoing, obeying,
 from tests.fakes.github_server import FakeGitHub
 from tests.unit.fixing.helpers import SampleRepo, genuine_traceback, git, make_sample_repo, tree_snapshot
 from tests.unit.fixing.redteam_corpora import hostile_paths, injections, secrets
+from tests.unit.web.conftest import event as web_event
+from tests.unit.web.conftest import fix_result as web_fix
+from tests.unit.web.conftest import make_api
+
+__all__ = ["make_api"]  # the in-process API fixture
 
 pytestmark = pytest.mark.slow
 
@@ -281,3 +287,40 @@ def test_each_hostile_path_is_refused(harness: Harness) -> None:
 def test_corpora_differ_between_seeds() -> None:
     first = hashlib.sha256(repr(secrets(1)).encode()).hexdigest()
     assert first != hashlib.sha256(repr(secrets(2)).encode()).hexdigest()
+
+
+async def test_api_answers_hold_no_secret_even_from_unscrubbed_tables(make_api: Any, tmp_path: Path) -> None:
+    """The worst case for the API: patterns stored before ingest scrubbing (``extract --no-redact``)."""
+    corpus = secrets(SEED)
+    log = "".join(hostile_log(line.replace("\n", "\\n")) for _, line, _ in corpus)
+    log_file = tmp_path / "app.log"
+    log_file.write_text(log)
+    proc = await asyncio.create_subprocess_exec(
+        str(STREAMFIX), "extract", "--frames", "--no-redact", str(log_file), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0
+    raw = out.decode()
+    events = []
+    for offset, line in enumerate(raw.splitlines()):
+        e = orjson.loads(line)
+        events.append(web_event(
+            e["fingerprint"], category=e["category"], severity=e["severity"], offset=offset, service="shop"
+        ) | {"error_type": e["error_type"], "message": e["message"], "file": e["file"], "line": e["line"],
+             "function": e["function"], "frames": [
+                 {k: f[k] for k in ("file", "line", "function", "in_app")} for f in e["frames"]],
+             "traceback": e["message"] + "\n" + "\n".join(f'File "{f["file"]}" in {f["function"]}' for f in e["frames"])})
+    assert sum(any(s in orjson.dumps(ev).decode() for _, _, s in corpus) for ev in events) > 0  # really raw
+    fixes = {ev["fingerprint"]: {"fix-1": web_fix(ev["fingerprint"], "fix-1", "fix_invalid", 1_764_323_990.0)
+                                 | {"message": ev["message"], "root_cause": ev["message"]}} for ev in events[:5]}
+    api = await make_api(events=events, fixes=fixes, api_auth_reads=False)
+    paths = ["/errors/patterns?limit=1000", "/errors/recent?limit=500", "/errors/critical", "/errors/fixable",
+             "/dashboard", "/errors/timeline", "/fixes/generated", "/fixes/fix-1",
+             *(f"/patterns/{fp}" for fp in {ev["fingerprint"] for ev in events})]
+    answers = []
+    for path in paths:
+        answer = await api.client.get("/error-monitor" + path, params={"hours": "720"} if "?" not in path else None)
+        assert answer.status == 200, path
+        answers.append(await answer.text())
+    leaks = secret_leaks(Outcome(status="", extract="", texts={"api": "\n".join(answers)}), corpus)
+    assert leaks == Counter()
