@@ -22,7 +22,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.models import ErrorEvent
 from streamfix.core.parse import FORMATS
 from streamfix.core.pipeline import PipelineConfig, run_batch
-from streamfix.core.redact import escape_terminal
+from streamfix.core.untrusted import escape_terminal
 
 BATCH = 4096
 

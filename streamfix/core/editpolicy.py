@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from streamfix.core.redact import is_invisible
+from streamfix.core.untrusted import is_invisible
 
 SENSITIVE_PATHS: tuple[str, ...] = (
     # CI and automation

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from streamfix.core.models import Category, Severity
-from streamfix.core.redact import is_invisible
+from streamfix.core.untrusted import is_invisible
 
 _BUILTIN_ERRORS = frozenset(
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)

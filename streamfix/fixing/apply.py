@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from streamfix.core import editpolicy
 from streamfix.core.editpolicy import EditContext, EditPolicy
-from streamfix.core.redact import is_invisible
+from streamfix.core.untrusted import is_invisible
 from streamfix.errors import FixError
 from streamfix.fixing.redact import scrub_code
 

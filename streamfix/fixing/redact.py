@@ -21,16 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from streamfix.core.models import ErrorEvent
-from streamfix.core.redact import (
-    CODE_RULES,
-    RULES,
-    TRIGGERS,
-    Rule,
-    find_secrets,
-    redact,
-    redact_bare,
-    redact_event,
-)
+from streamfix.core.redact import CODE_RULES, RULES, TRIGGERS, Rule, find_secrets, redact
+from streamfix.core.untrusted import redact_bare, redact_event
 from streamfix.metrics import REDACTIONS
 from streamfix.settings import Settings
 from streamfix.wire import FixRequest

@@ -108,7 +108,7 @@ def test_known_secret_values_are_removed_without_context() -> None:
 
 # --- the generated red-team corpora, several draws ---------------------------------------------------------
 
-from streamfix.core.redact import redact_bare  # noqa: E402
+from streamfix.core.untrusted import redact_bare  # noqa: E402
 from tests.unit.fixing.redteam_corpora import secrets as redteam_secrets  # noqa: E402
 
 
