@@ -1,7 +1,9 @@
 """``streamfix extract [FILE]``: find, classify and fingerprint the errors in a log file or stdin.
 
 Prints one JSON object per error event, in input order, or with ``--summary`` a table of the distinct
-error patterns. Imports only the pure core, so it starts fast.
+error patterns. Secrets and PII are redacted from every event before it is classified or printed
+(``--no-redact`` shows them, for a file you trust); the table escapes control characters, so log text
+cannot move the cursor or rewrite the terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.models import ErrorEvent
 from streamfix.core.parse import FORMATS
 from streamfix.core.pipeline import PipelineConfig, run_batch
+from streamfix.core.untrusted import escape_terminal
 
 BATCH = 4096
 
@@ -56,7 +59,8 @@ def _summary(events: list[ErrorEvent]) -> str:
     rows = [("COUNT", "CATEGORY", "SEVERITY", "FINGERPRINT", "TYPE", "WHERE")]
     for fingerprint, count in counts.most_common():
         e = first[fingerprint]
-        rows.append((str(count), e.category.value, e.severity.value, fingerprint[:24], e.error_type, _where(e)))
+        rows.append((str(count), e.category.value, e.severity.value, fingerprint[:24],
+                     escape_terminal(e.error_type).replace("\n", "\\n"), escape_terminal(_where(e)).replace("\n", "\\n")))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)) for row in rows]
     lines.append(f"{len(events)} error events, {len(counts)} patterns")
@@ -73,8 +77,10 @@ def _summary(events: list[ErrorEvent]) -> str:
 @click.option("--rules", "rules_file", type=click.File("rb"), help="User classification rules (TOML), checked first.")
 @click.option("--app-prefix", multiple=True, help="Path prefix that is always application code (repeatable).")
 @click.option("--frames/--no-frames", default=False, help="Include the full frame list in the JSON output.")
+@click.option("--redact/--no-redact", default=True, show_default=True, help="Redact secrets and PII from the events.")
 def command(
-    file: IO[str], fmt: str, summary: bool, rules_file: IO[bytes] | None, app_prefix: tuple[str, ...], frames: bool
+    file: IO[str], fmt: str, summary: bool, rules_file: IO[bytes] | None, app_prefix: tuple[str, ...], frames: bool,
+    redact: bool,
 ) -> None:
     """Find the errors in FILE (or stdin): Railway --json, Loki, JSON logs or plain text."""
     user_rules = None
@@ -84,7 +90,12 @@ def command(
         except (tomllib.TOMLDecodeError, RulesError) as exc:
             raise click.UsageError(f"bad rules file: {exc}") from None
     in_app = InAppConfig(app_prefixes=app_prefix) if app_prefix else DEFAULT_IN_APP
-    config = PipelineConfig(user_rules=user_rules, in_app=in_app, fmt=fmt)
+    scrub = None
+    if redact:
+        from streamfix.runtime.redaction import event_scrubber
+
+        scrub = event_scrubber()
+    config = PipelineConfig(user_rules=user_rules, in_app=in_app, fmt=fmt, scrub=scrub)
     state: dict[str, Any] | None = None
     events: list[ErrorEvent] = []
     held: list[ErrorEvent] = []

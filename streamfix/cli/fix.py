@@ -112,6 +112,7 @@ def request_from_stdin(fingerprint: str, text: str, *, create_pr: bool, dry_run:
 
 async def _run(request: FixRequest, overrides: dict[str, Any]) -> tuple[FixResult, bool]:
     from streamfix.fixing.service import FixService
+    from streamfix.runtime.logs import configure_logging
 
     parked: list[float] = []
 
@@ -122,7 +123,9 @@ async def _run(request: FixRequest, overrides: dict[str, Any]) -> tuple[FixResul
     async def park(req: FixRequest, not_before: float) -> None:
         parked.append(not_before)
 
-    service = FixService.from_settings(load_settings(**overrides), publish=publish, park=park)
+    settings = load_settings(**overrides)
+    configure_logging(settings, process="fix")
+    service = FixService.from_settings(settings, publish=publish, park=park)
     return await service.handle(request), bool(parked)
 
 

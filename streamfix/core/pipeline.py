@@ -36,6 +36,7 @@ class PipelineConfig:
     in_app: InAppConfig = DEFAULT_IN_APP
     fmt: str = "auto"
     fingerprinter: Fingerprinter | None = None
+    scrub: Callable[[ErrorEvent], ErrorEvent] | None = None  # redaction before classification (ingest)
 
 
 DEFAULT_CONFIG = PipelineConfig()
@@ -130,7 +131,10 @@ def run_batch(
     for unit in units:
         if unit.is_error:
             result.error_lines += len(unit.lines)
-            events.append(finish_event(extract(unit, config.in_app), config, fingerprinter))
+            event = extract(unit, config.in_app)
+            if config.scrub is not None:
+                event = config.scrub(event)
+            events.append(finish_event(event, config, fingerprinter))
         else:
             result.plain_lines += 1
     events.sort(key=lambda e: e.line_start)

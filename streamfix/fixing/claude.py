@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +26,15 @@ import anthropic
 from anthropic.types import MessageParam, ToolChoiceToolParam, ToolParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streamfix.core.trusted import safe_category, safe_error_type, safe_severity
 from streamfix.errors import FixError
 from streamfix.fixing.apply import Edit
-from streamfix.fixing.redact import scrub
+from streamfix.fixing.naming import short_id
+from streamfix.fixing.redact import secrets_of
 from streamfix.fixing.repo import SourceWindow
 from streamfix.kafka.wire import FixRequest
 from streamfix.runtime.metrics import CLAUDE_CALLS, CLAUDE_LATENCY, CLAUDE_TOKENS
+from streamfix.runtime.redaction import scrub
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,35 +140,40 @@ class Analysis:
     latency_s: float = 0.0
 
 
-def _wrap(label: str, data: str) -> str:
+def _wrap(label: str, data: str, known: Iterable[str] = ()) -> str:
     """Redact ``data`` and wrap it in delimiters the data cannot contain (a hash of itself)."""
-    data = scrub(data, where="prompt")
+    data = scrub(data, where="prompt", known=known)
     tag = hashlib.sha256(data.encode("utf-8", "replace")).hexdigest()[:16]
     return f"<<<UNTRUSTED-DATA-{tag} {label}>>>\n{data}\n<<<END-UNTRUSTED-DATA-{tag}>>>"
 
 
 def build_prompt(request: FixRequest, windows: Sequence[SourceWindow]) -> str:
-    """The user message: facts we trust in plain text, logs and source as wrapped untrusted data."""
-    facts = scrub(
-        f"Error pattern {request.fingerprint}: {request.error_type} in category {request.category}, "
-        f"severity {request.severity}, seen {request.occurrences} times.",
-        where="prompt",
+    """The user message: facts we trust in plain text, logs and source as wrapped untrusted data.
+
+    Only checked fields are outside the wrappers (category, severity, a sanitised error type, the
+    pattern id, the count). Frame file and function names, the message and the traceback come from the
+    log and so sit inside them. Everything is redacted first.
+    """
+    known = secrets_of(request)
+    facts = (
+        f"Error pattern {short_id(request.fingerprint)}: {safe_error_type(request.error_type)} in category "
+        f"{safe_category(request.category)}, severity {safe_severity(request.severity)}, "
+        f"seen {int(request.occurrences)} times."
     )
     where = (
-        f"Innermost app frame: {request.file}:{request.line} in {request.function}" if request.file else ""
+        f"Innermost app frame: {request.file}:{request.line} in {request.function}\n\n" if request.file else ""
     )
-    where = scrub(where, where="prompt")
-    error_text = f"{request.error_type}: {request.message}\n\n{request.sample_traceback}".strip()
-    parts = [facts, where, "The error as logged:", _wrap("log", error_text)]
+    error_text = f"{where}{request.error_type}: {request.message}\n\n{request.sample_traceback}".strip()
+    parts = [facts, "The error as logged:", _wrap("log", error_text, known)]
     if request.suggested_fix:
-        parts += ["A rule-based hint (may be generic):", _wrap("hint", request.suggested_fix)]
+        parts += ["A rule-based hint (may be generic):", _wrap("hint", request.suggested_fix, known)]
     if windows:
         parts.append("Source around the frames (line-numbered listing; edits must not include the gutter):")
         for window in windows:
             body = f"# file: {window.path} lines {window.start}-{window.end}\n{window.text}"
             if window.imports:
                 body = f"# imports of {window.path}:\n{window.imports}\n\n{body}"
-            parts.append(_wrap(f"source {window.path}", body))
+            parts.append(_wrap("source", body, known))
     else:
         parts.append("No source file of the repository matched the frames.")
     parts.append("Find the root cause and call propose_fix.")

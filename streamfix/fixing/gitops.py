@@ -73,8 +73,10 @@ class GitOps:
         *,
         token: str | None = None,
         author: str = "streamfix <streamfix@users.noreply.github.com>",
+        push_url: str | None = None,
     ) -> None:
         self.root = clone_dir.resolve()
+        self.push_url = push_url  # a fork: branches are pushed there, never to the base repository
         self.repo_url = repo_url
         self.default_branch = default_branch
         self.auth = GitAuth(token)
@@ -155,15 +157,27 @@ class GitOps:
             os.unlink(msg_path)
         return self._git("rev-parse", "HEAD")
 
+    def _push_remote(self) -> str:
+        """``origin``, or the ``fork`` remote (created or re-pointed) when a fork URL is configured."""
+        if not self.push_url:
+            return "origin"
+        remotes = self._git("remote").split()
+        if "fork" not in remotes:
+            self._git("remote", "add", "fork", self.push_url)
+        elif self._git("remote", "get-url", "fork") != self.push_url:
+            self._git("remote", "set-url", "fork", self.push_url)
+        return "fork"
+
     def remote_branch_sha(self, branch: str) -> str | None:
-        out = self._git("ls-remote", "--heads", "origin", f"refs/heads/{branch}")
+        out = self._git("ls-remote", "--heads", self._push_remote(), f"refs/heads/{branch}")
         return out.split()[0] if out.strip() else None
 
     def push(self, branch: str, sha: str) -> bool:
-        """Make the remote branch point at ``sha``. Returns False when it already did (a replay)."""
+        """Make the branch on the push remote (the fork, if any) point at ``sha``. Returns False when it
+        already did (a replay)."""
         if self.remote_branch_sha(branch) == sha:
             return False
-        self._git("push", "--force", "--no-verify", "origin", f"{sha}:refs/heads/{branch}")
+        self._git("push", "--force", "--no-verify", self._push_remote(), f"{sha}:refs/heads/{branch}")
         return True
 
     def restore(self) -> None:

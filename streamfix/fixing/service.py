@@ -22,12 +22,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+from streamfix.core.editpolicy import EditContext
 from streamfix.errors import BrokerError, FixError, WireError
 from streamfix.fixing import apply
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
-from streamfix.fixing.github import GitHubPulls, pr_body, pr_title
+from streamfix.fixing.github import GitHubPulls, pr_body, pr_labels, pr_title
 from streamfix.fixing.naming import branch_name, commit_message, fix_id
+from streamfix.fixing.policy import edit_context, edit_policy
 from streamfix.fixing.ports import (
     Analyzer,
     GitPort,
@@ -36,11 +38,12 @@ from streamfix.fixing.ports import (
     PullsPort,
     not_before_of,
 )
-from streamfix.fixing.redact import scrub, secrets_of
-from streamfix.fixing.repo import gather_context
+from streamfix.fixing.redact import secrets_of
+from streamfix.fixing.repo import SourceWindow, gather_context
 from streamfix.fixing.store import MemoryStore
 from streamfix.kafka.wire import FixRequest, FixResult
 from streamfix.runtime.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
+from streamfix.runtime.redaction import scrub, scrub_code
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,12 +119,13 @@ class FixService:
                 settings.repo_default_branch,
                 token=token,
                 author=settings.fix_git_author,
+                push_url=settings.fix_fork_url,
             )
             if settings.repo_url
             else None
         )
         pulls = (
-            GitHubPulls(settings.github_api_url, token, settings.github_repo)
+            GitHubPulls(settings.github_api_url, token, settings.github_repo, head_owner=settings.fix_fork_owner)
             if token and settings.github_repo
             else None
         )
@@ -162,11 +166,12 @@ class FixService:
                 raise
             except Exception as exc:  # an adapter bug must not stop the consumer
                 log.exception("fix failed unexpectedly", extra={"request_id": request.request_id})
-                last = (
-                    None
-                    if request.dry_run
-                    else self.store.get(request.fingerprint, fix_id(request.fingerprint))
-                )
+                if request.dry_run:
+                    return await self._emit(
+                        self._base(request, None), "fix_invalid", dry_run=True,
+                        error=f"internal error: {exc.__class__.__name__}",
+                    )
+                last = self.store.get(request.fingerprint, fix_id(request.fingerprint))
                 if last is None or last.request_id != request.request_id:
                     raise
                 status = "analysis_failed" if last.status in ("pending", "analyzing") else "pr_failed"
@@ -202,13 +207,30 @@ class FixService:
     async def _emit(
         self, result: FixResult, status: str, *, dry_run: bool = False, **changes: Any
     ) -> FixResult:
-        new = result.model_copy(update={**changes, "status": status, "updated_at": self._clock()})
+        new = _scrubbed(result.model_copy(update={**changes, "status": status, "updated_at": self._clock()}))
         if not dry_run:
             self.store.put(new)
         FIXES.labels(status=status).inc()
         log.info("fix state", extra={"fix_id": new.fix_id, "status": status, "error": new.error})
         await self._publish(new)
         return new
+
+    def _base(self, request: FixRequest, existing: FixResult | None) -> FixResult:
+        now = self._clock()
+        known = secrets_of(request)
+        return FixResult(
+            fix_id=fix_id(request.fingerprint),
+            request_id=request.request_id,
+            fingerprint=request.fingerprint,
+            status="pending",
+            category=request.category,
+            severity=request.severity,
+            error_type=request.error_type,
+            message=scrub(request.message, where="fix_result", known=known),
+            suggested_fix=scrub(request.suggested_fix, where="fix_result", known=known),
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
 
     async def _handle(self, request: FixRequest) -> FixResult:
         fid = fix_id(request.fingerprint)
@@ -219,20 +241,7 @@ class FixService:
         if existing is not None and existing.status in _IN_REVIEW:
             # a newer attempt while the fix is in review: it joins the open fix instead of starting over
             return await self._emit(existing, existing.status, request_id=request.request_id)
-        now = self._clock()
-        base = FixResult(
-            fix_id=fid,
-            request_id=request.request_id,
-            fingerprint=request.fingerprint,
-            status="pending",
-            category=request.category,
-            severity=request.severity,
-            error_type=request.error_type,
-            message=request.message,
-            suggested_fix=request.suggested_fix,
-            created_at=existing.created_at if existing else now,
-            updated_at=now,
-        )
+        base = self._base(request, existing)
         dry = request.dry_run
         result = await self._emit(base, "pending", dry_run=dry)
         if self._analyzer is None:
@@ -247,7 +256,7 @@ class FixService:
             return await self._emit(result, "skipped_budget", dry_run=dry, error=refused)
         result = await self._emit(result, "analyzing", dry_run=dry)
         try:
-            windows = await self._context(request)
+            windows, context = await self._context(request)
             analysis = await self._analyzer.analyze(build_prompt(request, windows))
         except ClaudeUnavailable as exc:
             not_before = self._clock() + self.settings.fix_park_seconds
@@ -260,8 +269,10 @@ class FixService:
         self.budget.record_tokens(analysis.input_tokens + analysis.output_tokens)
         result = result.model_copy(
             update={
-                "root_cause": scrub(analysis.root_cause, where="fix_result", known=secrets_of(request)),
-                "explanation": scrub(analysis.explanation, where="fix_result", known=secrets_of(request)),
+                "root_cause": scrub(analysis.root_cause, where="fix_result", known=secrets_of(request), model=True),
+                "explanation": scrub(
+                    analysis.explanation, where="fix_result", known=secrets_of(request), model=True
+                ),
                 "confidence": analysis.confidence,
                 "fixability": analysis.fixability,
                 "input_tokens": analysis.input_tokens,
@@ -279,7 +290,7 @@ class FixService:
                 dry_run=dry,
                 error="no repository configured (repo_url): edits were not checked or applied",
             )
-        return await self._apply_and_publish(request, result, analysis)
+        return await self._apply_and_publish(request, result, analysis, context)
 
     @contextlib.asynccontextmanager
     async def _repo_lock(self, git: GitPort) -> AsyncIterator[None]:
@@ -292,14 +303,14 @@ class FixService:
             finally:
                 await asyncio.to_thread(held.__exit__, None, None, None)
 
-    async def _context(self, request: FixRequest) -> list[Any]:
+    async def _context(self, request: FixRequest) -> tuple[list[SourceWindow], EditContext]:
         if self._git is None:
-            return []
+            return [], EditContext()
         git = self._git
         async with self._repo_lock(git):
             await asyncio.to_thread(git.sync)
             files = await asyncio.to_thread(git.files)
-            return gather_context(
+            windows = gather_context(
                 git.root,
                 request.frames,
                 files,
@@ -307,9 +318,13 @@ class FixService:
                 max_chars=self.settings.fix_max_context_chars,
                 in_app_paths=self.settings.fix_in_app_paths,
             )
+            context = await asyncio.to_thread(
+                edit_context, git.root, request, files, windows, in_app_paths=self.settings.fix_in_app_paths
+            )
+            return windows, context
 
     async def _apply_and_publish(
-        self, request: FixRequest, result: FixResult, analysis: Analysis
+        self, request: FixRequest, result: FixResult, analysis: Analysis, context: EditContext
     ) -> FixResult:
         assert self._git is not None
         git, s, dry = self._git, self.settings, request.dry_run
@@ -324,6 +339,9 @@ class FixService:
                     analysis.edits,
                     blocked=s.fix_blocked_paths,
                     max_diff_lines=s.fix_max_diff_lines,
+                    policy=edit_policy(s),
+                    context=context,
+                    known=secrets_of(request),
                 )
             except apply.UnsafeEdit as exc:
                 await asyncio.to_thread(git.restore)
@@ -392,7 +410,7 @@ class FixService:
                 issue_number=issue,
                 known=known,
             )
-            labels = ["auto-fix", request.category, f"severity:{request.severity.lower()}"]
+            labels = pr_labels(request)
             ref = await asyncio.to_thread(
                 lambda: pulls.open_pr(
                     branch=branch,
@@ -406,3 +424,20 @@ class FixService:
         except FixError as exc:
             return await self._emit(result, "pr_failed", error=str(exc))
         return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
+
+
+def _scrubbed(result: FixResult) -> FixResult:
+    """Every free-text field of a fix result redacted (results go to Kafka, the API and logs)."""
+    changes: dict[str, Any] = {}
+    for name in ("message", "suggested_fix", "root_cause", "explanation", "error", "error_type", "category"):
+        value = getattr(result, name, None)
+        if isinstance(value, str) and value:
+            cleaned = scrub(value, where="fix_result", model=name in ("root_cause", "explanation", "error"))
+            if cleaned != value:
+                changes[name] = cleaned
+    diff = getattr(result, "diff", None)
+    if isinstance(diff, str) and diff:
+        cleaned = scrub_code(diff, where="fix_result")
+        if cleaned != diff:
+            changes["diff"] = cleaned
+    return result.model_copy(update=changes) if changes else result

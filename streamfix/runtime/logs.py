@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 from pythonjsonlogger.json import JsonFormatter
 
+from streamfix.core.redact import redact
 from streamfix.runtime.settings import Settings
 
 _trace_id: contextvars.ContextVar[str] = contextvars.ContextVar("streamfix_trace_id", default="")
@@ -75,7 +76,7 @@ class Redactor:
                 text = text.replace(value, REDACTED)
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-        return text
+        return redact(text)[0]  # the project's whole rule table (streamfix.core.redact)
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -157,6 +158,9 @@ def configure_logging(settings: Settings, *, process: str = "streamfix", stream:
         root.addHandler(handler)
     for noisy in ("aiokafka", "httpx", "httpcore", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # These print request bodies (prompts, PR bodies) at DEBUG: never below INFO, whatever the level.
+    for chatty in ("anthropic", "github", "urllib3", "git.cmd"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
     # Retried internally (e.g. NotLeaderForPartition right after a topic is created); failures that
     # matter surface as BrokerError.
     logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)

@@ -122,8 +122,27 @@ class Settings(BaseSettings):
     fix_draft_prs: bool = Field(True, description="Open fix pull requests as drafts")
     fix_git_author: str = Field("streamfix <streamfix@users.noreply.github.com>", description="Author of fix commits")
     fix_track_interval: float = Field(300.0, gt=0, description="How often open fix pull requests are polled (s)")
+    fix_edit_scope: Literal["frames", "repo"] = Field(
+        "frames", description="Files a fix may change: frames (the in-app files of the stack frames) or repo (any file; risky, see docs/security.md)"
+    )
+    fix_allowed_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra globs of files a fix may change besides the frame files (see docs/security.md)"
+    )
+    fix_allow_sensitive_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Globs of sensitive files (CI, build, manifests, tests, deploy, settings) a fix may change anyway; risky"
+    )
+    fix_refuse_new_urls: bool = Field(True, description="Refuse edits that add URLs or IP addresses")
+    fix_refuse_new_imports: bool = Field(True, description="Refuse edits that import modules the repository does not depend on")
+    fix_refuse_new_calls: bool = Field(True, description="Refuse edits that add process, eval or network calls")
+    fix_refuse_log_echo: bool = Field(True, description="Refuse edits that add words copied from the log that the source lacks")
+    fix_fork_url: str | None = Field(
+        None, description="Git URL of a fork to push fix branches to; the PR is opened from it (see docs/security.md)"
+    )
+    fix_fork_owner: str | None = Field(None, description="GitHub owner of the fork (head of the PR is OWNER:BRANCH)")
+    scrub_at_ingest: bool = Field(True, description="Redact secrets and PII from error events before they reach topics, tables and the API")
 
-    @field_validator("fix_blocked_paths", "fix_in_app_paths", mode="before")
+    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_allowed_paths", "fix_allow_sensitive_paths",
+                     mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -140,8 +159,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser (comma-separated; none by default)"
     )
     api_cache_seconds: float = Field(1.0, ge=0, description="How long a read route's answer is reused (s)")
+    api_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header names the API answers (comma-separated; empty: the names of the bind address); others get 421",
+    )
 
-    @field_validator("api_cors_origins", mode="before")
+    @field_validator("api_cors_origins", "api_allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -25,6 +25,7 @@ from streamfix.errors import ConfigError, WireError
 from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
+from streamfix.runtime.redaction import ingest_scrubber
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 
@@ -43,7 +44,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     in_app = DEFAULT_IN_APP
     if settings.in_app_exclude:
         in_app = InAppConfig(not_app=(*DEFAULT_IN_APP.not_app, *settings.in_app_exclude))
-    return PipelineConfig(user_rules=rules, in_app=in_app)
+    return PipelineConfig(user_rules=rules, in_app=in_app, scrub=ingest_scrubber(settings))
 
 
 @dataclass(frozen=True, slots=True)

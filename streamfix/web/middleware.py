@@ -1,6 +1,9 @@
-"""The aiohttp middleware in front of every route: body size, CORS, rate limit, auth, errors, metrics.
+"""The aiohttp middleware in front of every route: Host check, body size, CORS, rate limit, auth, errors,
+metrics, and the security headers of every answer.
 
-Order for an API request: CORS preflight answered (only for configured origins); 413 when the
+Order for an API request: 421 when the Host header is not one the API answers (DNS rebinding: a page
+on another site whose name resolves to this machine), for every route under ``/error-monitor/``
+except health; CORS preflight answered (only for configured origins); 413 when the
 body is too large; 429 when the client's bucket is empty; 401/403 when the route needs the token;
 then the view. :class:`~streamfix.web.http.ApiError` becomes its JSON answer, aiohttp's own 404/405
 become JSON too, and anything else is logged and answered with a generic 500.
@@ -84,14 +87,37 @@ def _guard(ctx: ApiContext, request: web.Request) -> None:
             raise ApiError(decision.status, decision.error, decision.detail, headers=headers)
 
 
+def _local_names() -> frozenset[str]:
+    """This machine's host name, its fully qualified name and their addresses (for a wildcard bind)."""
+    import socket
+
+    names: set[str] = set()
+    try:
+        host = socket.gethostname()
+        names |= {host, socket.getfqdn()}
+        names |= set(socket.gethostbyname_ex(host)[2])
+    except OSError:
+        pass
+    return frozenset(n for n in names if n)
+
+
 def make_middleware(ctx: ApiContext) -> Middleware:
+    settings = ctx.settings
+    local = _local_names() if settings.web_host.strip() in security.WILDCARD_BINDS else frozenset()
+    hosts = security.allowed_hosts(settings.api_allowed_hosts, settings.web_host, local)
+
     @web.middleware
     async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         cors = _cors_headers(ctx, request)
         response: web.StreamResponse
         try:
-            if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            if (request.path.startswith(PREFIX) and request.path != "/error-monitor/health"
+                    and not security.host_allowed(request.headers.get("Host"), hosts)):
+                response = json_response({"error": "misdirected_request",
+                                          "detail": "this Host is not one the API answers; see STREAMFIX_API_ALLOWED_HOSTS"},
+                                         status=421)
+            elif request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
                 response = web.Response(status=204 if cors else 403, headers=cors)
             else:
                 await _check_size(ctx, request)
@@ -110,6 +136,8 @@ def make_middleware(ctx: ApiContext) -> Middleware:
             response = json_response({"error": "internal_error", "detail": "the server failed; see its log"},
                                      status=500)
         response.headers.update(cors)
+        for name, value in security.SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         route = _route_label(request)
         metrics.API_REQUESTS.labels(route=route, status=str(response.status)).inc()
         metrics.API_LATENCY.labels(route=route).observe(time.perf_counter() - started)

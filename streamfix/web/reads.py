@@ -1,7 +1,8 @@
 """Read routes: health, /metrics, error lists, patterns, the dashboard summary, the timeline, fixes.
 
-Each answer is computed by :mod:`streamfix.core.queries` over the tables' values and kept for
-``api_cache_seconds``, so many clients polling the same view cost one computation.
+Each answer is computed by :mod:`streamfix.core.queries` over the tables' values, redacted (secrets and
+PII, whatever was stored before ingest scrubbing), and kept for ``api_cache_seconds``, so many clients
+polling the same view cost one computation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from streamfix.core import queries
 from streamfix.core.patterns import public_view
 from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
+from streamfix.runtime.redaction import scrub_tree
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.web import http
 from streamfix.web.context import ApiContext
@@ -43,7 +45,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
 
     async def cached(key: str, compute: Callable[[list[Pattern], list[Any]], Any]) -> web.Response:
         """The answer for ``key``: ``compute(patterns, fixes)`` over a snapshot of the tables, cached."""
-        body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(compute(*snap)))
+        body = await ctx.cache.get(key, snapshot, lambda snap: http.dumps(scrub_tree(compute(*snap))))
         return http.raw_json(body)
 
     def patterns_tracked() -> int:
@@ -94,14 +96,14 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
             raise http.ApiError(404, "not_found", f"no pattern with fingerprint {fingerprint[:100]!r}")
         detail = public_view(pattern)
         state = ctx.reader.fix_state(fingerprint)
-        return http.json_response({
+        return http.json_response(scrub_tree({
             "error": queries.error_object(pattern),
             "traceback": detail["traceback"],
             "frames": detail["frames"],
             "incomplete": detail["incomplete"],
             "fix_state": None if state is None else FIX_STATES.to_obj(state),
             "fixes": queries.fix_list([ctx.reader.fix_history(fingerprint)]),
-        })
+        }))
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
         """Summary cards, recent critical and fixable patterns, latest fixes."""
@@ -138,7 +140,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         found = queries.find_fix(ctx.reader.fixes(), fix_id)
         if found is None:
             raise http.ApiError(404, "not_found", f"no fix with id {fix_id[:100]!r}")
-        return http.json_response(found)
+        return http.json_response(scrub_tree(found))
 
     mount(sf, "/error-monitor/health", "health", get=health)
     mount(sf, "/metrics", "metrics", get=prometheus)

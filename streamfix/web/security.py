@@ -102,3 +102,58 @@ class RateLimiter:
 def retry_after(seconds: float) -> str:
     """The ``Retry-After`` header value: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+# --- Host allowlist (DNS rebinding) and response headers ---------------------------------------------------
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+"""Sent with every answer of the API and the page."""
+
+
+def allowed_hosts(configured: list[str], bind: str, local_names: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The Host names the API answers: the configured ones, else the names of the bind address.
+
+    A loopback bind answers only loopback names. A wildcard bind (``0.0.0.0``) answers the loopback
+    names and ``local_names`` (the machine's host name and addresses, found by the caller); anything
+    else, such as a name a browser was tricked into resolving to this machine, needs configuring.
+    """
+    if configured:
+        return frozenset(h.strip().lower() for h in configured if h.strip())
+    bind = bind.strip().lower()
+    if bind in WILDCARD_BINDS:
+        return LOOPBACK_NAMES | {n.lower() for n in local_names}
+    if bind in LOOPBACK_NAMES:
+        return LOOPBACK_NAMES
+    return frozenset({bind, f"[{bind}]"}) if ":" in bind else frozenset({bind})
+
+
+def host_name(header: str) -> str:
+    """The name part of a Host header (port and a trailing dot removed), lowercased."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1] if end > 0 else value
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request with this Host header may be answered ("*" in ``allowed`` allows any).
+    A request without one (HTTP/1.0) cannot come from a browser and is allowed."""
+    if header is None or "*" in allowed:
+        return True
+    return host_name(header) in allowed

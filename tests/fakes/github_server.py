@@ -34,6 +34,7 @@ class Pull:
     merged: bool = False
     labels: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    head_owner: str = ""  # the owner of the fork the head branch lives in ("" : this repository)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FakeGitHub(LocalHTTPServer):
         self, *, owner: str = "acme", repo: str = "shop", token: str = "ghp_fake", remote: Path | None = None
     ) -> None:
         self.owner, self.repo, self.token, self.remote = owner, repo, token, remote
+        self.forks: dict[str, Path] = {}  # owner → bare remote of that owner's fork (head "OWNER:branch")
         self.pulls: dict[int, Pull] = {}
         self.issues: dict[int, Issue] = {}
         self.calls: list[tuple[str, str, Any]] = []
@@ -120,7 +122,7 @@ class FakeGitHub(LocalHTTPServer):
             "head": {
                 "ref": pull.head,
                 "sha": pull.sha,
-                "label": f"{self.owner}:{pull.head}",
+                "label": f"{pull.head_owner or self.owner}:{pull.head}",
                 "repo": self._repo_json(),
             },
             "base": {
@@ -155,11 +157,14 @@ class FakeGitHub(LocalHTTPServer):
             "pull_request": None,
         }
 
-    def _branch_sha(self, branch: str) -> str | None:
-        if self.remote is None:
+    def _branch_sha(self, branch: str, owner: str = "") -> str | None:
+        remote = self.forks.get(owner) if owner and owner != self.owner else self.remote
+        if owner and owner != self.owner and remote is None:
+            return None  # no such fork
+        if remote is None:
             return "f" * 40
         out = subprocess.run(
-            ["git", "--git-dir", str(self.remote), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+            ["git", "--git-dir", str(remote), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
             capture_output=True,
             text=True,
             check=False,
@@ -209,14 +214,16 @@ class FakeGitHub(LocalHTTPServer):
                 p
                 for p in self.pulls.values()
                 if q.get("state", "open") in ("all", p.state)
-                and ("head" not in q or q["head"] == f"{self.owner}:{p.head}")
+                and ("head" not in q or q["head"] == f"{p.head_owner or self.owner}:{p.head}")
                 and ("base" not in q or q["base"] == p.base)
             ]
             return 200, [self._pull_json(p) for p in found]
         if not parts and method == "POST":
-            head = body["head"].split(":")[-1]
+            head_owner, _, head = body["head"].rpartition(":")
+            head_owner = "" if head_owner in ("", self.owner) else head_owner
             if any(
-                p.head == head and p.base == body["base"] and p.state == "open" for p in self.pulls.values()
+                p.head == head and p.head_owner == head_owner and p.base == body["base"] and p.state == "open"
+                for p in self.pulls.values()
             ):
                 return 422, {
                     "message": "Validation Failed",
@@ -229,7 +236,7 @@ class FakeGitHub(LocalHTTPServer):
                     ],
                     "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
                 }
-            sha = self._branch_sha(head)
+            sha = self._branch_sha(head, head_owner)
             if sha is None:
                 return 422, {
                     "message": "Validation Failed",
@@ -244,6 +251,7 @@ class FakeGitHub(LocalHTTPServer):
                 body.get("body") or "",
                 bool(body.get("draft", False)),
                 sha,
+                head_owner=head_owner,
             )
             return 201, self._pull_json(self.pulls[number])
         if len(parts) == 1 and method == "GET" and parts[0].isdigit() and int(parts[0]) in self.pulls:

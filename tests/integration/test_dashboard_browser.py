@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -72,7 +73,13 @@ def test_dashboard_renders_and_generates_a_fix(
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=tmp_path / "worker.log")
         wait = WebDriverWait(browser, 30, poll_frequency=0.1)
 
-        browser.get(f"{base}/error-monitor/ui")
+        page = httpx.get(f"{base}/error-monitor/ui", timeout=10)
+        csp = page.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert httpx.get(f"{base}/error-monitor/ui", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+        browser.get(f"{base}/error-monitor/ui")  # the page works under its own policy (no inline code)
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "true")
         browser.find_element(By.ID, "auto-refresh").click()  # no timer re-rendering rows while we click them
         assert text_of(browser, "card-total") == str(patterns["total"])

@@ -65,7 +65,7 @@ async def test_request_to_pr_open_to_merged(
     assert git(sample_repo.remote, "diff", "--name-only", "main", final.branch) == "shop/pricing.py"
     assert git(sample_repo.remote, "rev-parse", final.branch) == final.commit_sha
     subject = git(sample_repo.remote, "log", "-1", "--format=%s", final.branch)
-    assert subject == "fix(internal_error): ZeroDivisionError: division by zero"
+    assert subject == "fix(internal_error): ZeroDivisionError (pattern f188f4076b0e)"
     # the fixed app no longer crashes
     check = tmp_path / "check"
     git(tmp_path, "clone", "-q", "-b", final.branch, str(sample_repo.remote), str(check))

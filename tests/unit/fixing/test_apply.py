@@ -144,3 +144,31 @@ def test_no_generated_path_escapes_or_touches_git(sample_repo: SampleRepo) -> No
         )
 
     check()
+
+
+def test_over_long_and_non_unicode_paths_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    for raw in ("a" * 300 + ".py", "b/" * 600 + "a.py", "\udcff.py", "a.py\u202e", "a\x1b[2J.py"):
+        with pytest.raises(UnsafeEdit):
+            plan(tmp_path, [Edit(raw, "x = 1", "x = 2")], blocked=[], max_diff_lines=10)
+    with pytest.raises(UnsafeEdit, match="surrogates"):
+        plan(tmp_path, [Edit("a.py", "x = 1", "x = '\udcff'")], blocked=[], max_diff_lines=10)
+
+
+def test_a_failed_write_leaves_the_file_whole_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamfix.fixing.apply as apply_module
+
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n")
+    planned = plan(tmp_path, [Edit("a.py", "x = 1", "x = 2")], blocked=[], max_diff_lines=10)
+
+    def failing_replace(src: str, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(apply_module.os, "replace", failing_replace)
+    with pytest.raises(UnsafeEdit, match="cannot write"):
+        write(tmp_path, planned, blocked=[])
+    assert target.read_text() == "x = 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py"]

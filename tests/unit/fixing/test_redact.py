@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from streamfix.core.redact import RULES, redact, shannon_entropy
-from streamfix.fixing.redact import scrub
 from streamfix.runtime.metrics import REGISTRY
+from streamfix.runtime.redaction import scrub
 from tests.unit.fixing.secrets_corpus import lines
 
 CORPUS = lines()
@@ -44,8 +44,10 @@ def test_whole_corpus_in_one_text() -> None:
         "    return total / len(orders)",
         "request_id=550e8400-e29b-41d4-a716-446655440000 took 35ms",
         "token = get_token()",
+        "password = settings.db_password",
     ],
-    ids=["frame", "message", "fingerprint", "sha", "signature", "code", "uuid", "code-assignment-call"],
+    ids=["frame", "message", "fingerprint", "sha", "signature", "code", "uuid", "code-assignment-call",
+         "code-reading-a-secret"],
 )
 def test_ordinary_text_is_kept(text: str) -> None:
     assert redact(text) == (text, {})
@@ -82,8 +84,6 @@ KNOWN_WRONG = [
     # A password with no context around it looks like any other word; only the known-secret pass of
     # the service removes it, when the same value was seen with context in the request.
     ("bare-password", "retrying with hunter2hunter2", "retrying with [REDACTED:password]"),
-    # Code that reads a secret is redacted as if it held one: harmless, but it changes the source.
-    ("code-reading-a-secret", "password = settings.db_password", "password = settings.db_password"),
 ]
 
 
@@ -104,3 +104,53 @@ def test_known_secret_values_are_removed_without_context() -> None:
         "retrying with [REDACTED:known_secret]",
         {"known_secret": 1},
     )
+
+
+# --- the generated red-team corpora, several draws ---------------------------------------------------------
+
+from streamfix.core.untrusted import redact_bare  # noqa: E402
+from tests.unit.fixing.redteam_corpora import secrets as redteam_secrets  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 11, 97])
+def test_every_generated_secret_kind_is_redacted(seed: int) -> None:
+    corpus = redteam_secrets(seed)
+    assert len({kind for kind, _, _ in corpus}) >= 60
+    leaked = []
+    for kind, line, secret in corpus:
+        out = scrub(line)
+        plain = secret.replace("%", "")
+        if secret in out or (len(plain) >= 16 and any(plain[i:i + 12] in out for i in range(0, len(plain) - 12, 4))):
+            leaked.append(kind)
+    assert leaked == []
+
+
+@pytest.mark.parametrize("text", [
+    "KeyError: 'u-2071' in get_user",
+    "INFO nova.osapi_compute.wsgi.server [req-38101a0b-2096-447d-96ea-a692162415ae] GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail",
+    "DFSClient_NONMAPREDUCE_1537864556_1 closed",
+    "author=bob design=flat tokens=5",
+    "timed out after 29421ms in sync_account",
+], ids=["keyerror", "openstack", "hadoop-client", "near-words", "timeout"])
+def test_ordinary_log_text_is_kept(text: str) -> None:
+    assert scrub(text) == text
+
+
+@pytest.mark.parametrize(("text", "bare"), [
+    ("the password was zxhjwi*3pUcU", True),
+    ("token lukfip%eBjJw", True),
+    ("key gjuel48ccmwx in use", True),
+    ("uuid 22329623-246d-4651-8353-bd863a9bc3db", True),
+    ("average_order_value divides by len(orders) when ZeroDivisionError", False),
+    ("use HTTPStatusError and utf8 here", False),
+])
+def test_bare_credentials_in_model_text(text: str, bare: bool) -> None:
+    out, hits = redact_bare(text)
+    assert (hits > 0) is bare, out
+
+
+def test_bare_credentials_in_code_only_in_literals_and_comments() -> None:
+    code = "session = OAuth2Session(client)  # was zxhjwi*3pUcU\nKEY = 'gjuel48ccmwx'\n"
+    out, hits = redact_bare(code, code=True)
+    assert hits == 2
+    assert out.startswith("session = OAuth2Session(client)")
