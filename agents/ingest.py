@@ -21,6 +21,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
 from streamfix.errors import ConfigError, WireError
+from streamfix.kafka.poison import undecodable
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
 from streamfix.runtime.settings import Settings
@@ -69,6 +70,12 @@ def register(sf: StreamfixApp) -> None:
         msg = event.message
         partition, offset = int(msg.partition), int(msg.offset)
         value = event.value if event.value is not None else b""
+        if (bad := undecodable(msg.headers, offset)) is not None:  # a batch the consumer could not decode
+            if bad.carries_bytes:
+                await dead_letter(bad.reason, f"offsets {bad.first_offset}-{bad.last_offset}: {bad.detail}",
+                                  partition, offset, None, bytes(value))
+            metrics.UNDECODABLE_RECORDS.labels(reason=bad.reason).inc()
+            return
         try:
             batch = decode_batch(value)
         except WireError as exc:

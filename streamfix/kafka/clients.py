@@ -8,7 +8,6 @@ into :class:`~streamfix.errors.BrokerError`.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from collections.abc import Iterable
 from types import TracebackType
@@ -23,6 +22,9 @@ from streamfix.kafka.wire import RawBatch, WireRecord
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+# gzip: the one codec every mainstream client decodes without optional libraries (kafkajs reads only
+# gzip natively; Java, librdkafka, Go and aiokafka read it too). See docs/topics.md.
+PRODUCER_COMPRESSION = "gzip"
 
 
 async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = topics.ALL) -> None:
@@ -80,7 +82,7 @@ class Publisher:
             enable_idempotence=True,
             acks="all",
             linger_ms=linger_ms,
-            compression_type="lz4" if _has_lz4() else None,
+            compression_type=PRODUCER_COMPRESSION,
             max_request_size=16 * 1024 * 1024,
             request_timeout_ms=30000,
         )
@@ -133,6 +135,3 @@ class Publisher:
         except KafkaError as exc:
             raise BrokerError(f"flush failed: {exc}") from exc
 
-
-def _has_lz4() -> bool:
-    return importlib.util.find_spec("lz4") is not None

@@ -104,3 +104,8 @@ API_LATENCY = Histogram(
 def exposition() -> bytes:
     """The text exposition format of :data:`REGISTRY`."""
     return generate_latest(REGISTRY)
+UNDECODABLE_RECORDS = Counter(
+    "streamfix_undecodable_records_total",
+    "Records of batches the consumer could not decode (each batch is dead-lettered once, with its first record)",
+    ["reason"], registry=REGISTRY,
+)
