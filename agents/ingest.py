@@ -14,9 +14,12 @@ import time
 import tomllib
 from typing import TYPE_CHECKING, Any
 
+from aiokafka.partitioner import murmur2
+
 from agents.deadletter import dead_letter_sender
 from agents.liveness import liveness_for
 from streamfix.core.classify import load_rules
+from streamfix.core.dedupe import DedupeWindow, remember, seen
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
@@ -57,6 +60,11 @@ def decode_batch(value: Any) -> RawBatch:
     return RawBatch.loads(bytes(value))
 
 
+def stream_partition(stream: str, partitions: int) -> int:
+    """The raw partition of a stream: murmur2 of its key, as Java clients, aiokafka and Faust place it."""
+    return int(murmur2(stream.encode("utf-8", "surrogatepass")) & 0x7FFFFFFF) % partitions
+
+
 def register(sf: StreamfixApp) -> None:
     settings = sf.settings
     assembly = sf.tables["assembly"]
@@ -65,6 +73,8 @@ def register(sf: StreamfixApp) -> None:
     max_line = settings.max_line_bytes
 
     dead_letter = dead_letter_sender(sf, "raw", "ingest")
+    window = DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_max_ids)
+    raw_partitions = sf.topics["raw"].partitions or settings.topic_partitions
 
     async def handle(event: Any) -> None:
         msg = event.message
@@ -81,8 +91,15 @@ def register(sf: StreamfixApp) -> None:
         except WireError as exc:
             await dead_letter(exc.reason, exc.detail, partition, offset, event.key, bytes(value))
             return
+        home = stream_partition(batch.stream, raw_partitions)
+        if partition != home:  # not where a murmur2 producer puts the stream: its state lives there
+            await (await sf.topics["raw"].send(key=batch.stream.encode(), value=bytes(value), partition=home,
+                                               force=True))
+            metrics.BATCHES_REROUTED.inc()
+            return
         previous = assembly.get(batch.stream)
-        if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
+        if previous is not None and ((previous["partition"] == partition and previous["offset"] >= offset)
+                                     or seen(previous.get("batch_ids"), batch.batch_id)):
             metrics.BATCHES_DUPLICATE.inc()
             return
         lines = batch.lines
@@ -116,8 +133,12 @@ def register(sf: StreamfixApp) -> None:
         # A crash in between redelivers the batch; the group agent drops the repeated events.
         if pending:
             await asyncio.gather(*pending)
+        batch_ids = previous.get("batch_ids") if previous else None
+        if batch.source != "tick":
+            batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, window)
         assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
-                                  "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source}
+                                  "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source,
+                                  "batch_ids": batch_ids}
         metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
         metrics.BATCHES_INGESTED.inc()
 

@@ -109,3 +109,8 @@ UNDECODABLE_RECORDS = Counter(
     "Records of batches the consumer could not decode (each batch is dead-lettered once, with its first record)",
     ["reason"], registry=REGISTRY,
 )
+BATCHES_REROUTED = Counter(
+    "streamfix_batches_rerouted_total",
+    "Raw batches that arrived on another partition than murmur2(stream) and were forwarded there",
+    registry=REGISTRY,
+)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
     rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
     max_line_bytes: int = Field(1_048_576, ge=1024, description="Longer lines go to the dead-letter topic")
+    dedupe_window_seconds: float = Field(
+        900.0, ge=0, description="A raw batch whose batch_id the stream saw within this many seconds (by sent_at) "
+                                 "is dropped as a redelivery")
+    dedupe_max_ids: int = Field(256, ge=0, description="Batch ids remembered per stream at most")
     in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
 
     # --- Sources -----------------------------------------------------------------------------------

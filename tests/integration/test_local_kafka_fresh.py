@@ -38,6 +38,7 @@ def fresh_home(tmp: Path, run: int) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(90 * FRESH_RUNS)
 def test_up_on_a_fresh_home_succeeds_every_time(tmp_path: Path) -> None:
     outcomes = []
     for run in range(FRESH_RUNS):

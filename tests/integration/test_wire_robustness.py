@@ -1,0 +1,90 @@
+"""Input that other producers send: redelivered batches with every codec, on the right or a wrong partition."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from agents.ingest import stream_partition
+from streamfix.kafka.clients import ensure_topics
+from streamfix.runtime.settings import Settings
+from streamfix.tools.replay import batches
+from tests.integration.helpers import (
+    expected_counts,
+    pattern_counts,
+    running_worker,
+    synth_streams,
+    wait_counts,
+)
+
+pytestmark = pytest.mark.kafka
+CODECS = ("gzip", "snappy", "lz4", "zstd")
+
+
+def metric(settings: Settings, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5.0).text
+    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def wait_metric(settings: Settings, name: str, value: float, timeout: float = 120.0) -> float:
+    deadline = time.monotonic() + timeout
+    seen = -1.0
+    while time.monotonic() < deadline:
+        try:
+            seen = metric(settings, name)
+        except httpx.HTTPError:
+            seen = -1.0
+        if seen >= value:
+            return seen
+        time.sleep(0.2)
+    return seen
+
+
+async def send_three_times(settings: Settings, streams: dict[str, list[str]], batch_size: int) -> int:
+    """Every batch 3 times, by non-idempotent producers: its own partition, again there with another codec,
+    and a third time on another partition (a producer with another partitioner). Returns the batch count."""
+    await ensure_topics(settings)
+    raw = f"{settings.topic_prefix}.logs.raw"
+    producers = [AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, enable_idempotence=False,
+                                  compression_type=codec, acks="all", max_request_size=16 << 20)
+                 for codec in CODECS]
+    for producer in producers:
+        await producer.start()
+    sent = 0
+    try:
+        for key, lines in streams.items():
+            home = stream_partition(key, settings.topic_partitions)
+            for n, batch in enumerate(batches(lines, stream=key, source="test", labels={"service": "svc"},
+                                              size=batch_size, fmt="railway", run_id="r")):
+                value = batch.dumps()
+                first, second, third = (producers[(n + i) % len(producers)] for i in range(3))
+                await first.send_and_wait(raw, value=value, key=key.encode(), partition=home)
+                await second.send_and_wait(raw, value=value, key=key.encode(), partition=home)
+                await third.send_and_wait(raw, value=value, key=key.encode(),
+                                          partition=(home + 1) % settings.topic_partitions)
+                sent += 1
+    finally:
+        for producer in producers:
+            await producer.stop()
+    return sent
+
+
+def test_a_batch_sent_three_times_with_any_codec_on_any_partition_counts_once(
+        kafka_settings: Settings, tmp_path: Path) -> None:
+    streams = synth_streams(20_000, seed=41, streams=4, error_rate=0.03)
+    expected = expected_counts(streams, batch_size=200)
+    sent = asyncio.run(send_three_times(kafka_settings, streams, batch_size=200))
+    with running_worker(kafka_settings, tmp_path / "worker.log"):
+        counts = wait_counts(kafka_settings, expected, timeout=180)
+        rerouted = wait_metric(kafka_settings, "streamfix_batches_rerouted_total", sent)
+        duplicates = wait_metric(kafka_settings, "streamfix_batches_duplicate_total", 2 * sent)
+        counts = pattern_counts(kafka_settings)
+    assert (rerouted, duplicates) == (sent, 2 * sent)
+    assert counts == expected
