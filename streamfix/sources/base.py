@@ -11,13 +11,17 @@ past a line the broker does not have, and after a hard kill the batches publishe
 can be found from those offsets (:func:`streamfix.sources.cursors.recover`).
 
 ``batch_id`` is ``<run id>:<seq>:<stream>``: unique per watcher run (a random run id), not
-deterministic. ``seq`` counts the batches of one stream within one run.
+deterministic. ``seq`` counts the batches of one stream within one run. A backfill passes
+``batch_id=`` to name batches by their content instead (:func:`content_batch_id`), so running it
+again over the same range publishes batches the ingest agent recognises as already applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import itertools
 import logging
 import secrets
 import time
@@ -87,8 +91,10 @@ class BatchPipeline:
         cursor_saver: CursorSaver | None = None,
         max_in_flight: int = 64,
         clock: Callable[[], float] = time.time,
+        batch_id: Callable[[str, list[str], list[int]], str] | None = None,
     ) -> None:
         self.source = source
+        self._batch_id = batch_id
         self._sender = sender
         self._fmt: Format = fmt
         self._auto_fix = auto_fix
@@ -172,7 +178,8 @@ class BatchPipeline:
         seq = self._seq.get(stream, 0)
         self._seq[stream] = seq + 1
         return RawBatch(
-            batch_id=f"{self._run_id}:{seq}:{stream}"[:256],
+            batch_id=(self._batch_id(stream, buf.lines, buf.timestamps) if self._batch_id is not None
+                      else f"{self._run_id}:{seq}:{stream}"[:256]),
             source=self.source,
             stream=stream,
             seq=seq,
@@ -243,6 +250,20 @@ class BatchPipeline:
             await self._inflight.put(None)
         acker, self._acker = self._acker, None
         await acker
+
+
+def content_batch_id(prefix: str) -> Callable[[str, list[str], list[int]], str]:
+    """Batch ids from a batch's content (stream, lines, timestamps): equal batches get equal ids."""
+
+    def batch_id(stream: str, lines: list[str], timestamps: list[int]) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(stream.encode("utf-8", "surrogatepass") + b"\0")
+        for ts, line in itertools.zip_longest(timestamps, lines):
+            digest.update(f"{ts}\0".encode() + (line or "").encode("utf-8", "surrogatepass") + b"\n")
+        first = timestamps[0] if timestamps else 0
+        return f"{prefix}:{first}:{len(lines)}:{digest.hexdigest()}"
+
+    return batch_id
 
 
 def count_dropped(source: str, reason: str, count: int, detail: str = "") -> None:

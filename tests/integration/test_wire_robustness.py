@@ -88,3 +88,52 @@ def test_a_batch_sent_three_times_with_any_codec_on_any_partition_counts_once(
         counts = pattern_counts(kafka_settings)
     assert (rerouted, duplicates) == (sent, 2 * sent)
     assert counts == expected
+
+
+def traceback_entries(now_ns: int, count: int) -> list[tuple[dict[str, str], int, str]]:
+    """``count`` tracebacks of three kinds spread over two pods, between 50 and 10 minutes ago."""
+    kinds = [("KeyError", "'user_id'"), ("ZeroDivisionError", "division by zero"),
+             ("ValueError", "invalid literal for int() with base 10: 'x'")]
+    out = []
+    ts = now_ns - 50 * 60 * 1_000_000_000
+    step = (40 * 60 * 1_000_000_000) // (count * 5)
+    for n in range(count):
+        error, message = kinds[n % len(kinds)]
+        pod = {"app": "api", "pod": "ab"[n % 2]}
+        for line in ("Traceback (most recent call last):",
+                     f'  File "/app/handlers/h{n % 3}.py", line {10 + n % 3}, in handle',
+                     "    return compute(payload)",
+                     f"{error}: {message}",
+                     f"request {n} done"):
+            out.append((pod, ts, line))
+            ts += step
+    return out
+
+
+async def scan_twice(settings: Settings, now_ns: int) -> tuple[int, int]:
+    from streamfix.kafka.clients import Publisher
+    from streamfix.sources.loki import scan
+    from tests.fakes.loki_server import FakeLoki
+
+    async with FakeLoki() as loki:
+        loki.add_many(traceback_entries(now_ns, 300))
+        settings = settings.model_copy(update={"loki_url": loki.url, "loki_query": '{app="api"}',
+                                               "loki_page_limit": 400})
+        await ensure_topics(settings)
+        async with Publisher(settings) as pub:
+            first = await scan(settings, 1.0, False, pub, now_ns=now_ns)
+            # the same hour again, five and a half minutes later: another range, the same minutes inside it
+            second = await scan(settings, 1.0, False, pub, now_ns=now_ns + 330 * 1_000_000_000)
+    return first.batches, second.batches
+
+
+def test_a_repeated_scan_over_the_same_hour_counts_once(kafka_settings: Settings, tmp_path: Path) -> None:
+    now = time.time_ns()
+    first_batches, second_batches = asyncio.run(scan_twice(kafka_settings, now))
+    with running_worker(kafka_settings, tmp_path / "worker.log"):
+        duplicates = wait_metric(kafka_settings, "streamfix_batches_duplicate_total", second_batches)
+        counts = wait_counts(kafka_settings, {"all": 300}, timeout=120)
+    # every batch of the second scan was dropped as a duplicate, so nothing more can arrive
+    assert second_batches == first_batches > 10
+    assert duplicates == second_batches
+    assert sorted(counts.values()) == [100, 100, 100]
