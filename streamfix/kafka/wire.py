@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from streamfix.errors import WireError
+from streamfix.kafka.schemas import integral_floats_as_ints, version_of
 
 SCHEMA_VERSION = 1
 
@@ -46,7 +47,12 @@ class WireRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     topic_role: ClassVar[str] = ""
 
-    schema_version: int = Field(SCHEMA_VERSION, ge=1, description="Version of this record's schema")
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        return integral_floats_as_ints(cls, data)
+
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, description="Version of this record's schema")
 
     def dumps(self) -> bytes:
         """Encode as compact JSON bytes."""
@@ -56,11 +62,11 @@ class WireRecord(BaseModel):
     def from_obj(cls: type[_R], obj: Any) -> _R:
         """Validate an already decoded JSON object."""
         if isinstance(obj, dict):
-            version = obj.get("schema_version", 1)
-            if isinstance(version, int) and version > SCHEMA_VERSION:
+            version = version_of(obj)
+            if version is not None and version > SCHEMA_VERSION:
                 raise WireError("unsupported_schema_version", f"{cls.__name__} v{version} > v{SCHEMA_VERSION}")
-        try:
-            return cls.model_validate(obj)
+        try:  # strict: no "3" for 3, no "yes" for true (the published schemas rule; streamfix.kafka.schemas)
+            return cls.model_validate(obj, strict=True)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
@@ -98,6 +104,11 @@ class RawBatch(WireRecord):
 
 class FrameRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        return integral_floats_as_ints(cls, data)
 
     file: str
     line: int | None = None

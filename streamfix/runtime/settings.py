@@ -66,10 +66,6 @@ class Settings(BaseSettings):
     assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
     rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
     max_line_bytes: int = Field(1_048_576, ge=1024, description="Longer lines go to the dead-letter topic")
-    dedupe_window_seconds: float = Field(
-        900.0, ge=0, description="A raw batch whose batch_id the stream saw within this many seconds (by sent_at) "
-                                 "is dropped as a redelivery")
-    dedupe_max_ids: int = Field(256, ge=0, description="Batch ids remembered per stream at most")
     in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
 
     # --- Sources -----------------------------------------------------------------------------------
@@ -155,6 +151,14 @@ class Settings(BaseSettings):
     # --- Logging -----------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level of streamfix's own logs")
     log_format: Literal["json", "text"] = Field("json", description="Format of streamfix's own logs")
+
+    # --- Redeliveries and batch size ---------------------------------------------------------------
+    dedupe_window_seconds: float = Field(
+        900.0, ge=0, description="A raw batch whose batch_id the stream saw within this many seconds (by sent_at) "
+                                 "is dropped as a redelivery")
+    dedupe_max_ids: int = Field(256, ge=0, description="Batch ids remembered per stream at most")
+    batch_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Bytes of lines per raw batch at most (tailers, replay, scans)")
 
     @field_validator("broker")
     @classmethod

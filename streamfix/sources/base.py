@@ -60,6 +60,7 @@ class _Buffer:
     lines: list[str] = field(default_factory=list)
     timestamps: list[int] = field(default_factory=list)
     has_ts: bool = True
+    size: int = 0  # UTF-8 bytes of the lines
 
 
 @dataclass(slots=True)
@@ -100,6 +101,8 @@ class BatchPipeline:
         self._auto_fix = auto_fix
         self._saver = cursor_saver
         self._max_lines = settings.batch_max_lines
+        self._max_bytes = settings.batch_max_bytes
+        self._full: list[tuple[str, _Buffer]] = []  # buffers closed at batch_max_bytes, sent at the next flush
         self._max_age = settings.batch_max_seconds
         self._clock = clock
         self._run_id = secrets.token_hex(4)
@@ -128,10 +131,16 @@ class BatchPipeline:
 
     def add(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> bool:
         """Buffer one line; True when the buffer is full and :meth:`flush` should be awaited."""
+        size = len(line.encode("utf-8", "surrogatepass"))
         buf = self._buffers.get(stream)
+        full = buf is not None and buf.lines and buf.size + size > self._max_bytes
+        if full and buf is not None:  # this line would make the batch too big: it starts the next one
+            self._full.append((stream, buf))
+            buf = None
         if buf is None:
             buf = self._buffers[stream] = _Buffer(dict(labels))
         buf.lines.append(line)
+        buf.size += size
         if ts_ns is None:
             buf.has_ts = False
         else:
@@ -140,7 +149,7 @@ class BatchPipeline:
         if self._oldest is None:
             self._oldest = self._clock()
         self._buffered += 1
-        return self._buffered >= self._max_lines
+        return self._buffered >= self._max_lines or bool(full)
 
     async def add_line(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> None:
         if self.add(stream, labels, line, ts_ns):
@@ -161,11 +170,12 @@ class BatchPipeline:
             if not self._buffered and not self._cursors:
                 return
             buffers, self._buffers = self._buffers, {}
+            closed, self._full = self._full, []
             cursors = {key: cur.copy() for key, cur in self._cursors.items()}
             self._cursors = {}
             lines, self._buffered, self._oldest = self._buffered, 0, None
             now = self._clock()
-            batches = [self._batch(stream, buf, now) for stream, buf in buffers.items()]
+            batches = [self._batch(stream, buf, now) for stream, buf in [*closed, *buffers.items()]]
             self.stats.lines += lines
             self.stats.batches += len(batches)
             metrics.SOURCE_LINES.labels(self.source).inc(lines)
