@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from agents.deadletter import dead_letter_sender
+from agents.group import value_bytes
 from streamfix.errors import WireError
 from streamfix.kafka.wire import FixResult
-from streamfix.runtime import metrics
 
 if TYPE_CHECKING:
     from streamfix.runtime.app import StreamfixApp
@@ -18,15 +19,19 @@ log = logging.getLogger(__name__)
 
 def register(sf: StreamfixApp) -> None:
     fix_state, fixes = sf.tables["fix_state"], sf.tables["fixes"]
+    dead_letter = dead_letter_sender(sf, "fix_results", "fix-results")
 
     @sf.app.agent(sf.topics["fix_results"], name=f"{sf.settings.app_id}.fix-results")
     async def track(stream: Any) -> None:
-        async for value in stream:
+        async for event in stream.events():
+            value = event.value
             try:
                 result = FixResult.from_obj(value)
             except WireError as exc:
-                metrics.DEAD_LETTERS.labels(reason=exc.reason).inc()
-                log.warning("bad fix result skipped", extra={"reason": exc.reason, "detail": exc.detail})
+                log.warning("bad fix result to the dead-letter topic", extra={"reason": exc.reason,
+                                                                             "detail": exc.detail})
+                await dead_letter(exc.reason, str(exc), int(event.message.partition), int(event.message.offset),
+                                  event.key, value_bytes(value))
                 continue
             fp = result.fingerprint
             history = dict(fixes.get(fp) or {})

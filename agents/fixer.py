@@ -12,6 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from agents.deadletter import dead_letter_sender
+from agents.group import value_bytes
+from streamfix.errors import WireError
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
 from streamfix.kafka.wire import FixRequest, FixResult
@@ -39,10 +42,18 @@ def register(sf: StreamfixApp) -> None:
     service = FixService.from_settings(settings, publish=publish, park=park, base=sf.views.get("fixes") or sf.tables.get("fixes"))
     sf.state["fix_service"] = service
 
+    dead_letter = dead_letter_sender(sf, "fix_requests", "fixer")
+
     @sf.app.agent(requests_topic, name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency)
     async def fixer(stream: Any) -> None:
         async for event in stream.events():
-            await service.handle_raw(event.value, headers=event.headers)
+            try:
+                request = FixRequest.from_obj(event.value)
+            except WireError as exc:  # the published schema is the contract: a violating request is dead-lettered
+                await dead_letter(exc.reason, str(exc), int(event.message.partition), int(event.message.offset),
+                                  event.key, value_bytes(event.value))
+                continue
+            await service.handle_raw(request, headers=event.headers)
 
     async def track_fix_prs() -> None:
         await service.track()

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def value_bytes(value: Any) -> bytes:
+    """The record's value for a dead letter: as received when it was not JSON, else re-encoded."""
+    return bytes(value) if isinstance(value, bytes | bytearray) else orjson.dumps(value)
+
+
 def fix_request_for(pattern: dict[str, Any], attempt: int, trigger: str, now: float) -> FixRequest:
     return FixRequest(
         request_id=f"{pattern['fingerprint']}#{attempt}",
@@ -166,4 +171,4 @@ def register(sf: StreamfixApp) -> None:
                     log.exception("error event could not be processed")
                 reason = exc.reason if isinstance(exc, WireError) else "processing_error"
                 await dead_letter(reason, str(exc), int(event.message.partition), int(event.message.offset),
-                                  event.key, orjson.dumps(event.value))
+                                  event.key, value_bytes(event.value))

@@ -61,10 +61,13 @@ class WireRecord(BaseModel):
     @classmethod
     def from_obj(cls: type[_R], obj: Any) -> _R:
         """Validate an already decoded JSON object."""
+        if isinstance(obj, bytes | bytearray):  # the topic's codec could not decode it (kafka.codecs)
+            raise WireError("invalid_json", f"{cls.__name__}: the value is not a JSON document")
         if isinstance(obj, dict):
             version = version_of(obj)
             if version is not None and version > SCHEMA_VERSION:
-                raise WireError("unsupported_schema_version", f"{cls.__name__} v{version} > v{SCHEMA_VERSION}")
+                raise WireError("unsupported_schema_version",
+                                f"{cls.__name__}.schema_version: v{version} > v{SCHEMA_VERSION}")
         try:  # strict: no "3" for 3, no "yes" for true (the published schemas rule; streamfix.kafka.schemas)
             return cls.model_validate(obj, strict=True)
         except ValidationError as exc:

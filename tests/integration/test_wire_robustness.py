@@ -8,20 +8,24 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.ingest import stream_partition
 from streamfix.kafka.clients import ensure_topics
+from streamfix.kafka.wire import DeadLetter, ErrorEventRecord, FixRequest, FixResult, RawBatch
 from streamfix.runtime.settings import Settings
 from streamfix.tools.replay import batches
 from tests.integration.helpers import (
     expected_counts,
     pattern_counts,
+    read_topic,
     running_worker,
     synth_streams,
     wait_counts,
 )
+from tests.wire_cases import Violation, violations
 
 pytestmark = pytest.mark.kafka
 CODECS = ("gzip", "snappy", "lz4", "zstd")
@@ -137,3 +141,48 @@ def test_a_repeated_scan_over_the_same_hour_counts_once(kafka_settings: Settings
     assert second_batches == first_batches > 10
     assert duplicates == second_batches
     assert sorted(counts.values()) == [100, 100, 100]
+
+
+async def send_violations(settings: Settings, total: int) -> dict[tuple[str, int, int], Violation]:
+    """``total`` records, cycling through every rule of every consumed schema, each on its record's topic."""
+    await ensure_topics(settings)
+    topics = {RawBatch: "logs.raw", ErrorEventRecord: "errors", FixRequest: "fix-requests",
+              FixResult: "fix-results"}
+    cases = [v for record in topics for v in violations(record)]
+    sent: dict[tuple[str, int, int], Violation] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
+    await producer.start()
+    try:
+        futures = []
+        for n in range(total):
+            case = cases[n % len(cases)]
+            topic = f"{settings.topic_prefix}.{topics[case.record]}"
+            value = orjson.dumps(case.value)
+            futures.append((case, await producer.send(topic, value=value, key=f"k{n % 7}".encode())))
+        for case, fut in futures:
+            meta = await fut
+            sent[(meta.topic, meta.partition, meta.offset)] = case
+    finally:
+        await producer.stop()
+    assert {c.name for c in sent.values()} == {c.name for c in cases}  # every rule at least once
+    return sent
+
+
+def test_schema_violating_records_all_reach_the_dead_letter_topic_with_the_field_named(
+        kafka_settings: Settings, tmp_path: Path) -> None:
+    total = 1000
+    sent = asyncio.run(send_violations(kafka_settings, total))
+    with running_worker(kafka_settings, tmp_path / "worker.log") as proc:
+        pid = proc.pid
+        letters = asyncio.run(read_topic(kafka_settings, f"{kafka_settings.topic_prefix}.dead-letters", total,
+                                         wait_s=180))
+        assert proc.poll() is None and proc.pid == pid  # nothing stopped the worker
+    got = {}
+    for message in letters:
+        letter = DeadLetter.loads(message.value)
+        got[(letter.source_topic, letter.partition, letter.offset)] = letter
+    assert set(got) == set(sent), f"{len(set(sent) - set(got))} violating records never reached the dead letters"
+    unnamed = [(case.name, got[where].detail) for where, case in sent.items()
+               if f"{case.record.__name__}.{case.field}" not in got[where].detail]
+    assert not unnamed
+    assert all(got[where].original_value() == orjson.dumps(case.value) for where, case in sent.items())

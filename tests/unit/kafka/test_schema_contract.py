@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from streamfix.errors import WireError
 from streamfix.kafka.wire import RECORDS, WireRecord
 from tests.unit.kafka.jsonschema_strategy import from_schema
+from tests.wire_cases import Violation, violations
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 SCHEMAS = {record: json.loads((SCHEMA_DIR / f"{record.__name__}.v1.json").read_text()) for record in RECORDS}
@@ -103,3 +104,20 @@ def test_what_json_schema_calls_a_number_or_integer_is_accepted(field: str, valu
     obj = {"batch_id": "b", "source": "s", "stream": "x", "lines": ["a"], "sent_at": 1.5, field: value}
     assert jsonschema.Draft202012Validator(SCHEMAS[RawBatch]).is_valid(obj)
     assert getattr(RawBatch.from_obj(obj), field) == expected
+
+
+CASES = [v for record in RECORDS for v in violations(record)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_rule_of_every_schema_breaks_alone_and_is_named(case: Violation) -> None:
+    assert not jsonschema.Draft202012Validator(SCHEMAS[case.record]).is_valid(case.value)
+    with pytest.raises(WireError) as err:
+        case.record.from_obj(case.value)
+    assert err.value.detail.startswith(f"{case.record.__name__}.{case.field}")
+
+
+def test_every_field_has_a_rule() -> None:
+    for record in RECORDS:
+        covered = {c.field for c in CASES if c.record is record}
+        assert covered == set(SCHEMAS[record]["properties"])
