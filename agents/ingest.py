@@ -29,6 +29,7 @@ from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
+from streamfix.services.offload import run_core
 
 if TYPE_CHECKING:
     from streamfix.runtime.app import StreamfixApp
@@ -112,8 +113,8 @@ def register(sf: StreamfixApp) -> None:
                 else:
                     kept.append(line)
             lines = kept
-        result = process(lines, previous["state"] if previous else None, config=config, now=batch.sent_at,
-                         quiet_seconds=settings.assembly_quiet_seconds)
+        result = await run_core(process, lines, previous["state"] if previous else None, config=config,
+                                now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
         detected_at = time.time()
         pending = []
         records = [

@@ -19,6 +19,7 @@ import faust
 from streamfix.kafka import codecs, topics
 from streamfix.kafka.transport import App as KafkaApp
 from streamfix.kafka.views import ChangelogView
+from streamfix.runtime import looplag
 from streamfix.runtime.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
     else:
         modules = PIPELINE_MODULES + (FIXER_MODULES if settings.fixer_in_worker else ())
     register_all(sf, (*modules, "agents.liveness"))
+    app.task(looplag.run)
     register_views(sf)
     return sf
 

@@ -114,3 +114,10 @@ BATCHES_REROUTED = Counter(
     "Raw batches that arrived on another partition than murmur2(stream) and were forwarded there",
     registry=REGISTRY,
 )
+EVENT_LOOP_LAG = Histogram(
+    "streamfix_event_loop_lag_seconds", "How late the event loop ran a timer that was due (one sample per 0.1 s)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), registry=REGISTRY,
+)
+EVENT_LOOP_LAG_MAX = Gauge(
+    "streamfix_event_loop_lag_max_seconds", "Largest event-loop lag of the last 10 seconds", registry=REGISTRY,
+)

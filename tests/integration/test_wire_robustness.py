@@ -186,3 +186,66 @@ def test_schema_violating_records_all_reach_the_dead_letter_topic_with_the_field
                if f"{case.record.__name__}.{case.field}" not in got[where].detail]
     assert not unnamed
     assert all(got[where].original_value() == orjson.dumps(case.value) for where, case in sent.items())
+
+
+def histogram(settings: Settings, name: str) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5.0).text
+    out = {}
+    for le, value in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} ([0-9.e+]+)$', text, re.MULTILINE):
+        out[le] = float(value)
+    return out
+
+
+async def send_huge_batch(settings: Settings) -> int:
+    """One raw batch of 14 lines of about 1 MB each (every line under the 1 MB line limit), as a foreign
+    producer without STREAMFIX_BATCH_MAX_BYTES might send it."""
+    import random
+    import string
+
+    await ensure_topics(settings)
+    rng = random.Random(5)
+    words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 9))) for _ in range(2000)]
+
+    def text(n: int) -> str:
+        out: list[str] = []
+        size = 0
+        while size < n:
+            word = rng.choice(words)
+            out.append(word)
+            size += len(word) + 1
+        return " ".join(out)[:n]
+
+    lines = []
+    for n in range(14):
+        if n % 2:
+            lines.append(orjson.dumps({"message": f"ValueError: bad payload {text(1_000_000)}", "level": "error",
+                                       "timestamp": "2026-01-01T00:00:00Z"}).decode())
+        else:
+            lines.append(f"ERROR request failed: {text(1_000_000)}")
+    batch = RawBatch(batch_id="huge-1", source="test", stream="test:huge", lines=lines, sent_at=time.time())
+    value = batch.dumps()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, max_request_size=16 << 20,
+                                compression_type="gzip")
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{settings.topic_prefix}.logs.raw", value=value, key=b"test:huge")
+    finally:
+        await producer.stop()
+    return len(value)
+
+
+def test_a_batch_of_14_one_megabyte_lines_never_holds_the_event_loop_200_ms(
+        kafka_settings: Settings, tmp_path: Path) -> None:
+    asyncio.run(ensure_topics(kafka_settings))
+    with running_worker(kafka_settings, tmp_path / "worker.log"):
+        wait_metric(kafka_settings, "streamfix_event_loop_lag_seconds_count", 50)  # running, past its start
+        before = histogram(kafka_settings, "streamfix_event_loop_lag_seconds")
+        size = asyncio.run(send_huge_batch(kafka_settings))
+        assert wait_metric(kafka_settings, "streamfix_batches_ingested_total", 1, timeout=180) >= 1
+        samples = wait_metric(kafka_settings, "streamfix_event_loop_lag_seconds_count",
+                              metric(kafka_settings, "streamfix_event_loop_lag_seconds_count") + 20)
+        after = histogram(kafka_settings, "streamfix_event_loop_lag_seconds")
+        events = metric(kafka_settings, "streamfix_batches_duplicate_total")
+    assert size > 14_000_000 and samples > 0 and events == 0
+    over = (after["+Inf"] - after["0.2"]) - (before["+Inf"] - before["0.2"])
+    assert over == 0, f"{over:.0f} samples with the loop held more than 200 ms: {after}"
