@@ -2,8 +2,11 @@
 
 Per stream it keeps the core pipeline's assembly state in the ``assembly`` table, so a traceback split
 across batches, or across a restart, is still assembled whole. The same table value records the raw
-offset last applied, which makes a redelivered batch a no-op. ``now`` for the quiet-period flush is the
-batch's ``sent_at``, so reprocessing a batch gives exactly the same events.
+offset last applied, which makes a redelivered batch a no-op. The clock of the quiet-period flush is
+the batch's event time (its newest line timestamp, else its ``sent_at``; :mod:`streamfix.core.eventtime`),
+so reprocessing a batch gives exactly the same events and a source outage does not cut a traceback. A
+stream silent for ``STREAMFIX_ASSEMBLY_IDLE_FLUSH_SECONDS`` of wall-clock time gets a tick that flushes
+what is open.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from agents.deadletter import dead_letter_sender
 from agents.liveness import liveness_for
 from streamfix.core.classify import load_rules
 from streamfix.core.dedupe import DedupeWindow, remember, seen
+from streamfix.core.eventtime import batch_clock
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
@@ -113,8 +117,9 @@ def register(sf: StreamfixApp) -> None:
                 else:
                     kept.append(line)
             lines = kept
+        clock = batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick")
         result = await run_core(process, lines, previous["state"] if previous else None, config=config,
-                                now=batch.sent_at, quiet_seconds=settings.assembly_quiet_seconds)
+                                now=clock, quiet_seconds=settings.assembly_quiet_seconds)
         detected_at = time.time()
         pending = []
         records = [
@@ -145,6 +150,7 @@ def register(sf: StreamfixApp) -> None:
 
     raw_topic = sf.topics["raw"]
     quiet = settings.assembly_quiet_seconds
+    idle_flush = max(quiet, settings.assembly_idle_flush_seconds)
 
     async def flush_quiet_streams() -> None:
         """A stream that went quiet in the middle of a traceback gets an empty "tick" batch through the
@@ -153,7 +159,7 @@ def register(sf: StreamfixApp) -> None:
         for stream_key, value in list(assembly.items()):
             if not value or not has_open_units((value.get("state") or {}).get("pipeline")):
                 continue
-            if now - float(value.get("sent_at", now)) < quiet:
+            if now - float(value.get("sent_at", now)) < idle_flush:  # silent that long: not just an outage
                 continue
             tick = RawBatch(batch_id=f"tick:{stream_key}:{int(now * 1000)}", source="tick", stream=stream_key,
                             labels=value.get("labels") or {}, lines=[], sent_at=now)
