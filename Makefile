@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export STREAMFIX_TEST_KAFKA_PORT ?= 19192
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test-tools demo test test-unit test-integration lint typecheck bench kafka-up kafka-down kafka-status clean
+.PHONY: help setup test-tools demo test kcat test-unit test-integration lint typecheck bench kafka-up kafka-down kafka-status clean
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,8 +35,13 @@ lint: setup ## ruff, mypy --strict and the import contracts (lint-imports)
 
 typecheck: lint
 
-test: setup test-tools lint ## Lint, type-check and run every test (starts and stops a local Kafka broker)
+test: setup test-tools kcat lint ## Lint, type-check and run every test (starts and stops a local Kafka broker)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+kcat: ## Install kcat (Debian kafkacat) for the foreign-client test, when missing and run as root
+	@command -v kcat >/dev/null || command -v kafkacat >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && { apt-get update -qq && apt-get install -y -qq kafkacat; }; } || \
+	  echo "kcat is not installed and this is not root (apt-get install kafkacat): the foreign-client test is skipped"
 
 test-unit: setup ## Unit tests only (nothing running)
 	$(BIN)/pytest -q tests/unit

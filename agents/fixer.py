@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from streamfix.errors import WireError
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
 from streamfix.fixing.service import FixService
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import FixRequest, FixResult
 from streamfix.runtime.shared import StreamfixApp
+from streamfix.services.deadletter import dead_letter_sender, value_bytes
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,21 @@ def register(sf: StreamfixApp) -> None:
     service = FixService.from_settings(settings, publish=publish, park=park, base=base)
     sf.state["fix_service"] = service
 
+    dead_letter = dead_letter_sender(out, sf.topic_name("fix_requests"), "fixer")
+
     @sf.app.agent(
         sf.topics["fix_requests"], name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency
     )
     async def fixer(stream: Any) -> None:
         async for event in stream.events():
-            await service.handle_raw(event.value, headers=event.headers)
+            try:
+                request = FixRequest.from_obj(event.value)
+            except WireError as exc:  # the published schema is the contract: a violation is dead-lettered
+                partition, offset = int(event.message.partition), int(event.message.offset)
+                value = value_bytes(event.value)
+                await dead_letter(exc.reason, str(exc), partition, offset, event.key, value)
+                continue
+            await service.handle_raw(request, headers=event.headers)
 
     async def track_fix_prs() -> None:
         await service.track()

@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
-
 from agents.liveness import liveness_for
 from streamfix.errors import WireError
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.runtime.shared import StreamfixApp
-from streamfix.services.deadletter import dead_letter_sender
+from streamfix.services.deadletter import dead_letter_sender, value_bytes
 from streamfix.services.grouping import GroupConfig, GroupTables, group_event
 
 log = logging.getLogger(__name__)
@@ -56,4 +54,4 @@ def register(sf: StreamfixApp) -> None:
                     log.exception("error event could not be processed")
                 reason = exc.reason if isinstance(exc, WireError) else "processing_error"
                 await dead_letter(reason, str(exc), int(event.message.partition), int(event.message.offset),
-                                  event.key, orjson.dumps(event.value))
+                                  event.key, value_bytes(event.value))

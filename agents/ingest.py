@@ -6,6 +6,7 @@ flush streams gone quiet in the middle of a traceback (:func:`streamfix.services
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -27,29 +28,28 @@ def register(sf: StreamfixApp) -> None:
     dead_letter = dead_letter_sender(out, sf.topic_name("raw"), "ingest")
     live = liveness_for(sf)
 
+    raw_topic = sf.topics["raw"]
+    raw_partitions = raw_topic.partitions or settings.topic_partitions
+
     async def flush_quiet_streams() -> None:
-        for tick in quiet_ticks(assembly, time.time(), config.quiet_seconds):
+        for tick in quiet_ticks(assembly, time.time(), config.idle_flush_seconds):
             await out.send_batch(tick)
 
-    sf.app.timer(interval=max(0.5, config.quiet_seconds / 2))(flush_quiet_streams)
+    async def reroute(stream: str, partition: int, value: bytes) -> None:
+        await (await raw_topic.send(key=stream.encode(), value=value, partition=partition, force=True))
 
-    @sf.app.agent(sf.topics["raw"], name=f"{settings.app_id}.ingest")
+    sf.app.timer(interval=max(0.5, config.quiet_seconds / 2))(flush_quiet_streams)
+    apply = functools.partial(ingest_batch, assembly=assembly, config=config, out=out,
+                              dead_letter=dead_letter, raw_partitions=raw_partitions, reroute=reroute)
+
+    @sf.app.agent(raw_topic, name=f"{settings.app_id}.ingest")
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
             if not await live.admit(event):  # an earlier record was never delivered: read again first
                 continue
             partition, offset = int(event.message.partition), int(event.message.offset)
             try:
-                await ingest_batch(
-                    event.value,
-                    event.key,
-                    partition,
-                    offset,
-                    assembly=assembly,
-                    config=config,
-                    out=out,
-                    dead_letter=dead_letter,
-                )
+                await apply(event.value, event.key, partition, offset, headers=event.message.headers)
             except Exception as exc:  # one bad record must never stop the agent
                 log.exception("raw batch could not be processed")
                 value = event.value if isinstance(event.value, bytes) else b""

@@ -1,7 +1,9 @@
-"""``streamfix kafka up|down|status``: the local Apache Kafka broker."""
+"""``streamfix kafka up|down|status``: the local Apache Kafka broker;
+``console-consumer`` and Kafka's other tools."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -61,3 +63,38 @@ def status(port: int | None) -> None:
     current = _local(port).status()
     click.echo(current.describe())
     sys.exit(0 if current.running and current.answering else 3)
+
+
+def _tool(name: str, help_text: str) -> None:
+    @command.command(
+        name,
+        help=help_text,
+        context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    )
+    @_port
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def run(port: int | None, args: tuple[str, ...]) -> None:
+        local = _local(port)
+        settings = load_settings(**({"kafka_port": port} if port else {}))
+        bootstrap = f"127.0.0.1:{port}" if port else settings.bootstrap_servers
+        if name.startswith("console-") and args and not args[0].startswith("-"):
+            args = ("--topic", *args)  # `console-consumer TOPIC ...`
+        try:
+            cmd = local.tool_command(name, args, bootstrap)
+        except BrokerError as exc:
+            click.echo(f"streamfix kafka {name}: {exc}", err=True)
+            sys.exit(1)
+        os.execv(cmd[0], cmd)
+
+
+_tool(
+    "console-consumer",
+    "Kafka's console consumer: `streamfix kafka console-consumer TOPIC --from-beginning`.\n\n"
+    "Arguments after the command go to Kafka's tool as they are; --bootstrap-server is set for you.",
+)
+_tool("console-producer", "Kafka's console producer: `streamfix kafka console-producer TOPIC`.")
+_tool(
+    "consumer-groups",
+    "Kafka's consumer-group tool: `streamfix kafka consumer-groups --describe --all-groups`.",
+)
+_tool("topics", "Kafka's topic tool: `streamfix kafka topics --list`.")

@@ -17,6 +17,7 @@ from itertools import compress
 from typing import Any
 
 from streamfix.core.assemble import Assembler, Unit, might_open_error
+from streamfix.core.bounds import MESSAGE_MAX_CHARS, clip
 from streamfix.core.classify import RuleSet, classify, custom_fingerprint
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig, extract
 from streamfix.core.fingerprint import fingerprint_event
@@ -60,7 +61,10 @@ def new_state() -> dict[str, Any]:
 
 
 def finish_event(event: ErrorEvent, config: PipelineConfig, fingerprinter: Fingerprinter) -> ErrorEvent:
-    """Classify and fingerprint an extracted event."""
+    """Classify and fingerprint an extracted event (a long message is cut first:
+    :mod:`streamfix.core.bounds`)."""
+    if len(event.message) > MESSAGE_MAX_CHARS or len(event.log_message or "") > MESSAGE_MAX_CHARS:
+        event = replace(event, message=clip(event.message) or "", log_message=clip(event.log_message))
     event = classify(event, config.user_rules)
     default = fingerprinter(event.error_type, event.frames, event.message or event.log_message or "")
     custom = custom_fingerprint(event, config.user_rules, default)
@@ -143,7 +147,6 @@ def run_batch(
         result.units = units
     result.state = {"version": STATE_VERSION, "next_index": base + total, "assembly": assembler.state()}
     return result
-
 
 
 def has_open_units(state: Mapping[str, Any] | None) -> bool:

@@ -12,7 +12,6 @@ by Faust's aiokafka driver, see :mod:`streamfix.kafka.transport`.)
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from collections.abc import Iterable
 from types import TracebackType
@@ -21,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from streamfix.errors import BrokerError
 from streamfix.kafka import topics
@@ -28,6 +28,14 @@ from streamfix.kafka.wire import RawBatch, WireRecord
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+# gzip: the one codec every mainstream client decodes without optional libraries (kafkajs reads only
+# gzip natively; Java, librdkafka, Go and aiokafka read it too). See docs/topics.md.
+PRODUCER_COMPRESSION = "gzip"
+
+
+def stream_partition(stream: str, partitions: int) -> int:
+    """The partition of a key: murmur2 of its UTF-8 bytes, as Java clients, aiokafka and Faust place it."""
+    return int(murmur2(stream.encode("utf-8", "surrogatepass")) & 0x7FFFFFFF) % partitions
 
 
 def new_admin(bootstrap_servers: str, *, request_timeout_ms: int = 15000) -> AIOKafkaAdminClient:
@@ -131,7 +139,7 @@ class KafkaPublisher:
             enable_idempotence=True,
             acks="all",
             linger_ms=linger_ms,
-            compression_type="lz4" if _has_lz4() else None,
+            compression_type=PRODUCER_COMPRESSION,
             max_request_size=16 * 1024 * 1024,
             request_timeout_ms=30000,
         )
@@ -187,7 +195,3 @@ class KafkaPublisher:
 
 Publisher = KafkaPublisher
 """The name the tailers, replay and tests have always imported."""
-
-
-def _has_lz4() -> bool:
-    return importlib.util.find_spec("lz4") is not None

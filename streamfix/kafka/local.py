@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,37 @@ logger.apache.level = WARN
 logger.started.name = kafka.server.KafkaRaftServer
 logger.started.level = INFO
 """
+
+
+# Kafka's reserved ids (org.apache.kafka.common.Uuid): ZERO_UUID and METADATA_TOPIC_ID.
+_RESERVED_IDS = frozenset({bytes(16), bytes(15) + b"\x01"})
+CONSOLE_TOOLS = {
+    "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "console-producer": "org.apache.kafka.tools.ConsoleProducer",
+    "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "topics": "org.apache.kafka.tools.TopicCommand",
+}
+_TOOLS_LOG4J2 = """\
+status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+"""
+
+
+def cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A KRaft cluster id as Kafka's ``Uuid.randomUuid()`` makes one: 16 random bytes, URL-safe base64
+    without padding, drawn again while the id is reserved or starts with ``-`` (the storage tool would
+    read such an id as an option)."""
+    while True:
+        raw = random_bytes()
+        text = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        if raw not in _RESERVED_IDS and not text.startswith("-"):
+            return text
 
 
 def repo_root() -> Path:
@@ -104,9 +137,10 @@ class LocalKafka:
 
     # --- resolution -------------------------------------------------------------------------------
     def resolve(self) -> Path:
-        """Copy the broker's jars from Maven Central into the cache (once)."""
+        """Copy the broker's and tools' jars from Maven Central into the cache (again when the pom changes)."""
         marker = self.lib / ".complete"
-        if marker.exists():
+        digest = hashlib.sha256(pom_path().read_bytes()).hexdigest()
+        if marker.exists() and marker.read_text(encoding="utf-8").strip() == digest:
             return self.lib
         java, mvn = shutil.which("java"), shutil.which("mvn")
         if java is None or mvn is None:
@@ -125,7 +159,7 @@ class LocalKafka:
             raise BrokerError("resolving Kafka with Maven failed: " + " | ".join(tail))
         shutil.rmtree(self.lib, ignore_errors=True)
         tmp.rename(self.lib)
-        (self.lib / ".complete").write_text(self.version, encoding="utf-8")
+        (self.lib / ".complete").write_text(digest, encoding="utf-8")
         return self.lib
 
     # --- state ------------------------------------------------------------------------------------
@@ -160,8 +194,7 @@ class LocalKafka:
         self._write_config()
         classpath = f"{lib}/*"
         if not (self.dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
-            fmt = [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+            fmt = [java, "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id()}",
                    "-c", str(self.config_file)]
             done = subprocess.run(fmt, capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -180,6 +213,20 @@ class LocalKafka:
         self.pid_file.write_text(str(proc.pid), encoding="utf-8")
         self._wait_ready(proc.pid, timeout, proc)
         return self.status()
+
+    def tool_command(self, tool: str, args: Sequence[str], bootstrap: str) -> list[str]:
+        """The command line of one of Kafka's own tools (:data:`CONSOLE_TOOLS`) against ``bootstrap``."""
+        java = shutil.which("java")
+        if java is None:
+            raise BrokerError(INSTALL_HINT)
+        if tool not in CONSOLE_TOOLS:
+            raise BrokerError(f"unknown Kafka tool {tool!r}; one of {', '.join(sorted(CONSOLE_TOOLS))}")
+        lib = self.resolve()
+        config = self.home / "tools-log4j2.properties"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(_TOOLS_LOG4J2, encoding="utf-8")
+        return [java, "-Xmx256m", f"-Dlog4j2.configurationFile={config}", "-cp", f"{lib}/*",
+                CONSOLE_TOOLS[tool], "--bootstrap-server", bootstrap, *args]
 
     def _wait_ready(self, pid: int | None, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout

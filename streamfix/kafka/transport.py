@@ -24,7 +24,10 @@ import faust
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
+from streamfix.kafka import poison
+
 log = logging.getLogger(__name__)
+poison.install()  # an undecodable batch becomes records the agents dead-letter, never a dead consumer
 
 
 class RewindingConsumerThread(driver.AIOKafkaConsumerThread):

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from streamfix.core.formats import Format
 from streamfix.errors import WireError
+from streamfix.kafka.schemas import integral_floats_as_ints, version_of
 
 SCHEMA_VERSION = 1
 
@@ -48,7 +49,12 @@ class WireRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     topic_role: ClassVar[str] = ""
 
-    schema_version: int = Field(SCHEMA_VERSION, ge=1, description="Version of this record's schema")
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        return integral_floats_as_ints(cls, data)
+
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, description="Version of this record's schema")
 
     def dumps(self) -> bytes:
         """Encode as compact JSON bytes."""
@@ -57,12 +63,15 @@ class WireRecord(BaseModel):
     @classmethod
     def from_obj(cls: type[_R], obj: Any) -> _R:
         """Validate an already decoded JSON object."""
+        if isinstance(obj, bytes | bytearray):  # the topic's codec could not decode it (kafka.codecs)
+            raise WireError("invalid_json", f"{cls.__name__}: the value is not a JSON document")
         if isinstance(obj, dict):
-            version = obj.get("schema_version", 1)
-            if isinstance(version, int) and version > SCHEMA_VERSION:
-                raise WireError("unsupported_schema_version", f"{cls.__name__} v{version} > v{SCHEMA_VERSION}")
-        try:
-            return cls.model_validate(obj)
+            version = version_of(obj)
+            if version is not None and version > SCHEMA_VERSION:
+                raise WireError("unsupported_schema_version",
+                                f"{cls.__name__}.schema_version: v{version} > v{SCHEMA_VERSION}")
+        try:  # strict: no "3" for 3, no "yes" for true (the published schemas rule; streamfix.kafka.schemas)
+            return cls.model_validate(obj, strict=True)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
@@ -100,6 +109,11 @@ class RawBatch(WireRecord):
 
 class FrameRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        return integral_floats_as_ints(cls, data)
 
     file: str
     line: int | None = None

@@ -22,6 +22,7 @@ from streamfix.core.records import FIX_STATES, PATTERNS
 from streamfix.kafka import codecs, topics
 from streamfix.kafka.transport import App as KafkaApp
 from streamfix.kafka.views import ChangelogView
+from streamfix.runtime import looplag
 from streamfix.runtime.settings import Settings, load_settings
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.web import register_views
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
         registers = PIPELINE_AGENTS + (FIXER_AGENTS if settings.fixer_in_worker else ())
     for register in (*registers, liveness.register):
         register(sf)
+    app.task(looplag.run)
     register_views(sf)
     return sf
 

@@ -104,3 +104,20 @@ API_LATENCY = Histogram(
 def exposition() -> bytes:
     """The text exposition format of :data:`REGISTRY`."""
     return generate_latest(REGISTRY)
+UNDECODABLE_RECORDS = Counter(
+    "streamfix_undecodable_records_total",
+    "Records of batches the consumer could not decode (each batch is dead-lettered once, with its first record)",
+    ["reason"], registry=REGISTRY,
+)
+BATCHES_REROUTED = Counter(
+    "streamfix_batches_rerouted_total",
+    "Raw batches that arrived on another partition than murmur2(stream) and were forwarded there",
+    registry=REGISTRY,
+)
+EVENT_LOOP_LAG = Histogram(
+    "streamfix_event_loop_lag_seconds", "How late the event loop ran a timer that was due (one sample per 0.1 s)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), registry=REGISTRY,
+)
+EVENT_LOOP_LAG_MAX = Gauge(
+    "streamfix_event_loop_lag_max_seconds", "Largest event-loop lag of the last 10 seconds", registry=REGISTRY,
+)

@@ -175,6 +175,17 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level of streamfix's own logs")
     log_format: Literal["json", "text"] = Field("json", description="Format of streamfix's own logs")
 
+    # --- Redeliveries and batch size ---------------------------------------------------------------
+    dedupe_window_seconds: float = Field(
+        900.0, ge=0, description="A raw batch whose batch_id the stream saw within this many seconds (by sent_at) "
+                                 "is dropped as a redelivery")
+    dedupe_max_ids: int = Field(256, ge=0, description="Batch ids remembered per stream at most")
+    assembly_idle_flush_seconds: float = Field(
+        30.0, ge=0, description="A stream silent this long (wall clock) has its open traceback flushed; "
+                                "longer source outages than this can cut a traceback in two")
+    batch_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Bytes of lines per raw batch at most (tailers, replay, scans)")
+
     @field_validator("broker")
     @classmethod
     def _broker_scheme(cls, value: str) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
 
 from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import DeadLetter
@@ -11,6 +14,11 @@ from streamfix.runtime import metrics
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
 """``send(reason, detail, partition, offset, key, value)``."""
+
+
+def value_bytes(value: Any) -> bytes:
+    """The record's value for a dead letter: as received when it was not JSON, else re-encoded."""
+    return bytes(value) if isinstance(value, bytes | bytearray) else orjson.dumps(value)
 
 
 def dead_letter_sender(out: Publisher, source_topic: str, stage: str) -> DeadLetterFn:

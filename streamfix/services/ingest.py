@@ -2,10 +2,12 @@
 
 :func:`ingest_batch` is what the ingest agent calls per record of the raw topic. Per stream it keeps
 the core pipeline's state in the ``assembly`` table, so a traceback split across batches, or across
-a restart, is still assembled whole. The same table value records the raw offset last applied, which
-makes a redelivered batch a no-op. ``now`` for the quiet-period flush is the batch's ``sent_at``, so
-reprocessing a batch gives exactly the same events. :func:`quiet_ticks` makes the empty "tick"
-batches that flush a stream gone quiet in the middle of a traceback.
+a restart, is still assembled whole. The same table value records the raw offset last applied and the
+batch ids seen recently (:mod:`streamfix.core.dedupe`), which makes a redelivered or re-sent batch a
+no-op. The clock of the quiet-period flush is the batch's event time (its newest line timestamp, else
+its ``sent_at``; :mod:`streamfix.core.eventtime`), so reprocessing a batch gives exactly the same events
+and a source outage does not cut a traceback. :func:`quiet_ticks` makes the empty "tick" batches that
+flush a stream silent for ``STREAMFIX_ASSEMBLY_IDLE_FLUSH_SECONDS`` of wall-clock time with a unit open.
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamfix.core.classify import load_rules
+from streamfix.core.dedupe import DedupeWindow, remember, seen
+from streamfix.core.eventtime import batch_clock
 from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig
 from streamfix.core.pipeline import PipelineConfig, has_open_units
 from streamfix.core.stream import process
 from streamfix.errors import ConfigError, WireError
+from streamfix.kafka.clients import stream_partition
+from streamfix.kafka.poison import undecodable
 from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
 from streamfix.runtime.redaction import ingest_scrubber
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
+from streamfix.services.offload import run_core
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
 """``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""  # noqa: E501
@@ -52,10 +59,22 @@ class IngestConfig:
     pipeline: PipelineConfig
     quiet_seconds: float
     max_line_bytes: int
+    dedupe: DedupeWindow
+    idle_flush_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestConfig:
-        return cls(pipeline_config(settings), settings.assembly_quiet_seconds, settings.max_line_bytes)
+        return cls(
+            pipeline_config(settings),
+            settings.assembly_quiet_seconds,
+            settings.max_line_bytes,
+            DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_max_ids),
+            max(settings.assembly_quiet_seconds, settings.assembly_idle_flush_seconds),
+        )
+
+
+Reroute = Callable[[str, int, bytes], Awaitable[None]]
+"""``reroute(stream, partition, value)``: put a raw record on the partition that owns its stream."""
 
 
 def decode_batch(value: Any) -> RawBatch:
@@ -86,16 +105,37 @@ async def _keep_short_lines(batch: RawBatch, max_line: int, reject: Callable[[st
 async def ingest_batch(
     value: Any, key: bytes | None, partition: int, offset: int, *, assembly: MutableMapping[str, Any],
     config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
+    headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
 ) -> None:
-    """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset."""
+    """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset.
+
+    ``headers`` are the record's (a batch the consumer could not decompress is marked there, see
+    :mod:`streamfix.kafka.poison`); with ``raw_partitions`` and ``reroute``, a batch that arrived on a
+    partition other than its stream's murmur2 home (a producer with another partitioner) is moved there.
+    """
     value = value if value is not None else b""
+    if (bad := undecodable(headers, offset)) is not None:  # a batch the consumer could not decode
+        if bad.carries_bytes:
+            await dead_letter(bad.reason, f"offsets {bad.first_offset}-{bad.last_offset}: {bad.detail}",
+                              partition, offset, None, bytes(value))
+        metrics.UNDECODABLE_RECORDS.labels(reason=bad.reason).inc()
+        return
     try:
         batch = decode_batch(value)
     except WireError as exc:
         await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
         return
+    if raw_partitions and reroute is not None:
+        home = stream_partition(batch.stream, raw_partitions)
+        if partition != home:  # not where a murmur2 producer puts the stream: its state lives there
+            await reroute(batch.stream, home, bytes(value))
+            metrics.BATCHES_REROUTED.inc()
+            return
     previous = assembly.get(batch.stream)
-    if previous is not None and previous["partition"] == partition and previous["offset"] >= offset:
+    if previous is not None and (
+        (previous["partition"] == partition and previous["offset"] >= offset)
+        or seen(previous.get("batch_ids"), batch.batch_id)
+    ):
         metrics.BATCHES_DUPLICATE.inc()
         return
 
@@ -103,11 +143,12 @@ async def ingest_batch(
         await dead_letter("line_too_long", detail, partition, offset, key, data)
 
     lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
-    result = process(
+    result = await run_core(
+        process,
         lines,
         previous["state"] if previous else None,
         config=config.pipeline,
-        now=batch.sent_at,
+        now=batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick"),
         quiet_seconds=config.quiet_seconds,
     )
     detected_at = clock()
@@ -129,20 +170,25 @@ async def ingest_batch(
     # A crash in between redelivers the batch; the group agent drops the repeated events.
     if pending:
         await asyncio.gather(*pending)
+    batch_ids = previous.get("batch_ids") if previous else None
+    if batch.source != "tick":
+        batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, config.dedupe)
     assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
-                              "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source}
+                              "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source,
+                              "batch_ids": batch_ids}
     metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
     metrics.BATCHES_INGESTED.inc()
 
 
-def quiet_ticks(assembly: MutableMapping[str, Any], now: float, quiet_seconds: float) -> list[RawBatch]:
-    """An empty "tick" batch for every stream quiet for ``quiet_seconds`` with a unit still open, so the
-    agent that owns the stream flushes it (as incomplete), in order, through the raw topic."""
+def quiet_ticks(assembly: MutableMapping[str, Any], now: float, idle_seconds: float) -> list[RawBatch]:
+    """An empty "tick" batch for every stream silent for ``idle_seconds`` of wall-clock time with a unit
+    still open (not just a source outage), so the agent that owns the stream flushes it (as incomplete),
+    in order, through the raw topic."""
     ticks = []
     for stream_key, value in list(assembly.items()):
         if not value or not has_open_units((value.get("state") or {}).get("pipeline")):
             continue
-        if now - float(value.get("sent_at", now)) < quiet_seconds:
+        if now - float(value.get("sent_at", now)) < idle_seconds:
             continue
         ticks.append(
             RawBatch(

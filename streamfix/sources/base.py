@@ -11,13 +11,17 @@ past a line the broker does not have, and after a hard kill the batches publishe
 can be found from those offsets (:func:`streamfix.sources.cursors.recover`).
 
 ``batch_id`` is ``<run id>:<seq>:<stream>``: unique per watcher run (a random run id), not
-deterministic. ``seq`` counts the batches of one stream within one run.
+deterministic. ``seq`` counts the batches of one stream within one run. A backfill passes
+``batch_id=`` to name batches by their content instead (:func:`content_batch_id`), so running it
+again over the same range publishes batches the ingest agent recognises as already applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import itertools
 import logging
 import secrets
 import time
@@ -34,8 +38,16 @@ from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CURSOR_LABEL", "BatchPipeline", "BatchSender", "CursorSaver", "Digests", "Format", "Source",
-           "count_dropped"]
+__all__ = [
+    "CURSOR_LABEL",
+    "BatchPipeline",
+    "BatchSender",
+    "CursorSaver",
+    "Digests",
+    "Format",
+    "Source",
+    "count_dropped",
+]
 
 CURSOR_LABEL = "streamfix_cursor"  # batch label naming the cursor key of the watcher that sent it
 SEND_ATTEMPTS = 3
@@ -99,6 +111,7 @@ class _Buffer:
     lines: list[str] = field(default_factory=list)
     timestamps: list[int] = field(default_factory=list)
     has_ts: bool = True
+    size: int = 0  # UTF-8 bytes of the lines
 
 
 @dataclass(slots=True)
@@ -130,13 +143,19 @@ class BatchPipeline:
         cursor_saver: CursorSaver | None = None,
         max_in_flight: int = 64,
         clock: Callable[[], float] = time.time,
+        batch_id: Callable[[str, list[str], list[int]], str] | None = None,
     ) -> None:
         self.source = source
+        self._batch_id = batch_id
         self._sender = sender
         self._fmt: Format = fmt
         self._auto_fix = auto_fix
         self._saver = cursor_saver
         self._max_lines = settings.batch_max_lines
+        self._max_bytes = settings.batch_max_bytes
+        self._full: list[
+            tuple[str, _Buffer]
+        ] = []  # buffers closed at batch_max_bytes, sent at the next flush
         self._max_age = settings.batch_max_seconds
         self._clock = clock
         self._run_id = secrets.token_hex(4)
@@ -165,10 +184,16 @@ class BatchPipeline:
 
     def add(self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None) -> bool:
         """Buffer one line; True when the buffer is full and :meth:`flush` should be awaited."""
+        size = len(line.encode("utf-8", "surrogatepass"))
         buf = self._buffers.get(stream)
+        full = buf is not None and buf.lines and buf.size + size > self._max_bytes
+        if full and buf is not None:  # this line would make the batch too big: it starts the next one
+            self._full.append((stream, buf))
+            buf = None
         if buf is None:
             buf = self._buffers[stream] = _Buffer(dict(labels))
         buf.lines.append(line)
+        buf.size += size
         if ts_ns is None:
             buf.has_ts = False
         else:
@@ -177,7 +202,7 @@ class BatchPipeline:
         if self._oldest is None:
             self._oldest = self._clock()
         self._buffered += 1
-        return self._buffered >= self._max_lines
+        return self._buffered >= self._max_lines or bool(full)
 
     async def add_line(
         self, stream: str, labels: dict[str, str], line: str, ts_ns: int | None = None
@@ -200,11 +225,12 @@ class BatchPipeline:
             if not self._buffered and not self._cursors:
                 return
             buffers, self._buffers = self._buffers, {}
+            closed, self._full = self._full, []
             cursors = {key: cur.copy() for key, cur in self._cursors.items()}
             self._cursors = {}
             lines, self._buffered, self._oldest = self._buffered, 0, None
             now = self._clock()
-            batches = [self._batch(stream, buf, now) for stream, buf in buffers.items()]
+            batches = [self._batch(stream, buf, now) for stream, buf in [*closed, *buffers.items()]]
             self.stats.lines += lines
             self.stats.batches += len(batches)
             metrics.SOURCE_LINES.labels(self.source).inc(lines)
@@ -217,7 +243,11 @@ class BatchPipeline:
         seq = self._seq.get(stream, 0)
         self._seq[stream] = seq + 1
         return RawBatch(
-            batch_id=f"{self._run_id}:{seq}:{stream}"[:256],
+            batch_id=(
+                self._batch_id(stream, buf.lines, buf.timestamps)
+                if self._batch_id is not None
+                else f"{self._run_id}:{seq}:{stream}"[:256]
+            ),
             source=self.source,
             stream=stream,
             seq=seq,
@@ -229,8 +259,13 @@ class BatchPipeline:
             auto_fix=self._auto_fix,
         )
 
-    async def _send(self, previous: asyncio.Future[None] | None, batches: list[RawBatch],
-                    cursors: dict[str, Cursor], lines: int) -> None:
+    async def _send(
+        self,
+        previous: asyncio.Future[None] | None,
+        batches: list[RawBatch],
+        cursors: dict[str, Cursor],
+        lines: int,
+    ) -> None:
         if previous is not None:
             await previous  # keeps batches (and cursor writes) in flush order
         sent = [(batch, await self._sender.send_batch(batch)) for batch in batches]
@@ -291,6 +326,20 @@ class BatchPipeline:
             await self._inflight.put(None)
         acker, self._acker = self._acker, None
         await acker
+
+
+def content_batch_id(prefix: str) -> Callable[[str, list[str], list[int]], str]:
+    """Batch ids from a batch's content (stream, lines, timestamps): equal batches get equal ids."""
+
+    def batch_id(stream: str, lines: list[str], timestamps: list[int]) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(stream.encode("utf-8", "surrogatepass") + b"\0")
+        for ts, line in itertools.zip_longest(timestamps, lines):
+            digest.update(f"{ts}\0".encode() + (line or "").encode("utf-8", "surrogatepass") + b"\n")
+        first = timestamps[0] if timestamps else 0
+        return f"{prefix}:{first}:{len(lines)}:{digest.hexdigest()}"
+
+    return batch_id
 
 
 def count_dropped(source: str, reason: str, count: int, detail: str = "") -> None:

@@ -25,12 +25,13 @@ from streamfix.errors import ConfigError, SourceError, StreamfixError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
 from streamfix.runtime.shiplogs import auth_headers
-from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, count_dropped
+from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, BatchSender, content_batch_id, count_dropped
 
 log = logging.getLogger(__name__)
 
 QUERY_RANGE = "/loki/api/v1/query_range"
 MAX_LIMIT = 5000
+SCAN_BUCKET_NS = 60 * 1_000_000_000  # a scan reads whole, aligned minutes
 Entry = tuple[int, str, str]  # (ts_ns, stream key, line)
 
 
@@ -248,21 +249,29 @@ async def scan(
 ) -> ScanResult:
     """Backfill the last ``hours`` of the configured Loki query onto the raw topic.
 
-    The watcher's cursor is neither used nor moved. ``on_page(new_lines, last_ts_ns)`` is called
+    The range is widened and cut to whole minutes (start rounded down, end rounded down: the minute
+    still in progress is left to the watcher) and read one minute at a time, so every scan that covers
+    a minute cuts it into the same batches, and each batch is named by its content
+    (:func:`~streamfix.sources.base.content_batch_id`). The ingest agent drops a batch whose id it
+    has seen (``STREAMFIX_DEDUPE_WINDOW_SECONDS``): a scan repeated over the same hours counts nothing
+    twice. The watcher's cursor is neither used nor moved. ``on_page(new_lines, last_ts_ns)`` is called
     after each page (the CLI drives its progress line with it).
     """
     if hours <= 0:
         raise ConfigError("--hours must be positive")
     target = target_from_settings(settings, url=url, query=query, org_id=org_id)
     end = now_ns if now_ns is not None else time.time_ns()
-    start = end - int(hours * 3600 * 1e9)
+    start = (end - int(hours * 3600 * 1e9)) // SCAN_BUCKET_NS * SCAN_BUCKET_NS
+    end = end // SCAN_BUCKET_NS * SCAN_BUCKET_NS
     began = time.monotonic()
     async with make_client(settings, target) as client, BatchPipeline(
-        settings, publisher, "loki", fmt="loki", auto_fix=auto_fix
+        settings, publisher, "loki", fmt="loki", auto_fix=auto_fix, batch_id=content_batch_id("loki-scan"),
     ) as pipeline:
         poller = LokiPoller(pipeline, client, target, page_limit=settings.loki_page_limit, save_cursor=False,
                             on_page=on_page)
-        lines = await poller.poll_range(start, end)
+        lines = 0
+        for bucket in range(start, end, SCAN_BUCKET_NS):
+            lines += await poller.poll_range(bucket, bucket + SCAN_BUCKET_NS)
     log.info("scan finished", extra={"lines": lines, "pages": poller.stats.pages, "hours": hours})
     return ScanResult(lines, poller.stats.pages, pipeline.stats.batches, start, end, time.monotonic() - began,
                       target.query)

@@ -29,16 +29,22 @@ def read_lines(path: Path) -> Iterator[str]:
 
 def batches(
     lines: Iterable[str], *, stream: str, source: str, labels: dict[str, str], size: int,
-    fmt: str = "auto", auto_fix: bool = False, run_id: str | None = None,
+    fmt: str = "auto", auto_fix: bool = False, run_id: str | None = None, max_bytes: int | None = None,
 ) -> Iterator[RawBatch]:
+    """Batches of at most ``size`` lines and ``max_bytes`` UTF-8 bytes (a longer line goes alone)."""
     run = run_id or uuid.uuid4().hex[:12]
     chunk: list[str] = []
-    seq = 0
+    seq = chunk_bytes = 0
     for line in lines:
+        line_bytes = len(line.encode("utf-8", "surrogatepass")) if max_bytes is not None else 0
+        if chunk and max_bytes is not None and chunk_bytes + line_bytes > max_bytes:
+            yield _batch(chunk, seq, run, stream, source, labels, fmt, auto_fix)
+            chunk, seq, chunk_bytes = [], seq + 1, 0
         chunk.append(line)
+        chunk_bytes += line_bytes
         if len(chunk) >= size:
             yield _batch(chunk, seq, run, stream, source, labels, fmt, auto_fix)
-            chunk, seq = [], seq + 1
+            chunk, seq, chunk_bytes = [], seq + 1, 0
     if chunk:
         yield _batch(chunk, seq, run, stream, source, labels, fmt, auto_fix)
 
@@ -65,7 +71,8 @@ async def replay(
     count = n_batches = 0
     async with Publisher(settings) as pub:
         for batch in batches(read_lines(path), stream=stream, source="replay", labels=labels,
-                             size=batch_size or settings.batch_max_lines, fmt=fmt, auto_fix=auto_fix):
+                             size=batch_size or settings.batch_max_lines, fmt=fmt, auto_fix=auto_fix,
+                             max_bytes=settings.batch_max_bytes):
             await pub.send_batch(batch)
             count += len(batch.lines)
             n_batches += 1
