@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from streamfix.core.cursor import Deduper
-from streamfix.errors import SourceError
 from streamfix.kafka import topics
 from streamfix.kafka.clients import Publisher, ensure_topics
 from streamfix.runtime.settings import Settings
@@ -24,40 +21,34 @@ from streamfix.sources.cursors import CursorStore, load_cursors, recover
 from streamfix.sources.files import follow_files, read_stdin
 from streamfix.sources.loki import LokiPoller, LokiTarget, auth_headers, make_client
 from streamfix.sources.loki_tail import run_live
-from streamfix.sources.railway import RailwayWatcher
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (topics.RAW, topics.SOURCE_CURSORS)
 
 
-def check_railway_cli(settings: Settings) -> None:
-    """Fail early, with one clear line, when the Railway CLI is not installed."""
-    if shutil.which(settings.railway_bin) is None:
-        raise SourceError(
-            f"railway CLI not found: {settings.railway_bin!r} is not on PATH "
-            "(install @railway/cli or set STREAMFIX_RAILWAY_BIN)"
-        )
-
-
 async def watch_railway(settings: Settings, *, services: Sequence[str] = (), environment: str | None = None,
-                        interval: float | None = None, auto_fix: bool = False) -> None:
-    """Watch every service (or the linked one when ``services`` is empty) until cancelled."""
-    check_railway_cli(settings)
+                        interval: float | None = None, auto_fix: bool = False,
+                        options: railway.RailwayOptions | None = None) -> None:
+    """Watch the given services (every service of the linked project when ``services`` is empty) until cancelled."""
+    opts = options or railway.RailwayOptions()
+    if interval is not None:
+        opts.interval = interval
+    limiter = railway.SpawnLimiter()
+    plan = await railway.prepare(settings.railway_bin, services, environment, limiter)
     await ensure_topics(settings, SOURCE_TOPICS)
     cursors = await load_cursors(settings, "railway:")
     async with Publisher(settings) as pub, BatchPipeline(
         settings, pub, "railway", fmt="railway", auto_fix=auto_fix, cursor_saver=CursorStore(pub)
     ) as pipeline:
-        names: list[str | None] = list(services) or [None]
         watchers = [
-            RailwayWatcher(pipeline, railway_bin=settings.railway_bin, service=service, environment=environment,
-                           interval=interval)
-            for service in names
+            railway.RailwayWatcher(pipeline, command=plan.command, service=service, environment=environment,
+                                   options=opts, limiter=limiter)
+            for service in plan.services
         ]
         resumes = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
         for watcher in watchers:
             if (resume := resumes.get(watcher.key)) is not None:
-                watcher.dedupe = Deduper(resume.cursor, resume.skip)
+                watcher.resume(resume.cursor, resume.skip)
                 log.info("resuming", extra={"key": watcher.key, "since": resume.cursor.ts_text})
         async with asyncio.TaskGroup() as group:
             for watcher in watchers:

@@ -1,0 +1,204 @@
+"""Running the Railway CLI: history runs on pipes, streams under a pseudo-terminal, spawns rate-limited.
+
+The real CLI streams only when its stdout is a terminal (``railway logs``, since 4.17); on a pipe it
+prints history and exits. :func:`run_cli` with ``tty=True`` gives it a pseudo-terminal as stdout (raw
+mode: no echo, no ``\\r\\n`` translation; a 32767-column window so nothing wraps) while stderr stays a
+pipe; control sequences are stripped from what it prints. Every start goes through one
+:class:`SpawnLimiter` per process (at most ``per_minute`` starts in any 60 seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import pty
+import shutil
+import struct
+import sys
+import termios
+import time
+import tty
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from streamfix.core.railway_history import cli_error, strip_controls
+from streamfix.errors import SourceError
+
+log = logging.getLogger(__name__)
+READ_SIZE = 1 << 16
+STDERR_KEEP = 1 << 16
+NPX = ("npx", "--yes", "@railway/cli")
+
+
+class SpawnLimiter:
+    """At most ``per_minute`` CLI starts in any ``window_s`` seconds, shared by every watcher of a process."""
+
+    def __init__(self, per_minute: int = 30, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.window_s = window_s
+        self._clock = clock
+        self._starts: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self.total = 0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock()
+                while self._starts and now - self._starts[0] >= self.window_s:
+                    self._starts.popleft()
+                if len(self._starts) < self.per_minute:
+                    self._starts.append(now)
+                    self.total += 1
+                    return
+                await asyncio.sleep(self._starts[0] + self.window_s - now)
+
+
+def resolve_command(railway_bin: str, which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """The command that runs the CLI: ``railway_bin``, or ``npx @railway/cli`` when only npx is there."""
+    if which(railway_bin) is not None:
+        return [railway_bin]
+    if railway_bin == "railway" and which("npx") is not None:
+        sys.stderr.write("streamfix: railway CLI not found on PATH; running it with `npx @railway/cli`\n")
+        return list(NPX)
+    raise SourceError(
+        f"railway CLI not found: {railway_bin!r} is not on PATH and npx is not available "
+        "(install @railway/cli or set STREAMFIX_RAILWAY_BIN)"
+    )
+
+
+@dataclass(slots=True)
+class RunResult:
+    lines: int
+    returncode: int
+    stderr: str
+
+    @property
+    def error(self) -> str:
+        return cli_error(self.stderr, self.returncode)
+
+
+LineSink = Callable[[list[str]], Awaitable[None]]
+
+
+async def _read_chunk(fd: int) -> bytes:
+    """One read from a non-blocking fd; b"" at the end (EIO is how a pty master reports it)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            return os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            fut: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fd, _wake, fut)
+            try:
+                await fut
+            finally:
+                loop.remove_reader(fd)
+        except OSError as exc:
+            if exc.errno == errno.EIO:
+                return b""
+            raise
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def collect(argv: Sequence[str]) -> tuple[RunResult, list[str]]:
+    """Run the CLI on pipes and return its result and every stdout line."""
+    out: list[str] = []
+
+    async def sink(lines: list[str]) -> None:
+        out.extend(lines)
+
+    return await run_cli(argv, sink), out
+
+
+async def _collect(stream: asyncio.StreamReader) -> bytes:
+    kept = bytearray()
+    while chunk := await stream.read(READ_SIZE):
+        if len(kept) < STDERR_KEEP:
+            kept += chunk[: STDERR_KEEP - len(kept)]
+    return bytes(kept)
+
+
+def _open_pty() -> tuple[int, int]:
+    master, slave = pty.openpty()
+    tty.setraw(slave)  # no echo, no canonical mode, no output post-processing
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 100, 32767, 0, 0))
+    os.set_blocking(master, False)
+    return master, slave
+
+
+async def run_cli(argv: Sequence[str], sink: LineSink, *, tty_out: bool = False) -> RunResult:
+    """Run the CLI to its end, handing complete stdout lines to ``sink`` as they come.
+
+    Cancelling terminates the process (killed after 5 s) and closes its descriptors.
+    """
+    master = slave = -1
+    if tty_out:
+        master, slave = _open_pty()
+        stdout: int = slave
+    else:
+        rfd, wfd = os.pipe()
+        os.set_blocking(rfd, False)
+        master, slave, stdout = rfd, wfd, wfd
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=asyncio.subprocess.PIPE
+        )
+    except (FileNotFoundError, PermissionError) as exc:
+        os.close(master)
+        os.close(slave)
+        raise SourceError(f"railway CLI cannot be run ({argv[0]!r}): {exc}") from None
+    os.close(slave)
+    assert proc.stderr is not None
+    err_task = asyncio.ensure_future(_collect(proc.stderr))
+    lines = 0
+    pending = b""
+    try:
+        while chunk := await _read_chunk(master):
+            parts = (pending + chunk).split(b"\n")
+            pending = parts.pop()
+            out = _decode(parts, tty_out)
+            if out:
+                lines += len(out)
+                await sink(out)
+        out = _decode([pending], tty_out)
+        if out:
+            lines += len(out)
+            await sink(out)
+        returncode = await proc.wait()
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                await asyncio.shield(asyncio.wait_for(proc.wait(), 5))
+            except (TimeoutError, asyncio.CancelledError):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+        os.close(master)
+        if not err_task.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(err_task), 5)
+    stderr = err_task.result().decode("utf-8", "replace") if err_task.done() and not err_task.cancelled() else ""
+    return RunResult(lines, returncode, stderr)
+
+
+def _decode(parts: list[bytes], tty_out: bool) -> list[str]:
+    out = []
+    for raw in parts:
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        if tty_out:
+            text = strip_controls(text)
+        if text.strip():
+            out.append(text)
+    return out
