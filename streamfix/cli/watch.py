@@ -115,25 +115,33 @@ def command() -> None:
 @click.option("--railway-bin", default=None, metavar="PATH",
               help="The Railway CLI executable (default: STREAMFIX_RAILWAY_BIN or 'railway'; npx @railway/cli "
                    "when it is missing).")
+@click.option("--since", "since", default=None, metavar="TIME",
+              help="Without a saved cursor, start here (30m, 2h, 1d or RFC 3339; default: the start of the "
+                   "current deployment's log).")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Also append streamfix's own logs to PATH (reopened when logrotate moves it).")
 @_common
 def railway_cmd(services: tuple[str, ...], environment: str | None, interval: float | None, verify_every: float,
-                page_lines: int, railway_bin: str | None, log_file: str | None, auto_fix: bool,
-                log_level: str | None) -> None:
+                page_lines: int, railway_bin: str | None, since: str | None, log_file: str | None,
+                auto_fix: bool, log_level: str | None) -> None:
     """Watch `railway logs --json` per service: streamed under a pseudo-terminal (or polled with
     --interval), with gaps filled from history windows.
 
     Resumes after any restart from the cursor kept on <prefix>.source-cursors and publishes every
     line once (a line printed twice at one timestamp, twice).
     """
+    from streamfix.core.railway_history import parse_since
     from streamfix.sources.railway import RailwayOptions
     from streamfix.sources.runner import watch_railway
 
     settings = _settings(log_level, "watch-railway", railway_bin=railway_bin)
     if log_file:
         _log_to_file(log_file)
-    options = RailwayOptions(interval=interval, page_lines=page_lines, verify_every=verify_every)
+    try:
+        since_ns = parse_since(since, time.time_ns()) if since else 0
+    except ValueError as exc:
+        _fail(f"--since: {exc}", EXIT_CONFIG)
+    options = RailwayOptions(interval=interval, page_lines=page_lines, verify_every=verify_every, since_ns=since_ns)
     _run(lambda: watch_railway(settings, services=services, environment=environment, options=options,
                                auto_fix=auto_fix))
 

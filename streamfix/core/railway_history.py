@@ -13,7 +13,8 @@ and the CLI's error message. Plain functions and small classes, tested without a
   missing lines at either end (the server may keep the oldest or the newest ``limit + 1`` lines, and
   the CLI keeps the last ``limit``), so it is split around the lines it returned -- ``[since, first]``
   and ``[last, until]``, each reaching ``overlap_ns`` past the boundary so that an inclusive or
-  exclusive bound loses nothing -- or in half when those would not be narrower.
+  exclusive bound loses nothing -- or, when the lines sit at one end, into what is before them, their
+  own span and what is after them.
 * :func:`cli_error` turns the CLI's stderr into one line: the first meaningful line (backtrace frames,
   ``Caused by:`` and colour codes skipped) plus the ``→ Run `railway link` ...`` hint when there is one.
 """
@@ -200,10 +201,11 @@ def split_window(window: Window, first_ns: int, last_ns: int, overlap_ns: int) -
     right = Window(max(since, last_ns - overlap_ns), until)
     if left.inside(window) and right.inside(window):
         return [left, right]
-    end = until if until is not None else max(last_ns, since) + 2 * overlap_ns + 2
-    mid = (since + end) // 2
-    halves = [Window(since, mid + overlap_ns), Window(mid - overlap_ns, until)]
-    return [w for w in halves if w.inside(window)]
+    # The returned lines sit at one end of the window: what is before them, their own span (with
+    # margins, so a bound's inclusiveness does not matter) and what is after them.
+    span_end = last_ns + overlap_ns if until is None else min(until, last_ns + overlap_ns)
+    parts = [Window(since, first_ns), Window(max(since, first_ns - overlap_ns), span_end), Window(last_ns, until)]
+    return [w for w in parts if w.inside(window)]
 
 
 def plan_windows(since_ns: int, until_ns: int, stamps: Counter[int], target: int) -> list[Window]:
@@ -248,3 +250,22 @@ def cli_error(stderr: str, returncode: int) -> str:
         return f"exit status {returncode}, no message on stderr"
     extra = [h for h in hints if h and h not in message]
     return message + (f" ({'; '.join(extra)})" if extra else "")
+
+
+_RELATIVE = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now_ns: int) -> int:
+    """``--since`` as the CLI takes it: relative (``30s``, ``5m``, ``2h``, ``1d``, ``1w``) or RFC 3339.
+    A bare number (an epoch) is rejected, as the CLI rejects it. Raises ``ValueError``."""
+    value = text.strip().lower()
+    if len(value) >= 2 and value[-1] in _RELATIVE and value[:-1].isdigit():
+        return now_ns - int(value[:-1]) * _RELATIVE[value[-1]] * 1_000_000_000
+    problem = f"invalid time {text!r}: use a relative time (30m, 2h, 1d) or RFC 3339 (2026-01-15T10:30:00Z)"
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[t ]\d\d:\d\d:\d\d(\.\d+)?(z|[+-]\d\d:\d\d)", value):
+        raise ValueError(problem)
+    try:
+        return parse_ts_ns(text.strip())
+    except ValueError:
+        raise ValueError(problem) from None
+

@@ -28,10 +28,13 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from streamfix.core.cursor import Backoff, Cursor, format_ts_ns
 from streamfix.core.railway_history import (
@@ -39,24 +42,29 @@ from streamfix.core.railway_history import (
     LogLine,
     Tally,
     Window,
-    occurrence_digest,
     parse_line,
     plan_windows,
     split_window,
 )
-from streamfix.errors import SourceError
+from streamfix.errors import BrokerError, SourceError, WireError
+from streamfix.kafka import topics
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
+from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, count_dropped
+from streamfix.sources.cursors import TAIL_RECORDS
 from streamfix.sources.railway_cli import RunResult, SpawnLimiter, collect, resolve_command, run_cli
 
-__all__ = ["Plan", "RailwayOptions", "RailwayWatcher", "SpawnLimiter", "line_digests", "prepare",
+__all__ = ["Plan", "RailwayOptions", "RailwayWatcher", "SpawnLimiter", "prepare", "recover_counts",
            "services_from_status"]
 
 log = logging.getLogger(__name__)
 
 FATAL_WORDS = ("unauthori", "login", "railway link", "not found", "invalid", "no linked", "no service",
                "must be before", "unexpected argument", "no deployments", "forbidden", "token")
+
+
+WIDEN = 10  # a window too dense to narrow is asked once more with --lines page_lines * WIDEN
 
 
 def is_fatal(message: str) -> bool:
@@ -72,17 +80,6 @@ class RailwayOptions:
     overlap_ms: float = 1.0  # windows reach this far past their boundaries
     max_tracked: int = 50_000  # streamed lines kept for duplicate checks before history takes over
     since_ns: int = 0  # without a cursor, start here (0: the current deployment's whole log)
-
-
-def line_digests(batch: RawBatch) -> Iterator[tuple[int, str, str]]:
-    """``(ts_ns, ts_text, occurrence digest)`` of a published batch's lines, as the ledger counts them
-    (the k-th identical line at one timestamp within the batch is the k-th copy)."""
-    tally = Tally()
-    for raw in batch.lines:
-        line = parse_line(raw)
-        if line is not None:
-            copy = tally.see(line.ts_ns, line.digest)
-            yield line.ts_ns, line.ts_text, occurrence_digest(line.digest, copy)
 
 
 class _LedgerCursor(Cursor):
@@ -174,7 +171,7 @@ class RailwayWatcher:
 
     async def _failed(self, result: RunResult) -> None:
         message = result.error
-        if not self._ok_runs or is_fatal(message):
+        if is_fatal(message):
             raise SourceError(f"railway CLI failed (exit {result.returncode}): {message}")
         delay = max(self.backoff.next_delay(), self.options.interval or 0.0)
         log.warning("railway CLI failed; retrying",
@@ -210,9 +207,18 @@ class RailwayWatcher:
                 await self.pipeline.flush()
         self.pipeline.set_cursor(self.key, self._cursor)
 
-    def resume(self, cursor: Cursor, published: Iterable[tuple[int, str]] = ()) -> None:
-        """Continue from a saved cursor, counting ``published`` (lines found on the raw topic after it)."""
-        self._set_ledger(Ledger.from_cursor(cursor, self.overlap_ns, published))
+    def resume(self, cursor: Cursor | None, published: Counter[tuple[int, str]] | None = None) -> None:
+        """Continue from a saved cursor (None: none was saved), adding the copies in ``published``
+        (lines found on the raw topic after it)."""
+        if cursor is not None:
+            ledger = Ledger.from_cursor(cursor, self.overlap_ns)
+        else:
+            since = self.options.since_ns
+            ledger = Ledger(self.overlap_ns, max(1, since + self.overlap_ns) if since else 1)
+        for (ts_ns, digest), copies in (published or Counter()).items():
+            if ts_ns >= ledger.floor():
+                ledger.record(ts_ns, digest, ledger.published(ts_ns, digest) + copies)
+        self._set_ledger(ledger)
 
     @property
     def _ledger(self) -> Ledger:
@@ -267,7 +273,7 @@ class RailwayWatcher:
                 if line.ts_ns > self._newest_streamed:
                     self._newest_streamed = line.ts_ns
                     self._new_lines.set()
-                if ledger.wanted(line.ts_ns, line.digest, copy) and ledger.entries() < self.options.max_tracked:
+                if ledger.wanted(line.ts_ns, line.digest, copy) and len(ledger.counts) < self.options.max_tracked:
                     await self._publish(line, raw, ledger.published(line.ts_ns, line.digest) + 1, copy)
             tally.prune(ledger.floor())
 
@@ -338,12 +344,12 @@ class RailwayWatcher:
     async def _cycle(self, windows: list[Window], until_ns: int | None) -> None:
         """Fetch ``windows`` (splitting capped ones) and publish what is new, oldest first; then the
         range up to ``until_ns`` (or, for an open window, up to the newest line returned) is complete."""
-        cap = self.options.page_lines
-        stack = [w for w in reversed(windows) if w.until_ns is None or w.until_ns > w.since_ns]
+        page = self.options.page_lines
+        stack = [(w, page) for w in reversed(windows) if w.until_ns is None or w.until_ns > w.since_ns]
         seen: dict[tuple[int, str], _Seen] = {}
         newest = 0
         while stack:
-            window = stack.pop()
+            window, cap = stack.pop()
             raws = await self._history([*window.args(), "--lines", str(cap)])
             self.stats.windows += 1
             tally = Tally()
@@ -356,10 +362,13 @@ class RailwayWatcher:
                 self.stats.capped += 1
                 children = split_window(window, min(stamps), max(stamps), self.overlap_ns)
                 children = [w for w in children if w.until_ns is None or w.until_ns > w.since_ns]
-                if not children:
+                if children:
+                    stack.extend((w, page) for w in reversed(children))
+                elif cap < page * WIDEN:
+                    stack.append((window, cap * WIDEN))  # too dense to narrow: ask for more lines at once
+                else:
                     count_dropped("railway", "window_full", 1,
                                   f"more than {cap} lines within {2 * self.overlap_ns} ns at {format_ts_ns(min(stamps))}")
-                stack.extend(reversed(children))
             log.debug("history window", extra={"service": self.service, "args": window.args(), "lines": len(raws),
                                                "new": len(seen) - before})
             if len(seen) > 20 * cap:
@@ -371,6 +380,84 @@ class RailwayWatcher:
         if complete:
             ledger.advance(complete)
             self.pipeline.set_cursor(self.key, self._cursor)
+
+
+# ---------------------------------------------------------------- after a hard kill
+
+async def recover_counts(settings: Settings, cursors: dict[str, Cursor | None]) -> dict[str, Counter[tuple[int, str]]]:
+    """Copies of each line published after each watcher's cursor was written (a hard kill).
+
+    Reads every raw partition from just after the lowest offset stored with these cursors (the last
+    :data:`~streamfix.sources.cursors.TAIL_RECORDS` records where a cursor has none) to its end, and
+    counts, per cursor key, the lines of batches labelled with that key that lie after the offset
+    stored with that key's cursor -- so two copies of one line in two batches count as two.
+    """
+    name = topics.RAW.name(settings)
+    out: dict[str, Counter[tuple[int, str]]] = {key: Counter() for key in cursors}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None)
+    try:
+        await consumer.start()
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        if not tps:
+            return out
+        consumer.assign(tps)
+        ends: dict[Any, int] = await consumer.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            known = [c.offsets.get(tp.partition) if c else None for c in cursors.values()]
+            if known and all(o is not None for o in known):
+                start = min(o for o in known if o is not None) + 1
+            else:
+                start = max(0, ends[tp] - TAIL_RECORDS)
+            if start < ends[tp]:
+                consumer.seek(tp, start)
+                remaining.add(tp)
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for rec in records:
+                    if rec.offset < ends[tp] and rec.value is not None:
+                        _count(rec.value, tp.partition, rec.offset, cursors, out)
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read back {name}: {exc}") from exc
+    finally:
+        await consumer.stop()
+    for key, counts in out.items():
+        if counts:
+            log.warning("lines published after the last cursor were found; they will not be sent again",
+                        extra={"lines": sum(counts.values()), "key": key})
+    return out
+
+
+def carry_offsets(pipeline: BatchPipeline, cursors: Sequence[Cursor]) -> None:
+    """Start the pipeline's acknowledged offsets from the saved cursors', so the first cursors this run
+    writes still name every partition the previous run published to (what :func:`recover_counts` needs
+    to count only what a cursor does not)."""
+    offsets: dict[int, int] = pipeline._offsets
+    for cursor in cursors:
+        for partition, offset in cursor.offsets.items():
+            offsets[partition] = max(offset, offsets.get(partition, -1))
+
+
+def _count(value: bytes, partition: int, offset: int, cursors: dict[str, Cursor | None],
+           out: dict[str, Counter[tuple[int, str]]]) -> None:
+    try:
+        batch = RawBatch.loads(value)
+    except WireError:
+        return
+    key = batch.labels.get(CURSOR_LABEL, "")
+    if key not in out:
+        return
+    cursor = cursors[key]
+    stored = cursor.offsets.get(partition) if cursor else None
+    if stored is not None and offset <= stored:
+        return  # already counted in that cursor
+    for line in batch.lines:
+        parsed = parse_line(line)
+        if parsed is not None:
+            out[key][(parsed.ts_ns, parsed.digest)] += 1
 
 
 # ---------------------------------------------------------------- setting up
@@ -422,11 +509,22 @@ async def prepare(railway_bin: str, services: Sequence[str], environment: str | 
         found = services_from_status("\n".join(out), environment)
         names = list(found) if found else [None]
         log.info("railway services discovered", extra={"services": found})
+    checked: list[str | None] = []
+    first_error = ""
     for service in names:
         argv = [*command, "logs", "--json", "--lines", "1"]
         argv += ["--service", service] if service else []
         argv += ["--environment", environment] if environment else []
         result, _ = await _run_collect(argv, limiter)
-        if result.returncode != 0:
-            raise SourceError(f"railway CLI failed (exit {result.returncode}): {result.error}")
-    return Plan(command, names)
+        if result.returncode == 0:
+            checked.append(service)
+            continue
+        error = f"railway CLI failed (exit {result.returncode}): {result.error}"
+        low = result.error.lower()
+        if services or any(w in low for w in ("unauthori", "login", "link", "token", "forbidden")):
+            raise SourceError(error)
+        log.warning("service skipped: its logs cannot be read", extra={"service": service, "error": result.error})
+        first_error = first_error or error
+    if not checked:
+        raise SourceError(first_error or "no Railway service to watch")
+    return Plan(command, checked)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import errno
 import fcntl
 import logging
 import os
 import pty
 import shutil
+import signal
 import struct
 import sys
 import termios
@@ -25,6 +27,7 @@ import tty
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from streamfix.core.railway_history import cli_error, strip_controls
 from streamfix.errors import SourceError
@@ -36,28 +39,58 @@ NPX = ("npx", "--yes", "@railway/cli")
 
 
 class SpawnLimiter:
-    """At most ``per_minute`` CLI starts in any ``window_s`` seconds, shared by every watcher of a process."""
+    """At most ``per_minute`` CLI starts in any ``window_s`` seconds.
 
-    def __init__(self, per_minute: int = 30, window_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    Shared by every watcher of a process; with ``state_path`` also by every process using that file
+    (start times are kept there under a lock), so a restarted watcher counts the starts of the one
+    before it. The defaults (28 in 61 s) stay under 30 a minute even when a start is measured by the
+    started process, a little later than it was made.
+    """
+
+    def __init__(self, per_minute: int = 28, window_s: float = 61.0, clock: Callable[[], float] = time.time,
+                 state_path: Path | None = None) -> None:
         self.per_minute = per_minute
         self.window_s = window_s
         self._clock = clock
         self._starts: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self._path = state_path
         self.total = 0
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
-                now = self._clock()
-                while self._starts and now - self._starts[0] >= self.window_s:
-                    self._starts.popleft()
-                if len(self._starts) < self.per_minute:
-                    self._starts.append(now)
+                wait = self._try(self._clock())
+                if wait <= 0:
                     self.total += 1
                     return
-                await asyncio.sleep(self._starts[0] + self.window_s - now)
+                await asyncio.sleep(wait)
+
+    def _try(self, now: float) -> float:
+        """Take a start now (0) or say how long to wait for one."""
+        if self._path is None:
+            return self._take(self._starts, now)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._path, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            starts: deque[float] = deque()
+            for line in fh.read().split():
+                with contextlib.suppress(ValueError):
+                    starts.append(float(line))
+            wait = self._take(starts, now)
+            fh.seek(0)
+            fh.truncate()
+            fh.write("".join(f"{t:.3f}\n" for t in starts))
+        return wait
+
+    def _take(self, starts: deque[float], now: float) -> float:
+        while starts and (now - starts[0] >= self.window_s or starts[0] > now + self.window_s):
+            starts.popleft()
+        if len(starts) < self.per_minute:
+            starts.append(now)
+            return 0.0
+        return max(0.01, starts[0] + self.window_s - now)
 
 
 def resolve_command(railway_bin: str, which: Callable[[str], str | None] = shutil.which) -> list[str]:
@@ -129,6 +162,13 @@ async def _collect(stream: asyncio.StreamReader) -> bytes:
     return bytes(kept)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the watcher dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _open_pty() -> tuple[int, int]:
     master, slave = pty.openpty()
     tty.setraw(slave)  # no echo, no canonical mode, no output post-processing
@@ -152,7 +192,8 @@ async def run_cli(argv: Sequence[str], sink: LineSink, *, tty_out: bool = False)
         master, slave, stdout = rfd, wfd, wfd
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=asyncio.subprocess.PIPE
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_die_with_parent,
         )
     except (FileNotFoundError, PermissionError) as exc:
         os.close(master)

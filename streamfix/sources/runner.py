@@ -33,7 +33,7 @@ async def watch_railway(settings: Settings, *, services: Sequence[str] = (), env
     opts = options or railway.RailwayOptions()
     if interval is not None:
         opts.interval = interval
-    limiter = railway.SpawnLimiter()
+    limiter = railway.SpawnLimiter(state_path=settings.data_dir / "railway-cli-starts")
     plan = await railway.prepare(settings.railway_bin, services, environment, limiter)
     await ensure_topics(settings, SOURCE_TOPICS)
     cursors = await load_cursors(settings, "railway:")
@@ -45,11 +45,12 @@ async def watch_railway(settings: Settings, *, services: Sequence[str] = (), env
                                    options=opts, limiter=limiter)
             for service in plan.services
         ]
-        resumes = await recover(settings, {w.key: cursors.get(w.key) for w in watchers}, railway.line_digests)
+        found = await railway.recover_counts(settings, {w.key: cursors.get(w.key) for w in watchers})
+        railway.carry_offsets(pipeline, [c for c in cursors.values() if c is not None])
         for watcher in watchers:
-            if (resume := resumes.get(watcher.key)) is not None:
-                watcher.resume(resume.cursor, resume.skip)
-                log.info("resuming", extra={"key": watcher.key, "since": resume.cursor.ts_text})
+            if cursors.get(watcher.key) is not None or found[watcher.key]:
+                watcher.resume(cursors.get(watcher.key), found[watcher.key])
+                log.info("resuming", extra={"key": watcher.key, "cursor": watcher.key in cursors})
         async with asyncio.TaskGroup() as group:
             for watcher in watchers:
                 group.create_task(watcher.run(), name=watcher.key)

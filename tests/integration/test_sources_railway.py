@@ -47,7 +47,8 @@ async def start(settings: Settings, env: dict[str, str], stderr: Path, spawned: 
         proc = await asyncio.create_subprocess_exec(
             str(STREAMFIX), "watch", "railway", *args,
             env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
-                 "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
+                 "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN),
+                 "STREAMFIX_DATA_DIR": str(stderr.parent / "data")},
             stdout=asyncio.subprocess.DEVNULL, stderr=err, start_new_session=True,
         )
     spawned.append(proc)

@@ -204,3 +204,12 @@ def test_fake_streams_only_on_a_terminal(fake: Path) -> None:
     assert result.returncode == 0
     assert len([x for x in result.stdout.splitlines() if x.strip()]) == 20
     assert [r["tty"] for r in spawns(fake / "argv.jsonl")] == [True]
+
+
+async def test_a_window_too_dense_to_narrow_is_asked_for_more_lines(fake: Path) -> None:
+    recs = records(150, same_ts_every=1, dup_every=0)  # one timestamp for all 150 lines
+    release(fake / "api.jsonl", recs)
+    async with watching(MemoryCursorStore(), RailwayOptions(interval=1.0, page_lines=50)) as (sender, _, task):
+        await until_published(sender, 150, task)
+    assert published(sender.lines) == expected(recs)
+    assert any("500" in r["argv"] for r in spawns(fake / "argv.jsonl"))  # type: ignore[operator]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from streamfix.core.railway_history import (
     Window,
     cli_error,
     parse_line,
+    parse_since,
     plan_windows,
     split_window,
     strip_controls,
@@ -88,6 +90,9 @@ def test_ledger_forgets_what_is_complete_and_survives_a_cursor() -> None:
         pytest.param(Window(0, 100 * MS), 0, 100 * MS, [Window(0, 1 * MS), Window(99 * MS, 100 * MS)],
                      id="lines-span-the-window-only-its-ends-are-open"),
         pytest.param(Window(0, 2 * MS), 0, 2 * MS, [], id="too-narrow-to-split"),
+        pytest.param(Window(0, 100 * MS), 99 * MS + MS // 2, 99 * MS + MS // 2,
+                     [Window(0, 99 * MS + MS // 2), Window(98 * MS + MS // 2, 100 * MS),
+                      Window(99 * MS + MS // 2, 100 * MS)], id="lines-at-one-end"),
     ],
 )
 def test_split_window(window: Window, first: int, last: int, expected: list[Window]) -> None:
@@ -145,18 +150,23 @@ def test_control_sequences_are_stripped() -> None:
     assert strip_controls("\x1b[2K\x1b[1;32m{\"a\":1}\x1b[0m\x07") == '{"a":1}'
 
 
-async def test_spawn_limiter_allows_n_per_window() -> None:
-    now = [0.0]
-    limiter = SpawnLimiter(per_minute=3, window_s=60.0, clock=lambda: now[0])
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "state-file"])
+async def test_spawn_limiter_allows_n_per_window(shared: bool, tmp_path: Path) -> None:
+    now = [1000.0]
+    state = tmp_path / "starts" if shared else None
+    limiter = SpawnLimiter(per_minute=3, window_s=60.0, clock=lambda: now[0], state_path=state)
     for _ in range(3):
         await limiter.acquire()
     waiting = asyncio.ensure_future(limiter.acquire())
     await asyncio.sleep(0.01)
     assert not waiting.done()
-    now[0] = 60.0
+    now[0] = 1060.0
     waiting.cancel()
     await limiter.acquire()  # the window has passed
     assert limiter.total == 4
+    if state is not None:  # a second process sees the first one's starts
+        other = SpawnLimiter(per_minute=3, window_s=60.0, clock=lambda: now[0], state_path=state)
+        assert [other._try(now[0]) > 0 for _ in range(3)] == [False, False, True]
 
 
 def test_npx_is_used_only_when_railway_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,3 +194,18 @@ STATUS = """{
                                                        ("production", ["api", "worker"]), ("env-2", ["api"])])
 def test_services_from_status(environment: str | None, expected: list[str]) -> None:
     assert services_from_status(STATUS, environment) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30s", 970 * 10**9), ("2m", 880 * 10**9), ("1w", 1000 * 10**9 - 604800 * 10**9),
+     ("1970-01-01T00:00:10.5Z", 10_500_000_000), ("1970-01-01T01:00:00+01:00", 0)],
+)
+def test_parse_since(text: str, expected: int) -> None:
+    assert parse_since(text, 1000 * 10**9) == expected
+
+
+@pytest.mark.parametrize("text", ["1767225600", "yesterday", "5x"])
+def test_parse_since_rejects_what_the_cli_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid time"):
+        parse_since(text, 0)

@@ -17,7 +17,7 @@ STREAMFIX = Path(sys.executable).parent / "streamfix"
 
 FLAGS = {
     ("watch", "railway"): ["--service", "--environment", "--auto-fix", "--interval", "--log-level", "--railway-bin",
-                           "--log-file", "--verify-every", "--page-lines"],
+                           "--log-file", "--verify-every", "--page-lines", "--since"],
     ("watch", "loki"): ["--query", "--url", "--org-id", "--interval", "--live", "--auto-fix", "--log-level"],
     ("watch", "file"): ["PATH...", "--from-end", "--interval", "--format", "--auto-fix", "--log-level"],
     ("watch", "stdin"): ["--name", "--format", "--auto-fix", "--log-level"],
