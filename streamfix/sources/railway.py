@@ -308,7 +308,9 @@ class RailwayWatcher:
             if until <= since:
                 continue
             target = max(1, int(self.options.page_lines * 0.8))
-            windows = plan_windows(since, until, self._streamed, target)
+            # up to just past the newest streamed line, so lines at its timestamp that the stream
+            # skipped are read whether --until is inclusive or not
+            windows = plan_windows(since, until + self.overlap_ns, self._streamed, target)
             await self._cycle(windows, until)
             for ts in [t for t in self._streamed if t < ledger.floor()]:
                 del self._streamed[ts]

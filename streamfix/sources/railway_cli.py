@@ -70,18 +70,19 @@ class SpawnLimiter:
         """Take a start now (0) or say how long to wait for one."""
         if self._path is None:
             return self._take(self._starts, now)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._path, "a+", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.seek(0)
+        path = self._path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             starts: deque[float] = deque()
-            for line in fh.read().split():
-                with contextlib.suppress(ValueError):
-                    starts.append(float(line))
+            with contextlib.suppress(FileNotFoundError):
+                for line in path.read_text(encoding="utf-8").split():
+                    with contextlib.suppress(ValueError):
+                        starts.append(float(line))
             wait = self._take(starts, now)
-            fh.seek(0)
-            fh.truncate()
-            fh.write("".join(f"{t:.3f}\n" for t in starts))
+            tmp = path.with_name(f"{path.name}.{os.getpid()}")
+            tmp.write_text("".join(f"{t:.3f}\n" for t in starts), encoding="utf-8")
+            os.replace(tmp, path)  # a process killed mid-write leaves the previous list, never an empty one
         return wait
 
     def _take(self, starts: deque[float], now: float) -> float:
