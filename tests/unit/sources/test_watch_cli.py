@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -138,3 +139,23 @@ def test_error_line_never_shows_url_credentials(monkeypatch: pytest.MonkeyPatch)
     line = one_error_line(result.stderr)
     assert "cannot reach Loki" in line
     assert "pw-secret-123" not in result.stderr
+
+
+REAL_RAILWAY = os.environ.get("STREAMFIX_TEST_RAILWAY_BIN", "")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not REAL_RAILWAY, reason="set STREAMFIX_TEST_RAILWAY_BIN to a real railway binary (5.71.0)")
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [({}, "Unauthorized. Please login with `railway login`"),
+     ({"RAILWAY_API_TOKEN": "not-a-token"},
+      "No linked project found. Run railway link to connect to a project (Run `railway link` to connect to a project.)")],
+    ids=["not-logged-in", "no-link"],
+)
+async def test_real_railway_cli_errors_are_one_line(tmp_path: Path, extra: dict[str, str], message: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RUST_BACKTRACE": "1", "STREAMFIX_BROKER": "127.0.0.1:1",
+           "STREAMFIX_LOG_LEVEL": "ERROR", **extra}
+    code, err = await run_cli("watch", "railway", "--railway-bin", REAL_RAILWAY, env=env)
+    assert code == 1
+    assert one_error_line(err) == f"streamfix: error: railway CLI failed (exit 1): {message}"
