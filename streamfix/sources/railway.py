@@ -506,9 +506,16 @@ async def prepare(railway_bin: str, services: Sequence[str], environment: str | 
     if not names:
         argv = [*command, "status", "--json"] + (["--environment", environment] if environment else [])
         result, out = await _run_collect(argv, limiter)
+        found: list[str] = []
         if result.returncode != 0:
-            raise SourceError(f"railway CLI failed (exit {result.returncode}): {result.error}")
-        found = services_from_status("\n".join(out), environment)
+            if any(w in result.error.lower() for w in ("unauthori", "login", "link", "token", "forbidden")):
+                raise SourceError(f"railway CLI failed (exit {result.returncode}): {result.error}")
+            log.warning("cannot list the project's services; watching the linked one", extra={"error": result.error})
+        else:
+            try:
+                found = services_from_status("\n".join(out), environment)
+            except SourceError as exc:
+                log.warning("cannot list the project's services; watching the linked one", extra={"error": str(exc)})
         names = list(found) if found else [None]
         log.info("railway services discovered", extra={"services": found})
     checked: list[str | None] = []

@@ -154,6 +154,9 @@ async def test_without_service_every_service_of_the_project_is_watched(fake: Pat
     assert plan.services == ["api", "worker", "web"]
     plan = await prepare(str(RAILWAY_BIN), ["worker"], None, SpawnLimiter())
     assert plan.services == ["worker"]
+    monkeypatch.setenv("FAKE_RAILWAY_NO_STATUS", "1")  # services cannot be listed: the linked one
+    plan = await prepare(str(RAILWAY_BIN), [], None, SpawnLimiter())
+    assert plan.services == [None]
 
 
 # ---------------------------------------------------------------- the fake itself behaves like the CLI
