@@ -78,7 +78,8 @@ class RailwayOptions:
     page_lines: int = 500  # -n for history windows: the cap a window can return
     verify_every: float = 10.0  # streaming: history check of streamed lines, and the idle respawn gap
     overlap_ms: float = 1.0  # windows reach this far past their boundaries
-    max_tracked: int = 50_000  # streamed lines kept for duplicate checks before history takes over
+    max_tracked: int = 10_000  # timestamps kept in the ledger (and the cursor, ~40 bytes each) before
+    # streamed lines are left to history, so a cursor record stays far below Kafka's 1 MB message limit
     since_ns: int = 0  # without a cursor, start here (0: the current deployment's whole log)
 
 
@@ -373,9 +374,13 @@ class RailwayWatcher:
                                   f"more than {cap} lines within {2 * self.overlap_ns} ns at {format_ts_ns(min(stamps))}")
             log.debug("history window", extra={"service": self.service, "args": window.args(), "lines": len(raws),
                                                "new": len(seen) - before})
-            if len(seen) > 20 * cap:
+            if stack and len(raws) < cap:
+                # everything before the first window still to fetch is complete: publish and move on, so
+                # the ledger (saved with the cursor) stays small during a long catch-up
                 await self._publish_seen(seen)
                 seen = {}
+                self._ledger.advance(min(w.since_ns for w, _ in stack))
+                self.pipeline.set_cursor(self.key, self._cursor)
         await self._publish_seen(seen)
         complete = until_ns if until_ns is not None else newest
         ledger = self._ledger
