@@ -145,6 +145,7 @@ class RailwayWatcher:
         self._streamed: Counter[int] = Counter()  # streamed lines per timestamp, not yet checked by history
         self._newest_streamed = 0
         self._new_lines = asyncio.Event()
+        self._open_check = False
         self._ok_runs = 0
 
     # ------------------------------------------------------------------ running the CLI
@@ -258,6 +259,7 @@ class RailwayWatcher:
 
     async def _stream_loop(self) -> None:
         tally = Tally()
+        fresh = [0]  # lines of this session newer than everything streamed before
 
         async def sink(lines: list[str]) -> None:
             ledger = self._ledger
@@ -274,6 +276,7 @@ class RailwayWatcher:
                 if line.ts_ns > self._newest_streamed:
                     self._newest_streamed = line.ts_ns
                     self._new_lines.set()
+                    fresh[0] += 1
                 if ledger.wanted(line.ts_ns, line.digest, copy) and len(ledger.counts) < self.options.max_tracked:
                     await self._publish(line, raw, ledger.published(line.ts_ns, line.digest) + 1, copy)
             tally.prune(ledger.floor())
@@ -282,9 +285,10 @@ class RailwayWatcher:
             await self.limiter.acquire()
             self.stats.spawns += 1
             metrics.SOURCE_RESTARTS.labels("railway").inc()
+            fresh[0] = 0
             result = await run_cli(self._args([]), sink, tty_out=True)
             tally = Tally()
-            if result.lines and result.returncode == 0:
+            if fresh[0] and result.returncode == 0:
                 self._ok_runs += 1
                 self.backoff.reset()
                 log.info("railway stream ended; reconnecting", extra={"service": self.service, "lines": result.lines})
@@ -292,8 +296,12 @@ class RailwayWatcher:
             if result.returncode != 0:
                 await self._failed(result)
                 continue
+            # an idle stream (it ended with nothing new, e.g. after re-sending old lines) is restarted
+            # after verify_every seconds at the earliest
             delay = max(self.options.verify_every, self.backoff.next_delay())
-            log.info("railway stream ended without lines", extra={"service": self.service, "delay_s": delay})
+            log.info("railway stream ended without new lines", extra={"service": self.service, "delay_s": delay})
+            self._open_check = True  # and history is read up to now, in case the stream cannot deliver it
+            self._new_lines.set()
             await asyncio.sleep(delay)
 
     async def _verify_loop(self) -> None:
@@ -306,6 +314,10 @@ class RailwayWatcher:
             until = self._newest_streamed
             ledger = self._ledger
             since = ledger.floor()
+            if self._open_check:
+                self._open_check = False
+                await self._cycle([Window(since)], None)
+                continue
             if until <= since:
                 continue
             target = max(1, int(self.options.page_lines * 0.8))

@@ -216,3 +216,18 @@ async def test_a_window_too_dense_to_narrow_is_asked_for_more_lines(fake: Path) 
         await until_published(sender, 150, task)
     assert published(sender.lines) == expected(recs)
     assert any("500" in r["argv"] for r in spawns(fake / "argv.jsonl"))  # type: ignore[operator]
+
+
+async def test_a_stream_that_only_repeats_old_lines_is_idle_and_history_reads_on(
+    fake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_RAILWAY_DROP_EVERY", "50")  # every session re-sends the same first 50 lines
+    recs = records(100, dup_every=0, same_ts_every=0)
+    release(fake / "api.jsonl", recs)
+    async with watching(MemoryCursorStore(), RailwayOptions(verify_every=1.0)) as (sender, _, task):
+        await until_published(sender, 100, task)  # the other 50 come from history
+        await asyncio.sleep(3.0)
+    assert published(sender.lines) == expected(recs)
+    runs = spawns(fake / "argv.jsonl")
+    streams = [r for r in runs if r["tty"]]
+    assert len(streams) <= 6  # restarted at most once per verify_every second once idle
