@@ -70,7 +70,15 @@ class SpawnLimiter:
         """Take a start now (0) or say how long to wait for one."""
         if self._path is None:
             return self._take(self._starts, now)
-        path = self._path
+        try:
+            return self._try_shared(self._path, now)
+        except OSError as exc:
+            log.warning("CLI start times cannot be shared through a file; limiting this process only",
+                        extra={"path": str(self._path), "error": str(exc)})
+            self._path = None
+            return self._take(self._starts, now)
+
+    def _try_shared(self, path: Path, now: float) -> float:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_name(path.name + ".lock"), "a", encoding="utf-8") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

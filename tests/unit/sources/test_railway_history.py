@@ -209,3 +209,12 @@ def test_parse_since(text: str, expected: int) -> None:
 def test_parse_since_rejects_what_the_cli_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="invalid time"):
         parse_since(text, 0)
+
+
+async def test_spawn_limiter_without_a_writable_state_file_limits_the_process(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    limiter = SpawnLimiter(per_minute=2, window_s=60.0, state_path=blocked / "sub" / "starts")  # parent is a file
+    await limiter.acquire()
+    await limiter.acquire()
+    assert limiter._try(limiter._clock()) > 0
