@@ -239,6 +239,8 @@ class RailwayWatcher:
         if self.options.interval is not None:
             await self._poll_loop(self.options.interval)
         else:
+            self._open_check = True  # catch up from the cursor (or the start) with history first
+            self._new_lines.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._verify_loop(), name=f"{self.key}-verify")
                 group.create_task(self._stream_loop(), name=f"{self.key}-stream")

@@ -69,6 +69,14 @@ async def wait_lines(settings: Settings, lines: int, stderr: Path, deadline_s: f
         pytest.fail(f"fewer than {lines} lines on the topic; watcher log:\n{tail[-4000:]}")
 
 
+async def release_within_a_second(log: Path, recs: list[dict[str, object]], parts: int = 20) -> None:
+    """A burst: ``recs`` appended in ``parts`` writes spread over one second."""
+    step = -(-len(recs) // parts)
+    for start in range(0, len(recs), step):
+        release(log, recs[start:start + step])
+        await asyncio.sleep(1.0 / parts)
+
+
 @pytest.mark.parametrize("mode", ["stream", "interval"])
 async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
     kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process], mode: str
@@ -76,21 +84,23 @@ async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
     recs = records(200 + 4 * BURST, seed=11)
     log = tmp_path / "api.jsonl"
     release(log, recs[:200])
-    env = fake_env(tmp_path, FAKE_RAILWAY_DROP_EVERY="350", FAKE_RAILWAY_DROPS="20", FAKE_RAILWAY_KEEP="first")
+    # the stream sends only new lines (no backlog on connect) and drops after every 100 lines, 20 times
+    env = fake_env(tmp_path, FAKE_RAILWAY_DROP_EVERY="100", FAKE_RAILWAY_DROPS="20", FAKE_RAILWAY_KEEP="first",
+                   FAKE_RAILWAY_STREAM_BACKLOG="0")
     args = ["--service", "api"] + (["--interval", "3"] if mode == "interval" else ["--verify-every", "3"])
     stderr = tmp_path / "watcher.log"
     await ensure_topics(kafka_settings)
 
     first = await start(kafka_settings, env, stderr, spawned, *args)
     await wait_lines(kafka_settings, 200, stderr)
-    release(log, recs[200:200 + BURST])
+    await release_within_a_second(log, recs[200:200 + BURST])
     await wait_lines(kafka_settings, 200 + BURST // 2, stderr)
     os.killpg(first.pid, signal.SIGKILL)  # the watcher and its CLI: no flush, no last cursor
     await first.wait()
 
     second = await start(kafka_settings, env, stderr, spawned, *args)
     for i in range(1, 4):
-        release(log, recs[200 + i * BURST:200 + (i + 1) * BURST])  # 2,000 lines at once
+        await release_within_a_second(log, recs[200 + i * BURST:200 + (i + 1) * BURST])
         await asyncio.sleep(4)
     await wait_lines(kafka_settings, len(recs), stderr)
     await asyncio.sleep(7)  # two more rounds find nothing new
