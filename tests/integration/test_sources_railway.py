@@ -81,12 +81,12 @@ async def release_within_a_second(log: Path, recs: list[dict[str, object]], part
 async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
     kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process], mode: str
 ) -> None:
-    recs = records(200 + 4 * BURST, seed=11)
+    recs = records(200 + 14 * BURST, seed=11)
     log = tmp_path / "api.jsonl"
     release(log, recs[:200])
-    # the stream sends only new lines (no backlog on connect) and drops after every 100 lines, 20 times
-    env = fake_env(tmp_path, FAKE_RAILWAY_DROP_EVERY="100", FAKE_RAILWAY_DROPS="20", FAKE_RAILWAY_KEEP="first",
-                   FAKE_RAILWAY_STREAM_BACKLOG="0")
+    # the stream drops after every 100 lines it prints (its 500-line backlog included), 20 times
+    env = fake_env(tmp_path, FAKE_RAILWAY_DROP_EVERY="100", FAKE_RAILWAY_DROPS="20", FAKE_RAILWAY_KEEP="first")
+    state = tmp_path / "state.json"
     args = ["--service", "api"] + (["--interval", "3"] if mode == "interval" else ["--verify-every", "3"])
     stderr = tmp_path / "watcher.log"
     await ensure_topics(kafka_settings)
@@ -99,10 +99,15 @@ async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
     await first.wait()
 
     second = await start(kafka_settings, env, stderr, spawned, *args)
-    for i in range(1, 4):
-        await release_within_a_second(log, recs[200 + i * BURST:200 + (i + 1) * BURST])
+    released = 200 + BURST
+    for _ in range(3 if mode == "interval" else 13):  # streaming: until the stream dropped 20 times
+        await release_within_a_second(log, recs[released:released + BURST])
+        released += BURST
         await asyncio.sleep(4)
-    await wait_lines(kafka_settings, len(recs), stderr)
+        if mode == "stream" and await asyncio.to_thread(lambda: '"drops": 20' in state.read_text()):
+            break
+    recs = recs[:released]
+    await wait_lines(kafka_settings, len(recs), stderr, deadline_s=420)
     await asyncio.sleep(7)  # two more rounds find nothing new
     os.killpg(second.pid, signal.SIGTERM)
     assert await asyncio.wait_for(second.wait(), 30) == 0, stderr.read_text()[-4000:]
@@ -113,8 +118,7 @@ async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
     runs = spawns(tmp_path / "argv.jsonl")
     assert max_per_minute([float(r["t"]) for r in runs]) <= 30  # type: ignore[arg-type]
     if mode == "stream":
-        state = (tmp_path / "state.json").read_text()
-        assert '"drops": 20' in state
+        assert '"drops": 20' in state.read_text()
         assert any(r["tty"] for r in runs)
 
 
