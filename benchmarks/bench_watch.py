@@ -3,8 +3,9 @@
     python benchmarks/bench_watch.py --broker 127.0.0.1:19092 --lines 500000 --source railway
     python benchmarks/bench_watch.py --broker 127.0.0.1:19092 --lines 500000 --source file
 
-``railway`` streams ``railway logs --json`` lines from the fake CLI (tests/fakes/railway) through the
-Railway watcher (JSON parse, timestamp, dedupe, batching); ``file`` follows a file of the same lines.
+``railway`` reads ``railway logs --json`` history from the fake CLI (tests/fakes/railway) through the
+Railway watcher (one window holding every line: JSON parse, identity, ledger, batching); ``file``
+follows a file of the same lines.
 The clock starts when the watcher starts and stops when the broker has acknowledged every line; it
 includes the fake CLI's start-up (it loads the whole log before printing). The watcher's own CPU time
 (``time.process_time``: parsing, batching, encoding and the Kafka client) is reported too: lines per
@@ -29,23 +30,35 @@ from streamfix.kafka.clients import Publisher, ensure_topics
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.files import follow_files
-from streamfix.sources.railway import RailwayWatcher
-from tests.fakes import RAILWAY_BIN, railway_json_lines
+from streamfix.sources.railway import RailwayOptions, RailwayWatcher, SpawnLimiter
+from tests.fakes import RAILWAY_BIN
+from tests.fakes.railway_data import records, release
 
 
 async def run(args: argparse.Namespace) -> tuple[float, float]:
-    settings = Settings(broker=args.broker, topic_prefix=f"bench{uuid.uuid4().hex[:8]}", topic_partitions=4,
-                        batch_max_lines=args.batch_lines)
+    settings = Settings(
+        broker=args.broker,
+        topic_prefix=f"bench{uuid.uuid4().hex[:8]}",
+        topic_partitions=4,
+        batch_max_lines=args.batch_lines,
+    )
     await ensure_topics(settings)
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "log.jsonl"
-        log.write_text("\n".join(railway_json_lines(args.lines, replicas=4)) + "\n")
-        os.environ.update(FAKE_RAILWAY_LOG=str(log), FAKE_RAILWAY_STATE=str(Path(tmp) / "state.json"))
+        log = Path(tmp) / "bench.jsonl"
+        release(log, records(args.lines, dup_every=0, same_ts_every=0))
+        os.environ.update(FAKE_RAILWAY_LOG=str(log), FAKE_RAILWAY_SERVICES="bench")
         async with Publisher(settings, linger_ms=20) as pub:
             began, cpu = time.perf_counter(), time.process_time()
             async with BatchPipeline(settings, pub, args.source, fmt="railway") as pipeline:
                 if args.source == "railway":
-                    watcher = RailwayWatcher(pipeline, railway_bin=str(RAILWAY_BIN), service="bench")
+                    options = RailwayOptions(interval=3600, page_lines=args.lines + 1)
+                    watcher = RailwayWatcher(
+                        pipeline,
+                        command=[str(RAILWAY_BIN)],
+                        service="bench",
+                        options=options,
+                        limiter=SpawnLimiter(per_minute=1000),
+                    )
                     task = asyncio.ensure_future(watcher.run())
                 else:
                     task = asyncio.ensure_future(follow_files(pipeline, [str(log)], interval=0.01))
@@ -70,8 +83,10 @@ def main() -> None:
     parser.add_argument("--batch-lines", type=int, default=1000, help="batch_max_lines")
     args = parser.parse_args()
     rate, cpu_rate = asyncio.run(run(args))
-    print(f"{args.source}: {args.lines} lines, {rate:,.0f} lines/s wall (read to broker ack), "
-          f"{cpu_rate:,.0f} lines per CPU second of the watcher")
+    print(
+        f"{args.source}: {args.lines} lines, {rate:,.0f} lines/s wall (read to broker ack), "
+        f"{cpu_rate:,.0f} lines per CPU second of the watcher"
+    )
 
 
 if __name__ == "__main__":

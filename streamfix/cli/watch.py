@@ -105,28 +105,63 @@ def command() -> None:
 
 @command.command("railway", context_settings=CONTEXT)
 @click.option("--service", "-s", "services", multiple=True, metavar="NAME",
-              help="Service to watch; repeat for several (default: the service linked in this directory).")
+              help="Service to watch; repeat for several (default: every service of the linked project).")
 @click.option("--environment", "-e", default=None, metavar="ENV", help="Railway environment (default: the linked one).")
 @click.option("--interval", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Poll history every SECONDS (railway logs --since) instead of streaming.")
+@click.option("--verify-every", type=click.FloatRange(min=1), default=10.0, show_default=True, metavar="SECONDS",
+              help="Streaming: re-read streamed time ranges as history this often (the stream skips lines).")
+@click.option("--page-lines", type=click.IntRange(min=2), default=500, show_default=True, metavar="N",
+              help="Lines per history window (railway logs --lines N); a window returning N is split.")
 @click.option("--railway-bin", default=None, metavar="PATH",
-              help="The Railway CLI executable (default: STREAMFIX_RAILWAY_BIN or 'railway').")
+              help="The Railway CLI executable (default: STREAMFIX_RAILWAY_BIN or 'railway'; npx @railway/cli "
+                   "when it is missing).")
+@click.option("--since", "since", default=None, metavar="TIME",
+              help="Without a saved cursor, start here (30m, 2h, 1d or RFC 3339; default: the start of the "
+                   "current deployment's log).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Also append streamfix's own logs to PATH (reopened when logrotate moves it).")
 @_common
-def railway_cmd(services: tuple[str, ...], environment: str | None, interval: float | None,
-                railway_bin: str | None, auto_fix: bool, log_level: str | None) -> None:
-    """Stream `railway logs --json` per service, respawning the CLI whenever it exits.
+def railway_cmd(services: tuple[str, ...], environment: str | None, interval: float | None, verify_every: float,
+                page_lines: int, railway_bin: str | None, since: str | None, log_file: str | None,
+                auto_fix: bool, log_level: str | None) -> None:
+    """Watch `railway logs --json` per service: streamed under a pseudo-terminal (or polled with
+    --interval), with gaps filled from history windows.
 
-    Resumes after any restart from the last timestamp seen (kept on <prefix>.source-cursors) and
-    drops lines it already published.
+    Resumes after any restart from the cursor kept on <prefix>.source-cursors and publishes every
+    line once (a line printed twice at one timestamp, twice).
     """
-    from streamfix.sources.railway import check_cli
+    from streamfix.core.railway_history import parse_since
+    from streamfix.sources.railway import RailwayOptions
     from streamfix.sources.runner import watch_railway
 
     settings = _settings(log_level, "watch-railway", railway_bin=railway_bin)
-    for service in services or (None,):
-        _run(lambda service=service: check_cli(settings.railway_bin, service, environment))  # type: ignore[misc]
-    _run(lambda: watch_railway(settings, services=services, environment=environment, interval=interval,
+    if log_file:
+        _log_to_file(log_file)
+    try:
+        since_ns = parse_since(since, time.time_ns()) if since else 0
+    except ValueError as exc:
+        _fail(f"--since: {exc}", EXIT_CONFIG)
+    options = RailwayOptions(interval=interval, page_lines=page_lines, verify_every=verify_every, since_ns=since_ns)
+    _run(lambda: watch_railway(settings, services=services, environment=environment, options=options,
                                auto_fix=auto_fix))
+
+
+def _log_to_file(path: str) -> None:
+    """A WatchedFileHandler next to the console handler (same format and filters), so logrotate can move the file."""
+    import logging
+    import logging.handlers
+
+    root = logging.getLogger()
+    try:
+        handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot open log file {path}: {exc}", EXIT_CONFIG)
+    if root.handlers:
+        handler.setFormatter(root.handlers[0].formatter)
+        for filt in root.handlers[0].filters:
+            handler.addFilter(filt)
+    root.addHandler(handler)
 
 
 def _loki_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from streamfix.core.cursor import Cursor, Deduper
+from streamfix.core.cursor import Cursor
 from streamfix.core.formats import stream_key
-from streamfix.errors import SourceError
 from streamfix.kafka import topics
 from streamfix.kafka.clients import KafkaPublisher, ensure_topics
 from streamfix.runtime.settings import Settings
@@ -29,7 +27,6 @@ from streamfix.sources.files import FileSource, StdinSource
 from streamfix.sources.loki import LokiPoller, LokiTarget, line_digests, make_client
 from streamfix.sources.loki import stream_key as loki_stream_key
 from streamfix.sources.loki_tail import run_live
-from streamfix.sources.railway import RailwayWatcher
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (topics.RAW, topics.SOURCE_CURSORS)
@@ -55,29 +52,27 @@ async def run_source(settings: Settings, source: Source, *, auto_fix: bool = Fal
         return await source.run(pipeline)
 
 
-def check_railway_cli(settings: Settings) -> None:
-    """Fail early, with one clear line, when the Railway CLI is not installed."""
-    if shutil.which(settings.railway_bin) is None:
-        raise SourceError(
-            f"railway CLI not found: {settings.railway_bin!r} is not on PATH "
-            "(install @railway/cli or set STREAMFIX_RAILWAY_BIN)"
-        )
-
-
 class RailwaySource:
-    """``railway logs --json`` of some services (or the linked one), one watcher and cursor per service."""
+    """``railway logs --json`` of some services (or every service of the linked project), one watcher and
+    cursor per service. ``plan`` is what :func:`streamfix.sources.railway.prepare` found (the CLI command
+    and the services); without it, :meth:`run` prepares first."""
 
     kind = "railway"
     fmt: Format = "railway"
-    digests: Digests | None = staticmethod(railway.line_digests)
+    digests: Digests | None = None  # recovery counts copies on the raw topic (railway.recover_counts)
 
     def __init__(self, settings: Settings, *, services: Sequence[str] = (), environment: str | None = None,
-                 interval: float | None = None) -> None:
+                 interval: float | None = None, options: railway.RailwayOptions | None = None,
+                 plan: railway.Plan | None = None) -> None:
         self.settings = settings
-        self.services: list[str | None] = list(services) or [None]
+        self.services: list[str | None] = list(plan.services if plan else services) or [None]
         self.environment = environment
-        self.interval = interval
-        self.dedupers: dict[str, Deduper] = {}
+        self.options = options or railway.RailwayOptions()
+        if interval is not None:
+            self.options.interval = interval
+        self.plan = plan
+        self.limiter = railway.SpawnLimiter(state_path=settings.data_dir / "railway-cli-starts")
+        self.cursors: dict[str, Cursor | None] = {}
         self._task: asyncio.Task[object] | None = None
 
     def _key(self, service: str | None) -> str:
@@ -90,22 +85,29 @@ class RailwaySource:
         return [self._key(service) for service in self.services]
 
     def resume(self, key: str, cursor: Cursor | None, skip: set[tuple[int, str]]) -> None:
-        self.dedupers[key] = Deduper(cursor, skip)
+        self.cursors[key] = cursor
 
     async def run(self, pipeline: BatchPipeline) -> int:
         self._task = asyncio.current_task()
+        plan = self.plan or await railway.prepare(
+            self.settings.railway_bin, [s for s in self.services if s], self.environment, self.limiter
+        )
         watchers = [
-            RailwayWatcher(pipeline, railway_bin=self.settings.railway_bin, service=service,
-                           environment=self.environment, interval=self.interval)
-            for service in self.services
+            railway.RailwayWatcher(pipeline, command=plan.command, service=service,
+                                   environment=self.environment, options=self.options, limiter=self.limiter)
+            for service in plan.services
         ]
+        cursors = {w.key: self.cursors.get(w.key) for w in watchers}
+        found = await railway.recover_counts(self.settings, cursors)
+        railway.carry_offsets(pipeline, [c for c in cursors.values() if c is not None])
         for watcher in watchers:
-            if (dedupe := self.dedupers.get(watcher.key)) is not None:
-                watcher.dedupe = dedupe
+            if cursors[watcher.key] is not None or found[watcher.key]:
+                watcher.resume(cursors[watcher.key], found[watcher.key])
+                log.info("resuming", extra={"key": watcher.key, "cursor": cursors[watcher.key] is not None})
         async with asyncio.TaskGroup() as group:
             for watcher in watchers:
                 group.create_task(watcher.run(), name=watcher.key)
-        return sum(w.accepted for w in watchers)
+        return sum(w.stats.published for w in watchers)
 
     def stop(self) -> None:
         if self._task is not None and not self._task.done():
@@ -163,10 +165,14 @@ class LokiSource:
 
 
 async def watch_railway(settings: Settings, *, services: Sequence[str] = (), environment: str | None = None,
-                        interval: float | None = None, auto_fix: bool = False) -> None:
-    """Watch every service (or the linked one when ``services`` is empty) until cancelled."""
-    check_railway_cli(settings)
-    source = RailwaySource(settings, services=services, environment=environment, interval=interval)
+                        interval: float | None = None, auto_fix: bool = False,
+                        options: railway.RailwayOptions | None = None) -> None:
+    """Watch the given services (every service of the linked project when ``services`` is empty) until
+    cancelled. The CLI, the login and the link are checked first, so a problem fails in one line."""
+    limiter = railway.SpawnLimiter(state_path=settings.data_dir / "railway-cli-starts")
+    plan = await railway.prepare(settings.railway_bin, services, environment, limiter)
+    source = RailwaySource(settings, environment=environment, interval=interval, options=options, plan=plan)
+    source.limiter = limiter
     await run_source(settings, source, auto_fix=auto_fix)
 
 

@@ -1,4 +1,10 @@
-"""Railway watcher against the fake CLI and the real broker: every line exactly once."""
+"""``streamfix watch railway`` as a process, against the fake CLI and the real broker.
+
+A log stream is released over time (bursts of 2,000 lines written at once between polls), the
+stream drops 20 times, the watcher is killed with SIGKILL once and started again; reading the raw
+topic back, every line is there exactly once -- streaming and with ``--interval`` -- and the CLI was
+started at most 30 times in any minute.
+"""
 
 from __future__ import annotations
 
@@ -7,85 +13,21 @@ import contextlib
 import os
 import signal
 import sys
-from collections import Counter
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 
 from streamfix.kafka.clients import ensure_topics
 from streamfix.runtime.settings import Settings
-from streamfix.sources.runner import watch_railway
-from tests.fakes import RAILWAY_BIN, railway_json_lines, read_raw
+from tests.fakes import RAILWAY_BIN, read_raw
+from tests.fakes.railway_data import expected, max_per_minute, published, records, release, spawns
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
-
-TOTAL = 100_000
-FORCED_EXITS = 20
-
-
-def pairs_of(lines: list[str]) -> Counter[tuple[str, str]]:
-    out: Counter[tuple[str, str]] = Counter()
-    for line in lines:
-        obj = orjson.loads(line)
-        out[(obj["timestamp"], obj["message"])] += 1
-    return out
-
-
-async def wait_on_topic(settings: Settings, lines: int, task: asyncio.Task[None]) -> None:
-    """Until the raw topic holds ``lines`` lines (the watcher's failure ends the wait too)."""
-    reader = asyncio.ensure_future(read_raw(settings, until_lines=lines, deadline_s=180))
-    await asyncio.wait({reader, task}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        reader.cancel()
-        task.result()
-    await reader
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def test_100k_lines_20_cli_exits_and_a_watcher_restart_exactly_once(
-    kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    lines = railway_json_lines(TOTAL, replicas=3)
-    log = tmp_path / "api.jsonl"
-    log.write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv("FAKE_RAILWAY_LOG", str(log))
-    monkeypatch.setenv("FAKE_RAILWAY_STATE", str(tmp_path / "state.json"))
-    monkeypatch.setenv("FAKE_RAILWAY_EXIT_AFTER", str(TOTAL // (FORCED_EXITS + 5)))
-    monkeypatch.setenv("FAKE_RAILWAY_EXITS", str(FORCED_EXITS))
-    monkeypatch.setenv("FAKE_RAILWAY_GAP", "250")
-    settings = kafka_settings.model_copy(update={"railway_bin": str(RAILWAY_BIN)})
-    await ensure_topics(settings)
-
-    first = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
-    await wait_on_topic(settings, int(TOTAL * 0.4), first)
-    await stop(first)  # the watcher restart: flushes, writes its cursor, kills the CLI
-
-    second = asyncio.create_task(watch_railway(settings, services=["api"], environment="production"))
-    await wait_on_topic(settings, TOTAL, second)
-    await stop(second)
-
-    batches = await read_raw(settings)
-    published = [line for batch in batches for line in batch.lines]
-    assert len(published) == TOTAL
-    assert pairs_of(published) == pairs_of(lines)
-    state = orjson.loads((tmp_path / "state.json").read_bytes())
-    assert state["exits"] == FORCED_EXITS
-    for batch in batches:
-        assert batch.source == "railway"
-        assert batch.stream.startswith("railway/api/dep-1/rep-")
-        assert batch.labels["environment"] == "production"
-        assert batch.timestamps_ns is not None
-        assert len(batch.timestamps_ns) == len(batch.lines)
-
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 
 STREAMFIX = Path(sys.executable).parent / "streamfix"
+BURST = 2000
 
 
 @pytest.fixture
@@ -99,52 +41,121 @@ def spawned() -> Iterator[list[asyncio.subprocess.Process]]:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def start_cli(settings: Settings, env: dict[str, str], stderr: Path,
-                    spawned: list[asyncio.subprocess.Process]) -> asyncio.subprocess.Process:
+async def start(settings: Settings, env: dict[str, str], stderr: Path, spawned: list[asyncio.subprocess.Process],
+                *args: str) -> asyncio.subprocess.Process:
     with stderr.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
-            str(STREAMFIX), "watch", "railway", "--service", "api",
+            str(STREAMFIX), "watch", "railway", *args,
             env={**env, "STREAMFIX_BROKER": settings.broker, "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
-                 "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN)},
+                 "STREAMFIX_LOG_FORMAT": "text", "STREAMFIX_RAILWAY_BIN": str(RAILWAY_BIN),
+                 "STREAMFIX_DATA_DIR": str(stderr.parent / "data")},
             stdout=asyncio.subprocess.DEVNULL, stderr=err, start_new_session=True,
         )
     spawned.append(proc)
     return proc
 
 
-def log_tail(path: Path) -> str:
-    return path.read_text()[-4000:]
+def fake_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "FAKE_RAILWAY_LOG": str(tmp_path / "{service}.jsonl"),
+            "FAKE_RAILWAY_STATE": str(tmp_path / "state.json"), "FAKE_RAILWAY_ARGV_LOG": str(tmp_path / "argv.jsonl"),
+            **extra}
 
 
-async def wait_lines(settings: Settings, lines: int, stderr: Path) -> None:
+async def wait_lines(settings: Settings, lines: int, stderr: Path, deadline_s: float = 300) -> None:
     try:
-        await read_raw(settings, until_lines=lines, deadline_s=90)
+        await read_raw(settings, until_lines=lines, deadline_s=deadline_s)
     except TimeoutError:
-        pytest.fail(f"fewer than {lines} lines on the topic; watcher log:\n{log_tail(stderr)}")
+        tail = await asyncio.to_thread(stderr.read_text)
+        pytest.fail(f"fewer than {lines} lines on the topic; watcher log:\n{tail[-4000:]}")
 
 
-async def test_hard_killed_watcher_resumes_without_duplicates(
-    kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process]
+async def release_within_a_second(log: Path, recs: list[dict[str, object]], parts: int = 20) -> None:
+    """A burst: ``recs`` appended in ``parts`` writes spread over one second."""
+    step = -(-len(recs) // parts)
+    for start in range(0, len(recs), step):
+        release(log, recs[start:start + step])
+        await asyncio.sleep(1.0 / parts)
+
+
+@pytest.mark.parametrize("mode", ["stream", "interval"])
+async def test_bursts_drops_and_a_sigkill_deliver_every_line_exactly_once(
+    kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process], mode: str
 ) -> None:
-    total = 30_000
-    lines = railway_json_lines(total)
+    recs = records(200 + 14 * BURST, seed=11)
     log = tmp_path / "api.jsonl"
-    log.write_text("\n".join(lines) + "\n")
-    env = {"PATH": os.environ["PATH"], "FAKE_RAILWAY_LOG": str(log), "FAKE_RAILWAY_STATE": str(tmp_path / "state"),
-           "FAKE_RAILWAY_EXIT_AFTER": "4000", "FAKE_RAILWAY_EXITS": "5", "FAKE_RAILWAY_GAP": "100",
-           "FAKE_RAILWAY_ARGV_LOG": str(tmp_path / "argv.jsonl")}
+    release(log, recs[:200])
+    # the stream drops after every 100 lines it prints (its 500-line backlog included), 20 times
+    env = fake_env(tmp_path, FAKE_RAILWAY_DROP_EVERY="100", FAKE_RAILWAY_DROPS="20", FAKE_RAILWAY_KEEP="first")
+    state = tmp_path / "state.json"
+    args = ["--service", "api"] + (["--interval", "3"] if mode == "interval" else ["--verify-every", "3"])
     stderr = tmp_path / "watcher.log"
-
     await ensure_topics(kafka_settings)
-    first = await start_cli(kafka_settings, env, stderr, spawned)
-    await wait_lines(kafka_settings, total // 3, stderr)
-    os.killpg(first.pid, signal.SIGKILL)  # the watcher and its railway CLI, no flush, no last cursor
+
+    first = await start(kafka_settings, env, stderr, spawned, *args)
+    await wait_lines(kafka_settings, 200, stderr)
+    await release_within_a_second(log, recs[200:200 + BURST])
+    await wait_lines(kafka_settings, 200 + BURST // 2, stderr)
+    os.killpg(first.pid, signal.SIGKILL)  # the watcher and its CLI: no flush, no last cursor
     await first.wait()
 
-    second = await start_cli(kafka_settings, env, stderr, spawned)
-    await wait_lines(kafka_settings, total, stderr)
+    second = await start(kafka_settings, env, stderr, spawned, *args)
+    released = 200 + BURST
+    for _ in range(3 if mode == "interval" else 13):  # streaming: until the stream dropped 20 times
+        await release_within_a_second(log, recs[released:released + BURST])
+        released += BURST
+        await asyncio.sleep(4)
+        if mode == "stream" and await asyncio.to_thread(lambda: '"drops": 20' in state.read_text()):
+            break
+    recs = recs[:released]
+    await wait_lines(kafka_settings, len(recs), stderr, deadline_s=420)
+    await asyncio.sleep(7)  # two more rounds find nothing new
     os.killpg(second.pid, signal.SIGTERM)
-    assert await asyncio.wait_for(second.wait(), 30) == 0, log_tail(stderr)
+    assert await asyncio.wait_for(second.wait(), 30) == 0, stderr.read_text()[-4000:]
 
-    published = [line for batch in await read_raw(kafka_settings) for line in batch.lines]
-    assert pairs_of(published) == pairs_of(lines)
+    batches = await read_raw(kafka_settings)
+    assert published(line for b in batches for line in b.lines) == expected(recs)
+    assert {b.stream for b in batches} == {"railway/api"}
+    runs = spawns(tmp_path / "argv.jsonl")
+    assert max_per_minute([float(r["t"]) for r in runs]) <= 30  # type: ignore[arg-type]
+    if mode == "stream":
+        assert '"drops": 20' in state.read_text()
+        assert any(r["tty"] for r in runs)
+
+
+async def test_idle_watcher_starts_the_cli_once_per_interval(
+    kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process]
+) -> None:
+    release(tmp_path / "api.jsonl", records(20))
+    stderr = tmp_path / "watcher.log"
+    await ensure_topics(kafka_settings)
+    proc = await start(kafka_settings, fake_env(tmp_path), stderr, spawned, "--service", "api", "--interval", "2")
+    await wait_lines(kafka_settings, 20, stderr)
+    began = time.time()
+    await asyncio.sleep(10)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    times = [float(r["t"]) for r in spawns(tmp_path / "argv.jsonl") if float(r["t"]) >= began]  # type: ignore[arg-type]
+    assert 4 <= len(times) <= 6  # 10 s at one start per 2 s
+
+
+async def test_without_service_three_services_are_three_streams(
+    kafka_settings: Settings, tmp_path: Path, spawned: list[asyncio.subprocess.Process]
+) -> None:
+    names = ["api", "worker", "web"]
+    per = {name: records(300, seed=i) for i, name in enumerate(names)}
+    for name, recs in per.items():
+        release(tmp_path / f"{name}.jsonl", recs)
+    env = fake_env(tmp_path, FAKE_RAILWAY_SERVICES=",".join(names))
+    stderr = tmp_path / "watcher.log"
+    await ensure_topics(kafka_settings)
+    proc = await start(kafka_settings, env, stderr, spawned, "--verify-every", "2")
+    await wait_lines(kafka_settings, 900, stderr)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    batches = await read_raw(kafka_settings)
+    assert {b.stream for b in batches} == {f"railway/{n}" for n in names}
+    for name in names:
+        lines = [line for b in batches if b.stream == f"railway/{name}" for line in b.lines]
+        assert published(lines) == expected(per[name])
+    argvs = [r["argv"] for r in spawns(tmp_path / "argv.jsonl")]
+    assert ["status", "--json"] in argvs

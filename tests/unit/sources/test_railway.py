@@ -1,161 +1,233 @@
-"""Railway watcher against the fake ``railway`` executable (a real subprocess), with an in-memory sender."""
+"""Railway watcher against the fake ``railway`` executable (real subprocesses, a real pseudo-terminal),
+with an in-memory sender: every line once, in both modes, whichever end the server keeps."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import orjson
 import pytest
 
-from streamfix.core.cursor import Backoff, Cursor, format_ts_ns, parse_ts_ns
 from streamfix.errors import SourceError
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.cursors import MemoryCursorStore
-from streamfix.sources.railway import RailwayWatcher, parse_railway_line
-from tests.fakes import RAILWAY_BIN, MemorySender, railway_json_lines
+from streamfix.sources.railway import RailwayOptions, RailwayWatcher, prepare
+from streamfix.sources.railway_cli import SpawnLimiter
+from tests.fakes import RAILWAY_BIN, MemorySender
+from tests.fakes.railway_data import expected, published, records, release, spawns
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        pytest.param('{"message":"hi","timestamp":"2026-01-01T00:00:00.000000001Z","deploymentId":"d",'
-                     '"deploymentInstanceId":"r"}', ("hi", "d", "r"), id="all-labels"),
-        pytest.param('{"lvl":"warn","replica":"r2","timestamp":"2026-01-01T00:00:00Z","message":"x"}',
-                     ("x", "-", "r2"), id="other-order-and-keys"),
-        pytest.param('{"timestamp":"2026-01-01T00:00:00Z","message":{"nested":1}}', ('{"nested":1}', "-", "-"),
-                     id="message-not-a-string"),
-    ],
-)
-def test_parse_railway_line(raw: str, expected: tuple[str, str, str]) -> None:
-    parsed = parse_railway_line(raw)
-    assert parsed is not None
-    assert (parsed.message.replace(" ", "").replace("'", '"'), parsed.deployment, parsed.replica) == expected
-
-
-@pytest.mark.parametrize("raw", ["not json", '{"message":"no timestamp"}', '{"timestamp":"soon","message":""}', "[]"])
-def test_parse_railway_line_rejects(raw: str) -> None:
-    assert parse_railway_line(raw) is None
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAKE_RAILWAY_LOG", str(tmp_path / "log.jsonl"))
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FAKE_RAILWAY_LOG", str(tmp_path / "{service}.jsonl"))
     monkeypatch.setenv("FAKE_RAILWAY_STATE", str(tmp_path / "state.json"))
     monkeypatch.setenv("FAKE_RAILWAY_ARGV_LOG", str(tmp_path / "argv.jsonl"))
+    monkeypatch.setenv("FAKE_RAILWAY_SERVICES", "api")
+    monkeypatch.delenv("RUST_BACKTRACE", raising=False)
+    (tmp_path / "api.jsonl").write_text("")
     return tmp_path
 
 
 @contextlib.asynccontextmanager
-async def watching(store: MemoryCursorStore, **kwargs: object) -> AsyncIterator[tuple[MemorySender, RailwayWatcher]]:
+async def watching(store: MemoryCursorStore, options: RailwayOptions, limiter: SpawnLimiter | None = None,
+                   resume: bool = False) -> AsyncIterator[tuple[MemorySender, RailwayWatcher, asyncio.Task[None]]]:
     sender = MemorySender()
-    async with BatchPipeline(Settings(batch_max_lines=100), sender, "railway", cursor_saver=store) as pipeline:
-        watcher = RailwayWatcher(pipeline, railway_bin=str(RAILWAY_BIN), service="api",
-                                 backoff=Backoff(initial=0.01, maximum=0.05), **kwargs)  # type: ignore[arg-type]
+    async with BatchPipeline(Settings(batch_max_lines=200), sender, "railway", cursor_saver=store) as pipeline:
+        watcher = RailwayWatcher(pipeline, command=[str(RAILWAY_BIN)], service="api", options=options,
+                                 limiter=limiter or SpawnLimiter(per_minute=1000))
+        if resume:
+            watcher.resume(store.cursors[watcher.key])
         task = asyncio.create_task(watcher.run())
         try:
-            yield sender, watcher
+            yield sender, watcher, task
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
 
-async def test_forced_exits_gaps_and_a_restart_deliver_every_line_once(
-    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+async def until_published(sender: MemorySender, want: int, task: asyncio.Task[None]) -> None:
+    waiter = asyncio.ensure_future(sender.wait_lines(want))
+    await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+
+
+@pytest.mark.parametrize("keep", ["first", "last"])
+@pytest.mark.parametrize("bounds", [("inclusive", "exclusive"), ("exclusive", "inclusive")])
+async def test_polling_pages_capped_windows_whichever_end_the_server_keeps(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, keep: str, bounds: tuple[str, str]
 ) -> None:
-    lines = railway_json_lines(3000)
-    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv("FAKE_RAILWAY_EXIT_AFTER", "400")
-    monkeypatch.setenv("FAKE_RAILWAY_GAP", "50")
-    store = MemoryCursorStore()
-    async with watching(store, environment="prod") as (sender, watcher):
-        await sender.wait_lines(1000)
-        assert watcher.runs >= 3  # the CLI exited after 400 lines and was respawned
-    first = sender.lines
-    cursor = store.cursors["railway:api@prod"]
-    async with watching(store, environment="prod", cursor=cursor) as (sender2, _):
-        await sender2.wait_lines(3000 - len(first))
-    assert sorted(first + sender2.lines) == sorted(lines)
-    argvs = [orjson.loads(x) for x in (fake_env / "argv.jsonl").read_text().splitlines()]
-    assert all(a[:6] == ["logs", "--json", "-s", "api", "-e", "prod"] for a in argvs)
-    assert any("--until" in a for a in argvs) or any("--since" in a for a in argvs)
+    monkeypatch.setenv("FAKE_RAILWAY_KEEP", keep)
+    monkeypatch.setenv("FAKE_RAILWAY_SINCE", bounds[0])
+    monkeypatch.setenv("FAKE_RAILWAY_UNTIL", bounds[1])
+    recs = records(1500, seed=3)
+    release(fake / "api.jsonl", recs[:300])
+    async with watching(MemoryCursorStore(), RailwayOptions(interval=1.0, page_lines=100)) as (sender, _, task):
+        await until_published(sender, 300, task)
+        release(fake / "api.jsonl", recs[300:])  # a burst of 1,200 lines between two polls
+        await until_published(sender, len(recs), task)
+        await asyncio.sleep(1.5)  # one more poll finds nothing new
+    assert published(sender.lines) == expected(recs)
 
 
-async def test_capped_history_is_paged_from_the_advancing_cursor(
-    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+async def test_streaming_publishes_at_once_and_history_fills_what_the_stream_skipped(
+    fake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lines = railway_json_lines(1000)
-    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
-    (fake_env / "state.json").write_text('{"now": 1000}')  # everything is history already
-    monkeypatch.setenv("FAKE_RAILWAY_HISTORY_MAX", "150")
-    first_ts = orjson.loads(lines[0])["timestamp"]
-    start = Cursor(parse_ts_ns(first_ts) - 1, format_ts_ns(parse_ts_ns(first_ts) - 1), set())
-    async with watching(MemoryCursorStore(), cursor=start) as (sender, _):
-        await sender.wait_lines(1000)
-    assert sorted(sender.lines) == sorted(lines)
-    argvs = [orjson.loads(x) for x in (fake_env / "argv.jsonl").read_text().splitlines()]
-    assert sum("--since" in a for a in argvs) >= 7  # 1000 lines, 150 per answer
-
-
-async def test_repeated_timestamps_are_skipped_by_the_cli_and_not_duplicated(fake_env: Path) -> None:
-    t0 = 1_767_225_600_000_000_000
-    stamps = [t0, t0 + 1, t0 + 1, t0 + 1, t0 + 2, t0 + 2, t0 + 3]
-    lines = [orjson.dumps({"message": f"m{i}", "timestamp": format_ts_ns(ts)}).decode() for i, ts in enumerate(stamps)]
-    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("FAKE_RAILWAY_DROP_EVERY", "700")
+    monkeypatch.setenv("FAKE_RAILWAY_DROPS", "5")
+    recs = records(4000, seed=5)
+    release(fake / "api.jsonl", recs[:100])
     store = MemoryCursorStore()
-    async with watching(store) as (sender, _):
-        await sender.wait_lines(4)
-    # Like the real CLI, the fake drops lines whose timestamp is not later than the previous line's.
-    assert [orjson.loads(x)["message"] for x in sender.lines] == ["m0", "m1", "m4", "m6"]
+    options = RailwayOptions(page_lines=200, verify_every=1.0)
+    async with watching(store, options) as (sender, watcher, task):
+        await until_published(sender, 100, task)
+        for start in range(100, 4000, 1300):
+            release(fake / "api.jsonl", recs[start:start + 1300])
+            await asyncio.sleep(0.3)
+        await until_published(sender, len(recs), task)
+        assert watcher.stats.stream_lines > 0
+    assert published(sender.lines) == expected(recs)
+    runs = spawns(fake / "argv.jsonl")
+    streams = [r for r in runs if r["tty"] and not any(a in r["argv"] for a in ("--since", "--lines"))]  # type: ignore[operator]
+    assert len(streams) >= 2  # dropped streams were reconnected
+    # a restart from the saved cursor publishes nothing again
+    async with watching(store, options, resume=True) as (again, _, task):
+        await asyncio.sleep(2.5)
+        assert not task.done()
+    assert again.lines == []
 
 
-async def test_equal_timestamps_are_kept_and_exact_repeats_dropped(
-    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+async def test_idle_polling_starts_the_cli_once_per_interval(fake: Path) -> None:
+    release(fake / "api.jsonl", records(10))
+    async with watching(MemoryCursorStore(), RailwayOptions(interval=1.0)) as (sender, _, task):
+        await until_published(sender, 10, task)
+        await asyncio.sleep(3.6)
+    times = [float(r["t"]) for r in spawns(fake / "argv.jsonl")]  # type: ignore[arg-type]
+    assert 4 <= len(times) <= 5
+    # one start per interval (the times are taken by the started process: allow for its start-up jitter)
+    assert times[-1] - times[0] >= (len(times) - 1) * 1.0 - 0.3
+
+
+async def test_spawns_are_limited_per_minute(fake: Path) -> None:
+    release(fake / "api.jsonl", records(3000))
+    limiter = SpawnLimiter(per_minute=4, window_s=2.0)
+    async with watching(MemoryCursorStore(), RailwayOptions(interval=1.0, page_lines=100), limiter) as (_, __, ___):
+        await asyncio.sleep(3.0)
+    times = sorted(float(r["t"]) for r in spawns(fake / "argv.jsonl"))  # type: ignore[arg-type]
+    assert times
+    assert all(sum(1 for u in times if t <= u < t + 1.5) <= 4 for t in times)  # start-up jitter: 0.5 s slack
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param({"FAKE_RAILWAY_NOT_LOGGED_IN": "1", "RUST_BACKTRACE": "1"},
+                     r"^railway CLI failed \(exit 1\): Unauthorized\. Please login with `railway login`$",
+                     id="not-logged-in-with-backtrace"),
+        pytest.param({"FAKE_RAILWAY_NO_LINK": "1"},
+                     r"^railway CLI failed \(exit 1\): No linked project found\. Run railway link to connect to a "
+                     r"project \(Run `railway link` to connect to a project\.\)$", id="no-link"),
+    ],
+)
+async def test_setup_errors_are_the_clis_own_message(fake: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     env: dict[str, str], message: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SourceError, match=message):
+        await prepare(str(RAILWAY_BIN), [], None, SpawnLimiter())
+
+
+async def test_without_service_every_service_of_the_project_is_watched(fake: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_RAILWAY_SERVICES", "api,worker,web")
+    plan = await prepare(str(RAILWAY_BIN), [], None, SpawnLimiter())
+    assert plan.services == ["api", "worker", "web"]
+    plan = await prepare(str(RAILWAY_BIN), ["worker"], None, SpawnLimiter())
+    assert plan.services == ["worker"]
+    monkeypatch.setenv("FAKE_RAILWAY_NO_STATUS", "1")  # services cannot be listed: the linked one
+    plan = await prepare(str(RAILWAY_BIN), [], None, SpawnLimiter())
+    assert plan.services == [None]
+
+
+# ---------------------------------------------------------------- the fake itself behaves like the CLI
+
+def fake_run(*args: str, tty: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("RUST_BACKTRACE", None) if "RUST_BACKTRACE" not in (env or {}) else None
+    if tty:
+        script = "import pty,sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"
+        return subprocess.run([sys.executable, "-c", script, str(RAILWAY_BIN), *args], capture_output=True, text=True,
+                              env=full_env, timeout=20, stdin=subprocess.DEVNULL)
+    return subprocess.run([str(RAILWAY_BIN), *args], capture_output=True, text=True, env=full_env, timeout=20)
+
+
+def test_fake_prints_history_when_piped_and_caps_at_the_last_500(fake: Path) -> None:
+    release(fake / "api.jsonl", records(700, dup_every=0, same_ts_every=0))
+    out = fake_run("logs", "--json").stdout.splitlines()
+    assert len(out) == 500
+    assert '"GET /items/699' in out[-1]
+    assert len(fake_run("logs", "--json", "--tail", "7").stdout.splitlines()) == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["logs", "--since", "1767225600"], 1, "Invalid time format: '1767225600'"),
+        (["logs", "--since", "2026-01-01T00:00:01Z", "--until", "2026-01-01T00:00:00Z"], 1,
+         "--since time must be before --until time"),
+        (["logs", "--lines", "x"], 2, "error: invalid value 'x' for '--lines <LINES>'"),
+        (["logs", "--deployment", "abc", "--bogus"], 2, "error: unexpected argument '--bogus' found"),
+    ],
+)
+def test_fake_rejects_what_the_cli_rejects(fake: Path, args: list[str], code: int, needle: str) -> None:
+    result = fake_run(*args)
+    assert result.returncode == code
+    assert result.stderr.startswith(needle)
+
+
+def test_fake_accepts_relative_and_rfc3339_times(fake: Path) -> None:
+    release(fake / "api.jsonl", records(5, dup_every=0, same_ts_every=0))
+    assert fake_run("logs", "--json", "--since", "1w").returncode == 0
+    assert len(fake_run("logs", "--json", "--since", "2026-01-01T00:00:00+00:00").stdout.splitlines()) == 5
+
+
+def test_fake_streams_only_on_a_terminal(fake: Path) -> None:
+    release(fake / "api.jsonl", records(30, dup_every=0, same_ts_every=0))
+    result = fake_run("logs", "--json", tty=True, env={"FAKE_RAILWAY_DROP_EVERY": "20"})
+    assert result.returncode == 0
+    assert len([x for x in result.stdout.splitlines() if x.strip()]) == 20
+    assert [r["tty"] for r in spawns(fake / "argv.jsonl")] == [True]
+
+
+async def test_a_window_too_dense_to_narrow_is_asked_for_more_lines(fake: Path) -> None:
+    recs = records(150, same_ts_every=1, dup_every=0)  # one timestamp for all 150 lines
+    release(fake / "api.jsonl", recs)
+    async with watching(MemoryCursorStore(), RailwayOptions(interval=1.0, page_lines=50)) as (sender, _, task):
+        await until_published(sender, 150, task)
+    assert published(sender.lines) == expected(recs)
+    assert any("500" in r["argv"] for r in spawns(fake / "argv.jsonl"))  # type: ignore[operator]
+
+
+async def test_a_stream_that_only_repeats_old_lines_is_idle_and_history_reads_on(
+    fake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t0 = 1_767_225_600_000_000_000
-    stamps = [t0, t0 + 1, t0 + 1, t0 + 1, t0 + 2]
-    lines = [orjson.dumps({"message": f"m{i}", "timestamp": format_ts_ns(ts)}).decode() for i, ts in enumerate(stamps)]
-    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv("FAKE_RAILWAY_KEEP_REPEATS", "1")
-    monkeypatch.setenv("FAKE_RAILWAY_ECHO", "2")  # lines 0, 2 and 4 are printed twice
-    async with watching(MemoryCursorStore()) as (sender, watcher):
-        await sender.wait_lines(5)
-        assert watcher.dedupe.duplicates == 3
-    assert [orjson.loads(x)["message"] for x in sender.lines] == ["m0", "m1", "m2", "m3", "m4"]
-
-
-async def test_not_logged_in_is_fatal_with_the_cli_message(fake_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (fake_env / "log.jsonl").write_text("")
-    monkeypatch.setenv("FAKE_RAILWAY_NOT_LOGGED_IN", "1")
-    sender = MemorySender()
-    async with BatchPipeline(Settings(), sender, "railway") as pipeline:
-        watcher = RailwayWatcher(pipeline, railway_bin=str(RAILWAY_BIN))
-        with pytest.raises(SourceError, match=r"exit 1\): Unauthorized. Please login with `railway login`"):
-            await watcher.run()
-
-
-async def test_missing_cli_is_fatal() -> None:
-    async with BatchPipeline(Settings(), MemorySender(), "railway") as pipeline:
-        watcher = RailwayWatcher(pipeline, railway_bin="/nonexistent/railway")
-        with pytest.raises(SourceError, match="railway CLI not found"):
-            await watcher.run()
-
-
-async def test_interval_mode_polls_history(fake_env: Path) -> None:
-    lines = railway_json_lines(50)
-    (fake_env / "log.jsonl").write_text("\n".join(lines) + "\n")
-    (fake_env / "state.json").write_text('{"now": 50}')
-    cursor_ts = orjson.loads(lines[9])["timestamp"]
-    store = MemoryCursorStore()
-    start = Cursor(parse_ts_ns(cursor_ts), cursor_ts, set())
-    async with watching(store, interval=0.01, cursor=start) as (sender, _):
-        await sender.wait_lines(41)
-    assert sorted(sender.lines) == sorted(lines[9:])  # the cursor line is new here: its hash was not in the cursor
-    argvs = [orjson.loads(x) for x in (fake_env / "argv.jsonl").read_text().splitlines()]
-    assert argvs[0][-2:] == ["--since", cursor_ts]
+    monkeypatch.setenv("FAKE_RAILWAY_DROP_EVERY", "50")  # every session re-sends the same first 50 lines
+    recs = records(100, dup_every=0, same_ts_every=0)
+    release(fake / "api.jsonl", recs)
+    async with watching(MemoryCursorStore(), RailwayOptions(verify_every=1.0)) as (sender, _, task):
+        await until_published(sender, 100, task)  # the other 50 come from history
+        await asyncio.sleep(3.0)
+    assert published(sender.lines) == expected(recs)
+    runs = spawns(fake / "argv.jsonl")
+    streams = [r for r in runs if r["tty"]]
+    assert len(streams) <= 6  # restarted at most once per verify_every second once idle

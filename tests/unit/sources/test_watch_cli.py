@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from tests.fakes.loki_server import FakeLoki
 STREAMFIX = Path(sys.executable).parent / "streamfix"
 
 FLAGS = {
-    ("watch", "railway"): ["--service", "--environment", "--auto-fix", "--interval", "--log-level", "--railway-bin"],
+    ("watch", "railway"): ["--service", "--environment", "--auto-fix", "--interval", "--log-level", "--railway-bin",
+                           "--log-file", "--verify-every", "--page-lines", "--since"],
     ("watch", "loki"): ["--query", "--url", "--org-id", "--interval", "--live", "--auto-fix", "--log-level"],
     ("watch", "file"): ["PATH...", "--from-end", "--interval", "--format", "--auto-fix", "--log-level"],
     ("watch", "stdin"): ["--name", "--format", "--auto-fix", "--log-level"],
@@ -95,6 +97,40 @@ async def test_railway_not_logged_in_passes_the_cli_message_through(tmp_path: Pa
     assert "railway CLI failed (exit 1): Unauthorized. Please login with `railway login`" in line
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("fake_env", "message"),
+    [
+        pytest.param({"FAKE_RAILWAY_NOT_LOGGED_IN": "1"}, "railway CLI failed (exit 1): Unauthorized. Please login "
+                     "with `railway login`", id="not-logged-in"),
+        pytest.param({"FAKE_RAILWAY_NO_LINK": "1"}, "railway CLI failed (exit 1): No linked project found. Run "
+                     "railway link to connect to a project (Run `railway link` to connect to a project.)", id="no-link"),
+    ],
+)
+@pytest.mark.parametrize("args", [["--service", "api"], []], ids=["service", "all-services"])
+async def test_railway_errors_with_backtraces_are_the_clis_message_in_one_line(
+    fake_env: dict[str, str], message: str, args: list[str]
+) -> None:
+    env = {"PATH": f"{RAILWAY_BIN.parent}:/usr/bin:/bin", "RUST_BACKTRACE": "1", "STREAMFIX_LOG_LEVEL": "ERROR",
+           "STREAMFIX_BROKER": "127.0.0.1:1", **fake_env}
+    code, err = await run_cli("watch", "railway", *args, env=env)
+    assert code == 1
+    assert one_error_line(err) == f"streamfix: error: {message}"
+
+
+def test_railway_log_file_is_appended(tmp_path: Path) -> None:
+    log_file = tmp_path / "watch.log"
+    log_file.write_text("older line\n")
+    env = {"PATH": f"{RAILWAY_BIN.parent}:/usr/bin:/bin", "FAKE_RAILWAY_SERVICES": "api,worker",
+           "FAKE_RAILWAY_LOG": str(tmp_path / "{service}.jsonl"), "STREAMFIX_BROKER": "127.0.0.1:1",
+           "STREAMFIX_LOG_FORMAT": "text"}
+    result = CliRunner().invoke(main, ["watch", "railway", "--log-file", str(log_file), "--log-level", "INFO"], env=env)
+    assert result.exit_code == 1  # no broker
+    text = log_file.read_text()
+    assert text.startswith("older line\n")
+    assert "railway services discovered" in text
+
+
 def test_error_line_never_shows_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMFIX_LOKI_PASSWORD", "pw-secret-123")
     result = CliRunner().invoke(main, ["watch", "loki", "--url", "http://bob:pw-secret-123@127.0.0.1:9",
@@ -103,3 +139,23 @@ def test_error_line_never_shows_url_credentials(monkeypatch: pytest.MonkeyPatch)
     line = one_error_line(result.stderr)
     assert "cannot reach Loki" in line
     assert "pw-secret-123" not in result.stderr
+
+
+REAL_RAILWAY = os.environ.get("STREAMFIX_TEST_RAILWAY_BIN", "")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not REAL_RAILWAY, reason="set STREAMFIX_TEST_RAILWAY_BIN to a real railway binary (5.71.0)")
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [({}, "Unauthorized. Please login with `railway login`"),
+     ({"RAILWAY_API_TOKEN": "not-a-token"},
+      "No linked project found. Run railway link to connect to a project (Run `railway link` to connect to a project.)")],
+    ids=["not-logged-in", "no-link"],
+)
+async def test_real_railway_cli_errors_are_one_line(tmp_path: Path, extra: dict[str, str], message: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RUST_BACKTRACE": "1", "STREAMFIX_BROKER": "127.0.0.1:1",
+           "STREAMFIX_LOG_LEVEL": "ERROR", **extra}
+    code, err = await run_cli("watch", "railway", "--railway-bin", REAL_RAILWAY, env=env)
+    assert code == 1
+    assert one_error_line(err) == f"streamfix: error: railway CLI failed (exit 1): {message}"
