@@ -2,16 +2,18 @@
 
 ``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +43,23 @@ class Program:
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
     def run(self) -> str:
-        """Run the program; return its stderr (the traceback)."""
-        command = [self.binary or sys.executable, str(self.path)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=HERE)
+        """Run the program; return its stderr (the traceback).
+
+        Go programs run with ``go run``; Rust programs are compiled with debug info and run with
+        ``RUST_BACKTRACE=1``.
+        """
+        env = None
+        with tempfile.TemporaryDirectory() as build:
+            if self.binary == "go":
+                command = ["go", "run", str(self.path)]
+            elif self.binary == "rustc":
+                exe = str(Path(build) / self.name)
+                subprocess.run(["rustc", "-g", "-o", exe, str(self.path)], check=True, timeout=120, capture_output=True)
+                command = [exe]
+                env = {**os.environ, "RUST_BACKTRACE": "1"}
+            else:
+                command = [self.binary or sys.executable, str(self.path)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=HERE, env=env)
         if done.returncode == 0:
             raise AssertionError(f"{self.name} did not fail")
         return done.stderr
@@ -74,5 +90,5 @@ def load(path: Path) -> Program:
 
 
 PROGRAMS: tuple[Program, ...] = tuple(
-    load(path) for path in sorted(p for ext in ("py", "js", "java") for p in HERE.glob(f"[a-z]*.{ext}"))
+    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs") for p in HERE.glob(f"[a-z]*.{ext}"))
 )
