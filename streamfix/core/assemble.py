@@ -66,11 +66,11 @@ EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Ex
 MESSAGE_CONTINUATION = re.compile(r"^(?:\s+\S|[\w.\[\]\-]+\s*$|[A-Z][A-Z ]{1,20}:|LINE \d+:|\^)")
 
 GO_START = re.compile(r"^(?:panic: |fatal error: )")
-# What follows a Go panic line: "[recovered]" panics, the signal line, goroutine headers, function lines
+# What follows a Go panic line: re-panics ("\tpanic: ..." after "[recovered]"), the signal line, goroutine headers, function lines
 # ("main.(*Server).handle(0xc000010000, {0x4b2f60, 0x5})"), their tab-indented "file.go:LINE +0x1d"
 # lines, "created by", elided frames, and "exit status 2" from "go run".
 GO_LINE = re.compile(
-    r"^(?:\s*panic: .*|\[signal .*\]|goroutine \d+ \[[^\]]*\]:|\t.*|[\w./*()\[\]{}$-]+\(.*\)"
+    r"^(?:\[signal .*\]|goroutine \d+ \[[^\]]*\]:|\t.*|[\w./*()\[\]{}$-]+\(.*\)"
     r"|created by .*|\.\.\.additional frames elided\.\.\.|exit status \d+|\s*)$"
 )
 RUST_START = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at ")
@@ -189,7 +189,7 @@ def _continues_message(line: ParsedLine) -> bool:
     """
     text = line.message
     if TB_START.match(text) or PY_FILE.match(text) or EXC_LIKE.match(text) or JAVA_HEADER.match(text) \
-            or NODE_PREAMBLE.match(text):
+            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text):
         return False
     return line.level is not None or MESSAGE_CONTINUATION.match(text) is not None
 
@@ -403,6 +403,8 @@ class Assembler:
         elif state == GO:
             if not _has_header(line) and GO_LINE.match(text) and not (text.strip() and EXC_LIKE.match(text)):
                 cur.lines.append(line)
+                if text.startswith("exit status "):  # "go run" reports the exit: nothing follows
+                    self._emit(key, out)
             else:
                 self._restart(key, line, now, out)
         elif state in (RUST_MSG, RUST_BT):

@@ -4,7 +4,7 @@ The tracebacks are the stderr of the failing programs in ``tracebacks/`` (real C
 runs). Each style renders the same stderr the way its platform prints it, with several replicas of the
 service interleaved line by line and ordinary traffic between errors (some of it mentions "error"
 without being one). :func:`score` runs the error path over a rendered stream and compares the events
-with what was written: recall, false events, and type/file/line/function accuracy.
+with what was written: recall, false events, and type/file/line/function/category accuracy.
 
 Used by ``tests/unit/core/test_prefix.py`` and ``benchmarks/bench_prefixes.py``.
 """
@@ -61,7 +61,8 @@ class Score:
     found: int = 0
     recalled: int = 0
     false_events: int = 0
-    right: dict[str, int] = field(default_factory=lambda: {"type": 0, "file": 0, "line": 0, "function": 0})
+    right: dict[str, int] = field(default_factory=lambda: {"type": 0, "file": 0, "line": 0, "function": 0,
+                                                           "category": 0})
     wrong: list[str] = field(default_factory=list)
 
     @property
@@ -208,8 +209,10 @@ def score(style: str, raw: Sequence[str], expected: Sequence[Expected], owners: 
         seen.add(owner)
         result.recalled += 1
         program = expected[owner].program
-        got = {"type": event.error_type, "file": event.file, "line": event.line, "function": event.function}
-        want = {"type": program.error_type, "file": program.file, "line": program.line, "function": program.function}
+        got = {"type": event.error_type, "file": event.file, "line": event.line, "function": event.function,
+               "category": event.category.value}
+        want = {"type": program.error_type, "file": program.file, "line": program.line, "function": program.function,
+                "category": program.category}
         for name in result.right:
             if got[name] == want[name]:
                 result.right[name] += 1

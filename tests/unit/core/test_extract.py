@@ -92,6 +92,7 @@ def test_genuine_traceback(program: Program, shape: str) -> None:
         program.line,
         program.function,
     )
+    assert event.category.value == program.category
     assert not event.incomplete
     assert event.fingerprint.startswith("fp")
 

@@ -1,6 +1,6 @@
 """Small failing programs: each one raises a real exception, and its docstring says what to expect.
 
-``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
+``EXPECT type=<printed error type> function=<innermost in-app function> category=<category>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
 not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
@@ -35,6 +35,7 @@ class Program:
     line: int
     requires: str | None
     binary: str | None = None
+    category: str | None = None
 
     @property
     def available(self) -> bool:
@@ -86,6 +87,7 @@ def load(path: Path) -> Program:
         line=line,
         requires=requires.group("module") if requires else None,
         binary=binary.group("binary") if binary else None,
+        category=fields.get("category"),
     )
 
 

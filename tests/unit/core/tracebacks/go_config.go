@@ -1,5 +1,5 @@
 // A Go panic with a wrapped library error: panic(fmt.Errorf(... %w, err)) after os.ReadFile failed.
-// EXPECT type=panic function=main.loadConfig
+// EXPECT type=panic function=main.loadConfig category=internal_error
 // REQUIRES-BINARY go
 
 package main

@@ -1,5 +1,5 @@
 // A Go runtime panic: index out of range, with the panicking goroutine's trace.
-// EXPECT type=runtime.Error function=main.priceOf
+// EXPECT type=runtime.Error function=main.priceOf category=internal_error
 // REQUIRES-BINARY go
 
 package main

@@ -1,6 +1,6 @@
 // An uncaught Java exception with a cause: "Exception in thread", "at" frames, "Caused by:", "... N more".
 // The root cause (the deepest "Caused by:") is the reported error; the outer one is kept as chained.
-// EXPECT type=java.lang.IndexOutOfBoundsException function=Orders.total file=java_illegal_state.java
+// EXPECT type=java.lang.IndexOutOfBoundsException function=Orders.total file=java_illegal_state.java category=internal_error
 // REQUIRES-BINARY java
 
 import java.util.List;

@@ -1,5 +1,5 @@
 // A Rust panic from an out-of-bounds index, run with RUST_BACKTRACE=1.
-// EXPECT type=panic function=rust_index::price_of
+// EXPECT type=panic function=rust_index::price_of category=internal_error
 // REQUIRES-BINARY rustc
 
 fn price_of(prices: &[u32], i: usize) -> u32 {
