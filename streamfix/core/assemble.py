@@ -253,6 +253,9 @@ class Assembler:
         current = self.streams.pop(key)
         flag = current.incomplete if incomplete is None else incomplete or current.incomplete
         lines = current.lines
+        if lines[-1].message.strip() or len(lines) == 1:
+            out.append(Unit(current.kind, tuple(lines), flag))
+            return
         end = len(lines)
         while end > 1 and not lines[end - 1].message.strip() and not _has_header(lines[end - 1]):
             end -= 1  # blank lines after the error (kept in case a chained section followed) are not part of it
