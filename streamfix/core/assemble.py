@@ -41,7 +41,8 @@ NODE_PRE_BLANK = "node_pre_blank"  # after the blank line that ends the preamble
 GO = "go"  # a Go panic and its goroutine traces
 RUST_MSG = "rust_msg"  # a Rust panic's message, after "thread '...' panicked at FILE:LINE:COL:"
 RUST_BT = "rust_bt"  # a Rust RUST_BACKTRACE "stack backtrace:"
-_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT})
+RUBY = "ruby"  # a Ruby exception: its header line, "from" lines, causes
+_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY})
 _CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK})  # no exception line seen yet
 MAX_PREAMBLE = 6
 
@@ -73,6 +74,10 @@ GO_LINE = re.compile(
     r"^(?:\[signal .*\]|goroutine \d+ \[[^\]]*\]:|\t.*|[\w./*()\[\]{}$-]+\(.*\)"
     r"|created by .*|\.\.\.additional frames elided\.\.\.|exit status \d+|\s*)$"
 )
+# Ruby's uncaught exception: "FILE:LINE:in `METHOD': MESSAGE (Class)" (quotes ` ' before 3.4, ' ' after),
+# then "\tfrom FILE:LINE:in `METHOD'" lines; a cause is printed the same way right after.
+RUBY_START = re.compile(r"^[^\s:][^:]*:\d+:in [`'][^'`]+': .*\([A-Z][\w:]*\)$")
+RUBY_FROM = re.compile(r"^\t(?:from \S.*:\d+:in |\.\.\. \d+ levels\.\.\.)")
 RUST_START = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at ")
 RUST_FRAME = re.compile(r"^\s+(?:\d+: |at )\S")
 
@@ -189,7 +194,7 @@ def _continues_message(line: ParsedLine) -> bool:
     """
     text = line.message
     if TB_START.match(text) or PY_FILE.match(text) or EXC_LIKE.match(text) or JAVA_HEADER.match(text) \
-            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text):
+            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text) or RUBY_START.match(text):
         return False
     return line.level is not None or MESSAGE_CONTINUATION.match(text) is not None
 
@@ -286,6 +291,8 @@ class Assembler:
             self._open(line, GO, "go", now)
         elif RUST_START.match(text):
             self._open(line, RUST_MSG, "rust", now)
+        elif RUBY_START.match(text):
+            self._open(line, RUBY, "ruby", now)
         elif line.is_error_level and NODE_PREAMBLE.match(text):
             self._open(line, NODE_PRE, "node", now)
         elif STACK_AT.match(text) and line.is_error_level:
@@ -408,6 +415,11 @@ class Assembler:
                 cur.lines.append(line)
                 if text.startswith("exit status "):  # "go run" reports the exit: nothing follows
                     self._emit(key, out)
+            else:
+                self._restart(key, line, now, out)
+        elif state == RUBY:
+            if not _has_header(line) and (RUBY_FROM.match(text) or RUBY_START.match(text)):
+                cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
         elif state in (RUST_MSG, RUST_BT):

@@ -15,7 +15,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from streamfix.core.assemble import GO_START, NODE_PREAMBLE, PY_CHAIN_MARKER, RUST_START, TB_START, Unit
+from streamfix.core.assemble import (
+    GO_START,
+    NODE_PREAMBLE,
+    PY_CHAIN_MARKER,
+    RUBY_START,
+    RUST_START,
+    TB_START,
+    Unit,
+)
 from streamfix.core.models import ErrorEvent, Frame, ParsedLine
 
 GENERIC_TYPE = "LoggedError"
@@ -304,6 +312,42 @@ def _rust(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Fr
     return "panic", "\n".join(lines).strip(), tuple(frames), file, line
 
 
+_RUBY_HEAD = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):in [`'](?P<func>[^'`]+)': (?P<msg>.*) \((?P<type>[A-Z][\w:]*)\)$")
+_RUBY_FROM = re.compile(r"^\tfrom (?P<file>\S.*?):(?P<line>\d+):in [`'](?P<func>[^'`]+)'$")
+_RUBY_NOT_APP = ("/lib/ruby/", "/gems/", "/vendor/bundle/", "<internal:")
+_RUBY_BLOCK = re.compile(r"^(?:(?:block(?: \(\d+ levels\))?|rescue|ensure) in )+")
+
+
+def _ruby(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Frame, ...], tuple[str, ...]]:
+    """A Ruby exception: the raised one first (innermost frame in its header line, then ``from`` lines
+    outward), each cause after it the same way. The raised exception is reported, causes are chained.
+
+    A method written in C (``Hash#fetch``) is reported at its caller's line: when the innermost frame
+    shares its file and line with the next one, the next one is where the error happened."""
+    sections: list[tuple[str, str, list[Frame]]] = []
+    for text in texts:
+        if head := _RUBY_HEAD.match(text):
+            path = head.group("file")
+            func = _RUBY_BLOCK.sub("", head.group("func"))  # "block in total" runs in method total
+            frame = Frame(path, int(head.group("line")), func, _ruby_app(path, in_app))
+            sections.append((head.group("type"), head.group("msg"), [frame]))
+        elif (step := _RUBY_FROM.match(text)) and sections:
+            path = step.group("file")
+            func = _RUBY_BLOCK.sub("", step.group("func"))
+            sections[-1][2].append(Frame(path, int(step.group("line")), func, _ruby_app(path, in_app)))
+    if not sections:
+        return GENERIC_TYPE, texts[0] if texts else "", (), ()
+    error_type, message, frames = sections[0]
+    if len(frames) > 1 and (frames[0].file, frames[0].line) == (frames[1].file, frames[1].line):
+        frames = frames[1:]
+    frames.reverse()  # innermost last, as in Python
+    return error_type, message, tuple(frames), tuple(t for t, _, _ in sections[1:])
+
+
+def _ruby_app(path: str, in_app: InAppConfig) -> bool:
+    return in_app.is_in_app(path) and not any(marker in path for marker in _RUBY_NOT_APP)
+
+
 def _panic_frame(frames: Sequence[Frame], file: str | None, line: int | None) -> Frame | None:
     """Where a Rust panic happened: its own location (the caller, for ``#[track_caller]`` functions such
     as ``unwrap``), with the function of the backtrace frame at that line, else the innermost
@@ -323,6 +367,8 @@ def _embedded_language(texts: Sequence[str], exc_text: str) -> str:
         return "go"
     if RUST_START.match(first):
         return "rust"
+    if RUBY_START.match(first):
+        return "ruby"
     return "node" if "    at " in exc_text else "java"
 
 
@@ -362,6 +408,8 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         elif language == "rust":
             error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
             panic_at = _panic_frame(frames, panic_file, panic_line)
+        elif language == "ruby":
+            error_type, message, frames, chained = _ruby(texts, in_app)
         elif language == "python":
             error_type, message, frames, chained, missing = _python(texts, in_app)
             incomplete = incomplete or missing
@@ -378,6 +426,8 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
             log_message = head.message
     elif unit.kind == "go":
         error_type, message, frames = _go(texts, in_app)
+    elif unit.kind == "ruby":
+        error_type, message, frames, chained = _ruby(texts, in_app)
     elif unit.kind == "rust":
         error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
         panic_at = _panic_frame(frames, panic_file, panic_line)

@@ -2,7 +2,7 @@
 
 ``EXPECT type=<printed error type> function=<innermost in-app function> category=<category>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``, ``ruby``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-_EXPECT = re.compile(r"^(?://\s*)?EXPECT (?P<fields>.+)$", re.MULTILINE)
-_REQUIRES = re.compile(r"^(?://\s*)?REQUIRES (?P<module>\S+)$", re.MULTILINE)
-_REQUIRES_BINARY = re.compile(r"^(?://\s*)?REQUIRES-BINARY (?P<binary>\S+)$", re.MULTILINE)
+_EXPECT = re.compile(r"^(?:(?://|#)\s*)?EXPECT (?P<fields>.+)$", re.MULTILINE)
+_REQUIRES = re.compile(r"^(?:(?://|#)\s*)?REQUIRES (?P<module>\S+)$", re.MULTILINE)
+_REQUIRES_BINARY = re.compile(r"^(?:(?://|#)\s*)?REQUIRES-BINARY (?P<binary>\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -92,5 +92,5 @@ def load(path: Path) -> Program:
 
 
 PROGRAMS: tuple[Program, ...] = tuple(
-    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs") for p in HERE.glob(f"[a-z]*.{ext}"))
+    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs", "rb") for p in HERE.glob(f"[a-z]*.{ext}"))
 )
