@@ -131,6 +131,14 @@ def _railway_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
     return orjson.dumps(record).decode()
 
 
+def _compose_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
+    return f"{r.name:<9}| " + _railway_json(r, text, ts, err)
+
+
+def _kubectl_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
+    return f"[pod/{r.name}/api] {_iso(ts)} " + _railway_json(r, text, ts, err)
+
+
 # style -> (renderer, replica names, interleaved)
 STYLES: dict[str, tuple[Renderer, tuple[str, ...], bool]] = {
     "compose": (_compose, ("api-1", "api-2", "worker-1"), True),
@@ -144,6 +152,8 @@ STYLES: dict[str, tuple[Renderer, tuple[str, ...], bool]] = {
     "ts-replica": (_ts_replica, ("7f3a9c2e", "b41d07aa", "c9e2f310"), True),
     "docker-ts": (_docker_ts, ("c0",), False),
     "railway-json": (_railway_json, ("r1", "r2", "r3"), True),
+    "compose-json": (_compose_json, ("api-1", "api-2", "worker-1"), True),
+    "kubectl-json": (_kubectl_json, ("api-7d9f8-x2k4p", "api-7d9f8-q9w1z", "api-7d9f8-mm3ls"), True),
 }
 
 

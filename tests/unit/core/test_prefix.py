@@ -86,6 +86,13 @@ def test_parsed_line_takes_stream_and_time_from_the_prefix() -> None:
     assert (parsed.level, parsed.logger, parsed.message) == ("ERROR", "app.jobs", "export failed")
 
 
+def test_json_line_under_a_prefix_is_parsed_as_json() -> None:
+    raw = 'api-1  | {"message": "payment failed", "level": "error", "timestamp": "2026-11-28T12:00:00Z"}'
+    parsed = parse_line(raw, index=0)
+    assert (parsed.fmt, parsed.message, parsed.level, parsed.stream) == (
+        "railway", "payment failed", "ERROR", "container=api-1")
+
+
 def test_interleaved_replicas_assemble_separately() -> None:
     a = ["Traceback (most recent call last):", '  File "/app/a.py", line 1, in f', "    f()", "KeyError: 'a'"]
     b = ["Traceback (most recent call last):", '  File "/app/b.py", line 2, in g', "    g()", "ValueError: b"]
