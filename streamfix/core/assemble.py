@@ -418,7 +418,8 @@ class Assembler:
             else:
                 self._restart(key, line, now, out)
         elif state == RUBY:
-            if not _has_header(line) and (RUBY_FROM.match(text) or RUBY_START.match(text)):
+            # A cause is printed right after; a header after other lines of the stream is a new exception.
+            if not _has_header(line) and (RUBY_FROM.match(text) or (RUBY_START.match(text) and not cur.foreign)):
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)

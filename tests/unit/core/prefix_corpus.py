@@ -150,6 +150,7 @@ STYLES: dict[str, tuple[Renderer, tuple[str, ...], bool]] = {
     "syslog-5424": (_syslog5424, ("a", "b", "c"), True),
     "heroku": (_heroku, ("web.1", "web.2", "worker.1"), True),
     "ts-replica": (_ts_replica, ("7f3a9c2e", "b41d07aa", "c9e2f310"), True),
+    "ts-replica-word": (_ts_replica, ("web", "worker", "api"), True),
     "docker-ts": (_docker_ts, ("c0",), False),
     "railway-json": (_railway_json, ("r1", "r2", "r3"), True),
     "compose-json": (_compose_json, ("api-1", "api-2", "worker-1"), True),

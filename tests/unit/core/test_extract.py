@@ -300,6 +300,20 @@ KNOWN_WRONG_CASES: list[tuple[str, list[str], object, object]] = [
 ]
 
 
+RUBY_BACK_TO_BACK = ["a.rb:2:in `f': boom (RuntimeError)", "\tfrom a.rb:5:in `<main>'",
+                     "b.rb:3:in `g': bang (KeyError)", "\tfrom b.rb:6:in `<main>'"]
+
+
+@pytest.mark.xfail(strict=True, reason="known-wrong: Ruby prints a cause exactly like a new uncaught exception")
+def test_known_wrong_ruby_two_exceptions_back_to_back_are_two_events() -> None:
+    assert len(run_batch(RUBY_BACK_TO_BACK, final=True).events) == 2
+
+
+def test_known_wrong_ruby_two_exceptions_back_to_back_read_as_a_cause() -> None:
+    (event,) = run_batch(RUBY_BACK_TO_BACK, final=True).events
+    assert (event.error_type, event.chained) == ("RuntimeError", ("KeyError",))
+
+
 def _single(lines: list[str]) -> object:
     events = run_batch(lines, final=True).events
     if not events:
