@@ -130,6 +130,10 @@ def main() -> None:
                 [PY, "benchmarks/grouping_accuracy.py", "--with-drain3"],
             ),
             run(
+                "Template miner parameters by leave-one-system-out (Loghub-2k)",
+                [PY, "benchmarks/templates_loso.py"],
+            ),
+            run(
                 "`streamfix templates` vs Drain3 (whole process, same input, same run)",
                 [PY, "benchmarks/bench_templates.py", "--lines", str(200_000 // scale)],
             ),

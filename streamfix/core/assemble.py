@@ -38,7 +38,11 @@ PY_GROUP = "py_group"  # inside an ExceptionGroup box
 STACK = "stack"  # Node.js or Java stack trace
 NODE_PRE = "node_pre"  # Node.js uncaught-error preamble: "file.js:LINE", the source line, a caret
 NODE_PRE_BLANK = "node_pre_blank"  # after the blank line that ends the preamble: the error line is next
-_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK})
+GO = "go"  # a Go panic and its goroutine traces
+RUST_MSG = "rust_msg"  # a Rust panic's message, after "thread '...' panicked at FILE:LINE:COL:"
+RUST_BT = "rust_bt"  # a Rust RUST_BACKTRACE "stack backtrace:"
+RUBY = "ruby"  # a Ruby exception: its header line, "from" lines, causes
+_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY})
 _CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK})  # no exception line seen yet
 MAX_PREAMBLE = 6
 
@@ -62,6 +66,21 @@ EXC_LIKE = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Ex
 # Any other unindented line is the program's next output, not part of the message.
 MESSAGE_CONTINUATION = re.compile(r"^(?:\s+\S|[\w.\[\]\-]+\s*$|[A-Z][A-Z ]{1,20}:|LINE \d+:|\^)")
 
+GO_START = re.compile(r"^(?:panic: |fatal error: )")
+# What follows a Go panic line: re-panics ("\tpanic: ..." after "[recovered]"), the signal line, goroutine headers, function lines
+# ("main.(*Server).handle(0xc000010000, {0x4b2f60, 0x5})"), their tab-indented "file.go:LINE +0x1d"
+# lines, "created by", elided frames, and "exit status 2" from "go run".
+GO_LINE = re.compile(
+    r"^(?:\[signal .*\]|goroutine \d+ \[[^\]]*\]:|\t.*|[\w./*()\[\]{}$-]+\(.*\)"
+    r"|created by .*|\.\.\.additional frames elided\.\.\.|exit status \d+|\s*)$"
+)
+# Ruby's uncaught exception: "FILE:LINE:in `METHOD': MESSAGE (Class)" (quotes ` ' before 3.4, ' ' after),
+# then "\tfrom FILE:LINE:in `METHOD'" lines; a cause is printed the same way right after.
+RUBY_START = re.compile(r"^[^\s:][^:]*:\d+:in [`'][^'`]+': .*\([A-Z][\w:]*\)$")
+RUBY_FROM = re.compile(r"^\t(?:from \S.*:\d+:in |\.\.\. \d+ levels\.\.\.)")
+RUST_START = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at ")
+RUST_FRAME = re.compile(r"^\s+(?:\d+: |at )\S")
+
 _PINO_ERROR = re.compile(r'level\\?":\s?[56]0\b')
 
 
@@ -71,7 +90,7 @@ def might_open_error(raw: str) -> bool:
     While :attr:`Assembler.idle` is true a caller may skip parsing such a line entirely: it is a plain
     line. The assembler only opens a unit on an error level (``err``, ``error``, ``crit``, ``critical``,
     ``fatal``, ``exception``, pino's 50/60), a ``Traceback`` line, an exception-like line (a name ending
-    in Error or Exception), a traceback in a structured field (``exc_info``, ``exception``, ``err``,
+    in Error or Exception), a Go or Rust panic, a traceback in a structured field (``exc_info``, ``exception``, ``err``,
     ``error``, ``traceback``, or ``stack`` when the stack names an error), or, at an error level only, a
     ``File "..."`` line or a Node.js preamble; each of those contains one of the substrings checked
     here. ``in`` checks on the lowercased line are several times faster than one regular expression
@@ -84,6 +103,7 @@ def might_open_error(raw: str) -> bool:
         or "crit" in low
         or "fatal" in low
         or "traceback" in low
+        or "panic" in low
         or _PINO_ERROR.search(low) is not None
     )
 
@@ -160,7 +180,7 @@ def _foreign(unit_line: ParsedLine, line: ParsedLine) -> bool:
 def _starts_error(line: ParsedLine) -> bool:
     """An error-level line (not an indented fragment of something else) or an exception-like line."""
     if line.is_error_level:
-        return not line.message[:1].isspace()
+        return line.message[:1] not in ("", " ", "\t") and not line.message.isspace()
     return EXC_LIKE.match(line.message) is not None
 
 
@@ -174,7 +194,7 @@ def _continues_message(line: ParsedLine) -> bool:
     """
     text = line.message
     if TB_START.match(text) or PY_FILE.match(text) or EXC_LIKE.match(text) or JAVA_HEADER.match(text) \
-            or NODE_PREAMBLE.match(text):
+            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text) or RUBY_START.match(text):
         return False
     return line.level is not None or MESSAGE_CONTINUATION.match(text) is not None
 
@@ -237,7 +257,15 @@ class Assembler:
     def _emit(self, key: str, out: list[Unit], *, incomplete: bool | None = None) -> None:
         current = self.streams.pop(key)
         flag = current.incomplete if incomplete is None else incomplete or current.incomplete
-        out.append(Unit(current.kind, tuple(current.lines), flag))
+        lines = current.lines
+        if lines[-1].message.strip() or len(lines) == 1:
+            out.append(Unit(current.kind, tuple(lines), flag))
+            return
+        end = len(lines)
+        while end > 1 and not lines[end - 1].message.strip() and not _has_header(lines[end - 1]):
+            end -= 1  # blank lines after the error (kept in case a chained section followed) are not part of it
+        out.append(Unit(current.kind, tuple(lines[:end]), flag))
+        out.extend(Unit("line", (line,)) for line in lines[end:])
 
     def _close(self, key: str, out: list[Unit]) -> None:
         current = self.streams[key]
@@ -259,6 +287,12 @@ class Assembler:
             self._open(line, PY_FRAMES, "python", now, incomplete=True)
         elif JAVA_HEADER.match(text):
             self._open(line, STACK, "java", now)
+        elif GO_START.match(text):
+            self._open(line, GO, "go", now)
+        elif RUST_START.match(text):
+            self._open(line, RUST_MSG, "rust", now)
+        elif RUBY_START.match(text):
+            self._open(line, RUBY, "ruby", now)
         elif line.is_error_level and NODE_PREAMBLE.match(text):
             self._open(line, NODE_PRE, "node", now)
         elif STACK_AT.match(text) and line.is_error_level:
@@ -376,12 +410,49 @@ class Assembler:
                 cur.state = STACK
             else:
                 self._restart(key, line, now, out, incomplete=True)
+        elif state == GO:
+            if not _has_header(line) and GO_LINE.match(text) and not (text.strip() and EXC_LIKE.match(text)):
+                cur.lines.append(line)
+                if text.startswith("exit status "):  # "go run" reports the exit: nothing follows
+                    self._emit(key, out)
+            else:
+                self._restart(key, line, now, out)
+        elif state == RUBY:
+            # A cause is printed right after; a header after other lines of the stream is a new exception.
+            if not _has_header(line) and (RUBY_FROM.match(text) or (RUBY_START.match(text) and not cur.foreign)):
+                cur.lines.append(line)
+            else:
+                self._restart(key, line, now, out)
+        elif state in (RUST_MSG, RUST_BT):
+            self._rust(cur, line, now, out)
         else:  # STACK
             if not _has_header(line) and not TB_START.match(text) and (STACK_AT.match(text) or STACK_MORE.match(text) or
                                           (text[:1].isspace() and text.strip()) or not text.strip()):
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
+
+    def _rust(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        if _has_header(line) or TB_START.match(text) or RUST_START.match(text):
+            self._restart(key, line, now, out)
+        elif text.startswith("note: "):  # the default panic hook's last line
+            cur.lines.append(line)
+            self._emit(key, out)
+        elif text == "stack backtrace:":
+            cur.lines.append(line)
+            cur.state = RUST_BT
+        elif cur.state == RUST_BT:
+            if RUST_FRAME.match(text):
+                cur.lines.append(line)
+            else:
+                self._restart(key, line, now, out)
+        elif cur.count < MAX_CONTINUATION and text.strip():  # the panic message, any number of lines
+            cur.lines.append(line)
+            cur.count += 1
+        else:
+            self._restart(key, line, now, out)
 
     def _py_frames(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         key = line.stream

@@ -175,7 +175,8 @@ def _fields(event: ErrorEvent, error_type: str | None = None) -> dict[str, str]:
     kind = event.error_type if error_type is None else error_type
     return {
         "module": kind.rsplit(".", 1)[0] if "." in kind else "",
-        "library": "\n".join(library_frames(event.frames)) if event.frames and error_type is None else "",
+        "library": "\n".join(library_frames(event.frames)) if error_type is None and event.frames
+        and not event.frames[-1].in_app else "",
         "type": event.error_type if error_type is None else error_type,
         "message": message if error_type is None else "",
         "logger": event.logger or "",

@@ -15,7 +15,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from streamfix.core.assemble import NODE_PREAMBLE, PY_CHAIN_MARKER, TB_START, Unit
+from streamfix.core.assemble import (
+    GO_START,
+    NODE_PREAMBLE,
+    PY_CHAIN_MARKER,
+    RUBY_START,
+    RUST_START,
+    TB_START,
+    Unit,
+)
 from streamfix.core.models import ErrorEvent, Frame, ParsedLine
 
 GENERIC_TYPE = "LoggedError"
@@ -43,6 +51,18 @@ _JAVA_HEAD = re.compile(r'^(?:Exception in thread "[^"]*" |Caused by: |\s*Suppre
 _LOG_TYPE = re.compile(
     r"(?:^|[\s:(\[])(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Timeout|Exit|Interrupt|Fault))\b(?::\s?(?P<msg>.*))?"
 )
+_GO_PANIC = re.compile(r"^(?:panic|fatal error): (?P<msg>.*?)(?: \[recovered\])?$")
+_GO_FUNC = re.compile(r"^(?P<func>[\w./*()\[\]{}$-]+?)\(.*\)$")
+_GO_FILE = re.compile(r"^\t(?P<file>.+?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_GO_NOT_APP = ("runtime.", "panic(", "testing.")
+_RUST_HEAD = re.compile(
+    r"^thread '[^']*'(?: \(\d+\))? panicked at (?:(?P<file>.+?):(?P<line>\d+):\d+:$"
+    r"|'(?P<msg>.*)', (?P<file2>.+?):(?P<line2>\d+):\d+$)"
+)
+_RUST_FUNC = re.compile(r"^\s+\d+: (?:0x[0-9a-f]+ - )?(?P<func>.+?)$")
+_RUST_AT = re.compile(r"^\s+at (?P<file>.+?):(?P<line>\d+)(?::\d+)?$")
+_RUST_NOT_APP = ("std::", "core::", "alloc::", "__rustc::", "rust_begin_unwind", "__rust", "<alloc::", "<core::",
+                 "<std::", "_start", "__libc_start")
 _LOG_DOTTED = re.compile(r"^(?P<type>[a-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Z]\w*)(?::\s?(?P<msg>.*))?$")
 
 
@@ -170,7 +190,25 @@ def _python(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[
     return primary.error_type or GENERIC_TYPE, "\n".join(primary.message).strip(), frames, chained, missing
 
 
+def _java_root_cause(texts: Sequence[str]) -> Sequence[str]:
+    """From a Java trace with top-level ``Caused by:`` sections, the deepest section (the root cause).
+
+    Its frames continue (``... N more``) with the enclosing trace's, which are not repeated. The outer
+    exceptions are kept as chained types, outermost first.
+    """
+    starts = [n for n, text in enumerate(texts) if text.startswith("Caused by: ")]
+    return texts[starts[-1]:] if starts else texts
+
+
 def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, str, tuple[Frame, ...], tuple[str, ...]]:
+    if kind == "java" and any(text.startswith("Caused by: ") for text in texts):
+        outer: list[str] = []
+        for text in texts:
+            stripped = text.removeprefix("Caused by: ") if text.startswith("Caused by: ") else None
+            if (text is texts[0] or stripped is not None) and (hm := _JAVA_HEAD.match(stripped or text)):
+                outer.append(hm.group("type"))
+        root = _stack(_java_root_cause(texts), in_app, "java-root")
+        return root[0], root[1], root[2], tuple(outer[:-1])
     error_type, message, chained = GENERIC_TYPE, "", []
     frames: list[Frame] = []
     in_top = True
@@ -178,7 +216,7 @@ def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, s
     if texts and blank is not None and NODE_PREAMBLE.match(texts[0]):
         texts = texts[blank + 1 :]  # skip Node's "file.js:LINE", source line and caret
     for text in texts:
-        jm = _JAVA_FRAME.match(text) if kind == "java" else None
+        jm = _JAVA_FRAME.match(text) if kind in ("java", "java-root") else None
         nm = None if jm else _NODE_FRAME.match(text)
         if jm or nm:
             if not in_top:
@@ -195,7 +233,9 @@ def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, s
                 frames.append(Frame(path, int(line) if line else None, nm.group("func") or "<anonymous>", in_app.is_in_app(path)))
             continue
         stripped = text.strip()
-        if stripped.startswith(("Caused by:", "Suppressed:", "[cause]:")):
+        if kind == "java-root" and stripped.startswith("Caused by:") and error_type == GENERIC_TYPE:
+            stripped = stripped.removeprefix("Caused by:").strip()
+        elif stripped.startswith(("Caused by:", "Suppressed:", "[cause]:")):
             in_top = False
             hm = _JAVA_HEAD.match(stripped.removeprefix("[cause]: "))
             if hm:
@@ -205,6 +245,131 @@ def _stack(texts: Sequence[str], in_app: InAppConfig, kind: str) -> tuple[str, s
             error_type, message = hm.group("type"), (hm.group("msg") or "").strip()
     frames.reverse()  # innermost last, as in Python
     return error_type, message, tuple(frames), tuple(chained)
+
+
+def _go(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Frame, ...]]:
+    """A Go panic: ``panic: MESSAGE`` (``runtime error: ...`` for runtime.Error), then the panicking
+    goroutine's frames, innermost first, as function lines each followed by a tab-indented file line."""
+    texts = [t for n, t in enumerate(texts) if t.strip() or any(u.strip() for u in texts[:n])] or [""]
+    error_type, message = "panic", ""
+    if m := _GO_PANIC.match(texts[0].strip()):
+        message = m.group("msg")
+        if texts[0].startswith("fatal error: "):
+            error_type = "fatal error"
+        elif message.startswith("runtime error: "):
+            error_type, message = "runtime.Error", message.removeprefix("runtime error: ")
+    frames: list[Frame] = []
+    function: str | None = None
+    goroutines = 0
+    for text in texts[1:]:
+        if text.startswith("goroutine "):
+            goroutines += 1
+            if goroutines > 1:
+                break  # only the panicking goroutine (the first one printed)
+        elif fm := _GO_FILE.match(text):
+            if function is not None:
+                path = fm.group("file")
+                app = in_app.is_in_app(path) and not function.startswith(_GO_NOT_APP) and "/src/runtime/" not in path
+                frames.append(Frame(path, int(fm.group("line")), function, app, function.rsplit(".", 1)[0]))
+            function = None
+        elif fn := _GO_FUNC.match(text):
+            function = fn.group("func")
+    frames.reverse()  # innermost last, as in Python
+    return error_type, message, tuple(frames)
+
+
+def _rust(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Frame, ...], str | None, int | None]:
+    """A Rust panic: the location in its first line, the message up to ``note:`` or ``stack backtrace:``,
+    then (with ``RUST_BACKTRACE``) numbered frames, innermost first, each with an ``at file:line:col``."""
+    texts = [t for n, t in enumerate(texts) if t.strip() or any(u.strip() for u in texts[:n])] or [""]
+    head = _RUST_HEAD.match(texts[0])
+    file = line = None
+    lines: list[str] = []
+    if head:
+        file = head.group("file") or head.group("file2")
+        line = int(head.group("line") or head.group("line2"))
+        if head.group("msg") is not None:
+            lines.append(head.group("msg"))
+    frames: list[Frame] = []
+    function: str | None = None
+    in_backtrace = False
+    for text in texts[1:]:
+        if text == "stack backtrace:":
+            in_backtrace = True
+        elif text.startswith("note: "):
+            break
+        elif not in_backtrace:
+            lines.append(text)
+        elif fm := _RUST_FUNC.match(text):
+            function = fm.group("func")
+        elif (am := _RUST_AT.match(text)) and function is not None:
+            path = am.group("file")
+            app = (in_app.is_in_app(path) and not function.startswith(_RUST_NOT_APP)
+                   and not path.startswith("/rustc/") and "/.cargo/registry/" not in path)
+            frames.append(Frame(path, int(am.group("line")), function, app, function.rsplit("::", 1)[0]))
+            function = None
+    frames.reverse()
+    return "panic", "\n".join(lines).strip(), tuple(frames), file, line
+
+
+_RUBY_HEAD = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):in [`'](?P<func>[^'`]+)': (?P<msg>.*) \((?P<type>[A-Z][\w:]*)\)$")
+_RUBY_FROM = re.compile(r"^\tfrom (?P<file>\S.*?):(?P<line>\d+):in [`'](?P<func>[^'`]+)'$")
+_RUBY_NOT_APP = ("/lib/ruby/", "/gems/", "/vendor/bundle/", "<internal:")
+_RUBY_BLOCK = re.compile(r"^(?:(?:block(?: \(\d+ levels\))?|rescue|ensure) in )+")
+
+
+def _ruby(texts: Sequence[str], in_app: InAppConfig) -> tuple[str, str, tuple[Frame, ...], tuple[str, ...]]:
+    """A Ruby exception: the raised one first (innermost frame in its header line, then ``from`` lines
+    outward), each cause after it the same way. The raised exception is reported, causes are chained.
+
+    A method written in C (``Hash#fetch``) is reported at its caller's line: when the innermost frame
+    shares its file and line with the next one, the next one is where the error happened."""
+    sections: list[tuple[str, str, list[Frame]]] = []
+    for text in texts:
+        if head := _RUBY_HEAD.match(text):
+            path = head.group("file")
+            func = _RUBY_BLOCK.sub("", head.group("func"))  # "block in total" runs in method total
+            frame = Frame(path, int(head.group("line")), func, _ruby_app(path, in_app))
+            sections.append((head.group("type"), head.group("msg"), [frame]))
+        elif (step := _RUBY_FROM.match(text)) and sections:
+            path = step.group("file")
+            func = _RUBY_BLOCK.sub("", step.group("func"))
+            sections[-1][2].append(Frame(path, int(step.group("line")), func, _ruby_app(path, in_app)))
+    if not sections:
+        return GENERIC_TYPE, texts[0] if texts else "", (), ()
+    error_type, message, frames = sections[0]
+    if len(frames) > 1 and (frames[0].file, frames[0].line) == (frames[1].file, frames[1].line):
+        frames = frames[1:]
+    frames.reverse()  # innermost last, as in Python
+    return error_type, message, tuple(frames), tuple(t for t, _, _ in sections[1:])
+
+
+def _ruby_app(path: str, in_app: InAppConfig) -> bool:
+    return in_app.is_in_app(path) and not any(marker in path for marker in _RUBY_NOT_APP)
+
+
+def _panic_frame(frames: Sequence[Frame], file: str | None, line: int | None) -> Frame | None:
+    """Where a Rust panic happened: its own location (the caller, for ``#[track_caller]`` functions such
+    as ``unwrap``), with the function of the backtrace frame at that line, else the innermost
+    application frame's (none without ``RUST_BACKTRACE``)."""
+    if file is None or line is None:
+        return None
+    same = [f for f in frames if f.line == line and f.file.endswith(file.lstrip("./"))]
+    caller = same[-1] if same else _innermost(frames)
+    return Frame(file, line, caller.function if caller else "", True)
+
+
+def _embedded_language(texts: Sequence[str], exc_text: str) -> str:
+    first = next((t for t in texts if t.strip()), "")
+    if any(TB_START.match(t) for t in texts[:3]):
+        return "python"
+    if GO_START.match(first):
+        return "go"
+    if RUST_START.match(first):
+        return "rust"
+    if RUBY_START.match(first):
+        return "ruby"
+    return "node" if "    at " in exc_text else "java"
 
 
 def _from_message(message: str) -> tuple[str, str]:
@@ -233,11 +398,19 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
     frames: tuple[Frame, ...] = ()
     incomplete = unit.incomplete
     language = unit.kind
+    panic_at: Frame | None = None
     if unit.kind == "embedded" and head.exc_text:
         log_message = head.message
         texts = head.exc_text.splitlines()
-        language = "python" if any(TB_START.match(t) for t in texts[:3]) else "node" if "    at " in head.exc_text else "java"
-        if language == "python":
+        language = _embedded_language(texts, head.exc_text)
+        if language == "go":
+            error_type, message, frames = _go(texts, in_app)
+        elif language == "rust":
+            error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
+            panic_at = _panic_frame(frames, panic_file, panic_line)
+        elif language == "ruby":
+            error_type, message, frames, chained = _ruby(texts, in_app)
+        elif language == "python":
             error_type, message, frames, chained, missing = _python(texts, in_app)
             incomplete = incomplete or missing
         else:
@@ -251,10 +424,17 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         error_type, message, frames, chained = _stack(texts, in_app, unit.kind)
         if error_type == GENERIC_TYPE and head.is_error_level:
             log_message = head.message
+    elif unit.kind == "go":
+        error_type, message, frames = _go(texts, in_app)
+    elif unit.kind == "ruby":
+        error_type, message, frames, chained = _ruby(texts, in_app)
+    elif unit.kind == "rust":
+        error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
+        panic_at = _panic_frame(frames, panic_file, panic_line)
     else:
         error_type, message = _from_message(head.message)
         log_message = head.message
-    where = _innermost(frames)
+    where = panic_at or _innermost(frames)
     message = _capped(message)
     if log_message is not None:
         log_message = _capped(log_message)
@@ -268,7 +448,7 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         line_end=unit.line_end,
         file=where.file if where else None,
         line=where.line if where else None,
-        function=where.function if where else None,
+        function=(where.function or None) if where else None,
         frames=frames,
         language=language,
         logger=next((line.logger for line in lines if line.logger), None),

@@ -364,8 +364,21 @@ def parse_text(text: str, *, index: int) -> ParsedLine:
             index=index, fmt="text", text=text, message=message, level=level, timestamp=timestamp, logger=logger
         )
     own_text = prefix.text
-    level, timestamp, logger, message = split_header(own_text)
     labels = prefix.labels
+    if own_text[:1] == "{":  # a JSON log line under a platform prefix (an app logging JSON in docker, k8s)
+        inner = parse_line(own_text, index=index)
+        if inner.fmt != "text":
+            merged = tuple(sorted({**dict(inner.labels), **dict(labels)}.items()))
+            service, deployment, stream = _identity(merged)
+            return inner._replace(
+                timestamp=prefix.timestamp or inner.timestamp,
+                level=inner.level or prefix.level,
+                service=inner.service or prefix.service or service,
+                deployment=inner.deployment or deployment,
+                stream=stream,
+                labels=merged,
+            )
+    level, timestamp, logger, message = split_header(own_text)
     return ParsedLine(
         index,
         "text",

@@ -43,6 +43,18 @@ _ISO_ONLY = re.compile(rf"(?P<ts>{_ISO})(?: |$)")
 _REPLICA = re.compile(r"(?P<tag>[0-9A-Za-z][\w.\-]{1,63})(?: |$)")
 _REPLICA_SHAPE = re.compile(r"(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z])[\w.\-]+")
 _DATE_LIKE = re.compile(r"\d{2,4}[-/:]\d")
+# A replica written as a plain word ("web", "worker") is only recognised when what follows it is
+# unmistakably program output of an error: an indented line, a traceback or chain header, an exception
+# line, or the start of a Go, Rust or Java trace. Other lines of that replica keep the word in their text.
+_WORD_TAG = re.compile(r"[A-Za-z][\w\-]{0,63}")
+_NOT_WORD_TAG = re.compile(r".*(?:Error|Exception|Warning|Interrupt|Exit|Timeout|Fault)$")
+_TRACE_REST = re.compile(
+    r"\s|\+ Exception Group Traceback|Traceback \(most recent call last\):"
+    r"|During handling of the above exception|The above exception was the direct cause"
+    r"|(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception|Warning|Interrupt|Exit|Timeout|Fault)(?::|$)"
+    r"|panic: |fatal error: |thread '[^']*'.* panicked at |Exception in thread |Caused by: |goroutine \d+ \["
+    r"|stack backtrace:$|[\w./*\[\]{}$-]+\(.*\)$|(?:/|[A-Za-z]:\\|\./)[^\s:]*:\d+"
+)
 _PRI = re.compile(r"<(?P<pri>\d{1,3})>")
 _RFC5424 = re.compile(
     rf"1 (?P<ts>{_ISO}|-) (?P<host>\S{{1,255}}) (?P<app>\S{{1,48}}) (?P<procid>\S{{1,128}}) (?P<msgid>\S{{1,32}}) "
@@ -102,9 +114,13 @@ def _after_iso(text: str) -> Prefix | None:
     if m is None:
         return None
     pos = m.end()
-    if (r := _REPLICA.match(text, pos)) and _REPLICA_SHAPE.fullmatch(tag := r.group("tag")) \
-            and not _DATE_LIKE.match(tag) and tag.lower() not in _NOT_REPLICA:
-        return Prefix(text[r.end():], m.group("ts"), (("replica", tag),))
+    if (r := _REPLICA.match(text, pos)) and (tag := r.group("tag")).lower() not in _NOT_REPLICA:
+        rest = text[r.end():]
+        if _REPLICA_SHAPE.fullmatch(tag) and not _DATE_LIKE.match(tag):
+            return Prefix(rest, m.group("ts"), (("replica", tag),))
+        blank = not rest and text.endswith(" ")  # "<time> web " is the replica's empty line
+        if _WORD_TAG.fullmatch(tag) and not _NOT_WORD_TAG.match(tag) and (blank or _TRACE_REST.match(rest)):
+            return Prefix(rest, m.group("ts"), (("replica", tag),))
     return Prefix(text[pos:], m.group("ts"), ())
 
 

@@ -51,6 +51,21 @@ _BYTES_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 # A run of hex characters that holds a digit (ids, hashes, UUID parts, numbers) always ends up inside
 # a ``<*>`` of :func:`mask`, so such runs can be collapsed in the key of the second-level cache.
 _HEX_RUNS = re.compile(r"(?<![0-9a-fA-F])[a-fA-F]*+[0-9][0-9a-fA-F]*+")
+# Rare variables. A value seen only a few times (a user or host name) never reaches the variability
+# threshold, so one message type would stay split into one template per value. A position is a
+# variable after only ``rare_threshold`` distinct values when the token before it names what follows
+# (``user``, ``host``, ``file``...), or when every value seen there has the shape of a dotted name (a
+# class, module or host: ``org.foo.Bar``, ``db-1.internal``).
+NAMING_WORDS = frozenset({
+    "user", "username", "login", "ruser", "owner", "account", "host", "hostname", "rhost", "node", "server",
+    "client", "peer", "address", "addr", "domain", "url", "uri", "email", "file", "filename", "path",
+    "directory", "dir", "folder", "table", "database", "db", "schema", "queue", "topic", "bucket", "class",
+    "module", "package", "container", "pod", "image", "namespace", "cluster", "zone", "region", "device",
+    "interface", "volume", "disk", "key", "name", "tag", "branch", "repo", "repository", "project",
+})
+_DOTTED_NAME = re.compile(r"[A-Za-z_][\w$-]*(?:\.[A-Za-z_$][\w$-]*)+[:,;]?")
+_NEVER = 1 << 30
+_WORD_PUNCT = str.maketrans("", "", "\"'()[]{}<>:,;=")
 
 
 @dataclass(slots=True)
@@ -72,19 +87,21 @@ class TemplateMiner:
     def __init__(
         self,
         *,
-        variability_threshold: int = 8,
-        trailing_threshold: int = 4,
+        variability_threshold: int = 10,
+        trailing_threshold: int = 8,
+        rare_threshold: int = 2,
         max_groups: int = 20_000,
         max_aliases: int = 100_000,
         max_shapes: int = 100_000,
         strip_headers: bool = True,
     ) -> None:
-        if variability_threshold < 2 or trailing_threshold < 2:
-            raise ValueError("variability_threshold and trailing_threshold must be at least 2")
+        if min(variability_threshold, trailing_threshold, rare_threshold) < 2:
+            raise ValueError("variability_threshold, trailing_threshold and rare_threshold must be at least 2")
         if max_groups < 10:
             raise ValueError("max_groups must be at least 10")
         self.variability_threshold = variability_threshold
         self.trailing_threshold = trailing_threshold
+        self.rare_threshold = rare_threshold
         self.max_groups = max_groups
         self.max_aliases = max_aliases
         self.max_shapes = max_shapes
@@ -243,10 +260,23 @@ class TemplateMiner:
             values.setdefault(token, group.id)
             if skeleton not in group.sibling_keys:
                 group.sibling_keys.append(skeleton)
-            last = position == len(tokens) - 1
-            if len(values) >= (self.trailing_threshold if last else self.variability_threshold):
+            if len(values) >= self._threshold(tokens, position, values):
                 return values, position
         return None
+
+    def _threshold(self, tokens: tuple[str, ...], position: int, values: dict[str, str]) -> int:
+        """How many distinct values make ``position`` a variable (see :data:`NAMING_WORDS`)."""
+        if len(values) < self.rare_threshold:
+            return self.rare_threshold
+        if position and tokens[position - 1].translate(_WORD_PUNCT).lower() in NAMING_WORDS:
+            return self.rare_threshold
+        if all(_DOTTED_NAME.fullmatch(value) for value in values):
+            return self.rare_threshold
+        if position == 0:
+            # The leading word names the event (a daemon, a verb), as in Drain's first-token layer: it
+            # never becomes a variable by count alone.
+            return _NEVER
+        return self.trailing_threshold if position == len(tokens) - 1 else self.variability_threshold
 
     def _merge_variable(self, values: dict[str, str], position: int, newest: TemplateGroup) -> TemplateGroup:
         live = {self._aliases.get(gid, gid) for gid in values.values()} | {newest.id}
@@ -268,8 +298,8 @@ class TemplateMiner:
                 t in (o, WILDCARD) for t, o in zip(target.tokens, other.tokens, strict=True)
             ):
                 self._absorb(target, other)
-        self._register(target)  # its new template can vary further at other positions
-        return target
+        full = self._register(target)  # its new template can vary further at other positions
+        return target if full is None else self._merge_variable(*full, target)
 
     def _set_template(self, group: TemplateGroup, tokens: tuple[str, ...]) -> None:
         self._index_remove(group)
@@ -326,6 +356,7 @@ class TemplateMiner:
             "config": {
                 "variability_threshold": self.variability_threshold,
                 "trailing_threshold": self.trailing_threshold,
+                "rare_threshold": self.rare_threshold,
                 "max_groups": self.max_groups,
                 "max_aliases": self.max_aliases,
                 "max_shapes": self.max_shapes,

@@ -42,24 +42,26 @@ def test_one_object_per_line_in_order_from_stdin() -> None:
 
 def test_reads_file_and_writes_state(tmp_path: Path) -> None:
     source = tmp_path / "in.log"
-    source.write_bytes(b"".join(f"session closed for user u{c}x{c}\n".encode() for c in "abcdefghij"))
+    source.write_bytes(b"".join(f"session closed by u{c}x{c}\n".encode() for c in "abcdefghij"))
     names = b"".join(
         f"job {w} finished\n".encode()
-        for w in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
+        for w in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa")
     )
     source.write_bytes(source.read_bytes() + names + b"last line without newline")
     state_path = tmp_path / "state.json"
     result = CliRunner().invoke(command, [str(source), "--state", str(state_path)])
     assert result.exit_code == 0, result.output
     out = records(result.stdout_bytes)
-    assert len(out) == 19
+    assert len(out) == 21
     assert out[-1]["template"] == "last line without newline"
     state = orjson.loads(state_path.read_bytes())
-    job_ids = {r["group"] for r in out[10:18]}
-    assert len(job_ids) == 7, "seven groups on arrival; the eighth distinct name merges them"
-    assert out[17]["group"] == out[10]["group"]
-    assert out[17]["merged"] == {r["group"]: out[10]["group"] for r in out[11:17]}
-    assert out[3]["merged"] == {out[1]["group"]: out[0]["group"], out[2]["group"]: out[0]["group"]}
+    job_ids = {r["group"] for r in out[10:20]}
+    assert len(job_ids) == 9, "nine groups on arrival; the tenth distinct name merges them"
+    assert out[19]["group"] == out[10]["group"]
+    assert out[19]["merged"] == {r["group"]: out[10]["group"] for r in out[11:19]}
+    assert out[7]["merged"] == {out[n]["group"]: out[0]["group"] for n in range(1, 7)}, (
+        "a last token needs eight"
+    )
     assert sum("merged" in r for r in out) == 2
     assert {state["aliases"].get(g, g) for g in job_ids} == {out[10]["group"]}
 
@@ -100,9 +102,7 @@ def test_closed_output_pipe_is_not_an_error(tmp_path: Path) -> None:
 
 def test_output_is_the_same_in_every_process(tmp_path: Path) -> None:
     source = tmp_path / "in.log"
-    lines = [
-        f"job {w} finished in {i}ms" for i, w in enumerate(["a", "b", "c", "d", "e", "f", "g", "h", "i"] * 3)
-    ]
+    lines = [f"job {w} finished in {i}ms" for i, w in enumerate(list("abcdefghijkl") * 3)]
     lines += [f"session closed for user {w}" for w in ("ann", "ben", "cat", "dan", "eve")]
     source.write_text("\n".join(lines) + "\n")
     outputs = {

@@ -4,7 +4,7 @@ The tracebacks are the stderr of the failing programs in ``tracebacks/`` (real C
 runs). Each style renders the same stderr the way its platform prints it, with several replicas of the
 service interleaved line by line and ordinary traffic between errors (some of it mentions "error"
 without being one). :func:`score` runs the error path over a rendered stream and compares the events
-with what was written: recall, false events, and type/file/line/function accuracy.
+with what was written: recall, false events, and type/file/line/function/category accuracy.
 
 Used by ``tests/unit/core/test_prefix.py`` and ``benchmarks/bench_prefixes.py``.
 """
@@ -61,7 +61,8 @@ class Score:
     found: int = 0
     recalled: int = 0
     false_events: int = 0
-    right: dict[str, int] = field(default_factory=lambda: {"type": 0, "file": 0, "line": 0, "function": 0})
+    right: dict[str, int] = field(default_factory=lambda: {"type": 0, "file": 0, "line": 0, "function": 0,
+                                                           "category": 0})
     wrong: list[str] = field(default_factory=list)
 
     @property
@@ -130,6 +131,14 @@ def _railway_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
     return orjson.dumps(record).decode()
 
 
+def _compose_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
+    return f"{r.name:<9}| " + _railway_json(r, text, ts, err)
+
+
+def _kubectl_json(r: Replica, text: str, ts: datetime, err: bool) -> str:
+    return f"[pod/{r.name}/api] {_iso(ts)} " + _railway_json(r, text, ts, err)
+
+
 # style -> (renderer, replica names, interleaved)
 STYLES: dict[str, tuple[Renderer, tuple[str, ...], bool]] = {
     "compose": (_compose, ("api-1", "api-2", "worker-1"), True),
@@ -141,8 +150,11 @@ STYLES: dict[str, tuple[Renderer, tuple[str, ...], bool]] = {
     "syslog-5424": (_syslog5424, ("a", "b", "c"), True),
     "heroku": (_heroku, ("web.1", "web.2", "worker.1"), True),
     "ts-replica": (_ts_replica, ("7f3a9c2e", "b41d07aa", "c9e2f310"), True),
+    "ts-replica-word": (_ts_replica, ("web", "worker", "api"), True),
     "docker-ts": (_docker_ts, ("c0",), False),
     "railway-json": (_railway_json, ("r1", "r2", "r3"), True),
+    "compose-json": (_compose_json, ("api-1", "api-2", "worker-1"), True),
+    "kubectl-json": (_kubectl_json, ("api-7d9f8-x2k4p", "api-7d9f8-q9w1z", "api-7d9f8-mm3ls"), True),
 }
 
 
@@ -208,8 +220,10 @@ def score(style: str, raw: Sequence[str], expected: Sequence[Expected], owners: 
         seen.add(owner)
         result.recalled += 1
         program = expected[owner].program
-        got = {"type": event.error_type, "file": event.file, "line": event.line, "function": event.function}
-        want = {"type": program.error_type, "file": program.file, "line": program.line, "function": program.function}
+        got = {"type": event.error_type, "file": event.file, "line": event.line, "function": event.function,
+               "category": event.category.value}
+        want = {"type": program.error_type, "file": program.file, "line": program.line, "function": program.function,
+                "category": program.category}
         for name in result.right:
             if got[name] == want[name]:
                 result.right[name] += 1

@@ -111,7 +111,9 @@ CASES = [
     ("gap-missing-exception-line", [*PY_TB[:-1], *PY_TB], [("python", 0, 5, True), ("python", 6, 12, False)]),
     ("cut-off-by-end-of-input", PY_TB[:3], [("python", 0, 2, True)]),
     ("two-tracebacks-back-to-back", [*PY_TB, *PY_TB], [("python", 0, 6, False), ("python", 7, 13, False)]),
-    ("blank-line-after-traceback", [*PY_TB, "", INFO[0]], [("python", 0, 7, False), ("line", 8, 8, False)]),
+    # the blank line is held in case a chained section follows, then given back as a plain line
+    ("blank-line-after-traceback", [*PY_TB, "", INFO[0]],
+     [("python", 0, 6, False), ("line", 7, 7, False), ("line", 8, 8, False)]),
 ]
 
 

@@ -47,6 +47,16 @@ CASES = [
      (("dyno", "router"), ("process", "heroku")), "ERROR"),
     ("timestamp-replica", "2026-11-28T12:00:00.123Z 7f3a9c2e   File \"a\"", '  File "a"', "2026-11-28T12:00:00.123Z",
      (("replica", "7f3a9c2e"),), None),
+    ("timestamp-word-replica-traceback", "2026-11-28T12:00:00Z web Traceback (most recent call last):",
+     "Traceback (most recent call last):", "2026-11-28T12:00:00Z", (("replica", "web"),), None),
+    ("timestamp-word-replica-indented", '2026-11-28T12:00:00Z web   File "a.py", line 1', '  File "a.py", line 1',
+     "2026-11-28T12:00:00Z", (("replica", "web"),), None),
+    ("timestamp-word-replica-exception", "2026-11-28T12:00:00Z worker KeyError: 'x'", "KeyError: 'x'",
+     "2026-11-28T12:00:00Z", (("replica", "worker"),), None),
+    ("timestamp-word-is-a-message", "2026-11-28T12:00:00Z Starting server: port 8000", "Starting server: port 8000",
+     "2026-11-28T12:00:00Z", (), None),
+    ("timestamp-bare-exception-is-no-replica", "2026-11-28T12:00:00Z TimeoutError", "TimeoutError",
+     "2026-11-28T12:00:00Z", (), None),
     ("timestamp-then-own-header", "2026-11-28T12:00:00Z 2026-11-28 12:00:00,1 ERROR app: x",
      "2026-11-28 12:00:00,1 ERROR app: x", "2026-11-28T12:00:00Z", (), None),
     ("timestamp-then-level-is-no-replica", "2026-11-28T12:00:00Z ERROR x", "ERROR x", "2026-11-28T12:00:00Z", (), None),
@@ -84,6 +94,13 @@ def test_parsed_line_takes_stream_and_time_from_the_prefix() -> None:
     assert parsed.stream == "container=api|pod=api-1"
     assert parsed.timestamp == TS
     assert (parsed.level, parsed.logger, parsed.message) == ("ERROR", "app.jobs", "export failed")
+
+
+def test_json_line_under_a_prefix_is_parsed_as_json() -> None:
+    raw = 'api-1  | {"message": "payment failed", "level": "error", "timestamp": "2026-11-28T12:00:00Z"}'
+    parsed = parse_line(raw, index=0)
+    assert (parsed.fmt, parsed.message, parsed.level, parsed.stream) == (
+        "railway", "payment failed", "ERROR", "container=api-1")
 
 
 def test_interleaved_replicas_assemble_separately() -> None:

@@ -21,7 +21,7 @@ def line(i: int, message: str, level: str = "error") -> str:
 
 
 def logins(names: list[str], start: int = 0) -> list[str]:
-    return [line(start + i, f"login failed for user {name}: bad password") for i, name in enumerate(names)]
+    return [line(start + i, f"login failed for {name}: bad password") for i, name in enumerate(names)]
 
 
 def test_word_values_end_in_one_pattern_within_a_batch() -> None:

@@ -1,24 +1,26 @@
 """Small failing programs: each one raises a real exception, and its docstring says what to expect.
 
-``EXPECT type=<printed error type> function=<innermost in-app function>``; the innermost in-app line
+``EXPECT type=<printed error type> function=<innermost in-app function> category=<category>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``, ``ruby``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-_EXPECT = re.compile(r"^(?://\s*)?EXPECT (?P<fields>.+)$", re.MULTILINE)
-_REQUIRES = re.compile(r"^(?://\s*)?REQUIRES (?P<module>\S+)$", re.MULTILINE)
-_REQUIRES_BINARY = re.compile(r"^(?://\s*)?REQUIRES-BINARY (?P<binary>\S+)$", re.MULTILINE)
+_EXPECT = re.compile(r"^(?:(?://|#)\s*)?EXPECT (?P<fields>.+)$", re.MULTILINE)
+_REQUIRES = re.compile(r"^(?:(?://|#)\s*)?REQUIRES (?P<module>\S+)$", re.MULTILINE)
+_REQUIRES_BINARY = re.compile(r"^(?:(?://|#)\s*)?REQUIRES-BINARY (?P<binary>\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Program:
     line: int
     requires: str | None
     binary: str | None = None
+    category: str | None = None
 
     @property
     def available(self) -> bool:
@@ -41,9 +44,23 @@ class Program:
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
     def run(self) -> str:
-        """Run the program; return its stderr (the traceback)."""
-        command = [self.binary or sys.executable, str(self.path)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=HERE)
+        """Run the program; return its stderr (the traceback).
+
+        Go programs run with ``go run``; Rust programs are compiled with debug info and run with
+        ``RUST_BACKTRACE=1``.
+        """
+        env = None
+        with tempfile.TemporaryDirectory() as build:
+            if self.binary == "go":
+                command = ["go", "run", str(self.path)]
+            elif self.binary == "rustc":
+                exe = str(Path(build) / self.name)
+                subprocess.run(["rustc", "-g", "-o", exe, str(self.path)], check=True, timeout=120, capture_output=True)
+                command = [exe]
+                env = {**os.environ, "RUST_BACKTRACE": "1"}
+            else:
+                command = [self.binary or sys.executable, str(self.path)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=HERE, env=env)
         if done.returncode == 0:
             raise AssertionError(f"{self.name} did not fail")
         return done.stderr
@@ -70,9 +87,10 @@ def load(path: Path) -> Program:
         line=line,
         requires=requires.group("module") if requires else None,
         binary=binary.group("binary") if binary else None,
+        category=fields.get("category"),
     )
 
 
 PROGRAMS: tuple[Program, ...] = tuple(
-    load(path) for path in sorted(p for ext in ("py", "js", "java") for p in HERE.glob(f"[a-z]*.{ext}"))
+    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs", "rb") for p in HERE.glob(f"[a-z]*.{ext}"))
 )

@@ -1,6 +1,6 @@
 """A KeyError in application code.
 
-EXPECT type=KeyError function=price_of
+EXPECT type=KeyError function=price_of category=internal_error
 """
 
 PRICES = {"apple": 3}

@@ -1,6 +1,6 @@
 """asyncio.wait_for timing out: TimeoutError chained from CancelledError, stdlib frames excluded.
 
-EXPECT type=TimeoutError function=fetch_with_deadline
+EXPECT type=TimeoutError function=fetch_with_deadline category=timeout_error
 """
 
 import asyncio

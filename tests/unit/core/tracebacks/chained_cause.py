@@ -1,6 +1,6 @@
 """A chained exception: a KeyError re-raised as an application error with ``from``.
 
-EXPECT type=OrderError function=load_order
+EXPECT type=OrderError function=load_order category=internal_error
 """
 
 

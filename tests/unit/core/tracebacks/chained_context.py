@@ -1,6 +1,6 @@
 """An exception raised while handling another one ("During handling of the above exception").
 
-EXPECT type=ZeroDivisionError function=average
+EXPECT type=ZeroDivisionError function=average category=internal_error
 """
 
 

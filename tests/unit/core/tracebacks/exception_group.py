@@ -1,6 +1,6 @@
 """An ExceptionGroup (boxed traceback); the first leaf sub-exception is reported.
 
-EXPECT type=ValueError function=check_price
+EXPECT type=ValueError function=check_price category=validation_error
 """
 
 

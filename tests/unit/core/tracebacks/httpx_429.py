@@ -1,6 +1,6 @@
 """httpx.HTTPStatusError from a local server answering 429 Too Many Requests.
 
-EXPECT type=httpx.HTTPStatusError function=call_llm
+EXPECT type=httpx.HTTPStatusError function=call_llm category=rate_limit_error
 REQUIRES httpx
 """
 

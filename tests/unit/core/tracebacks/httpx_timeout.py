@@ -1,6 +1,6 @@
 """httpx.ReadTimeout against a local server that accepts connections and never answers.
 
-EXPECT type=httpx.ReadTimeout function=fetch_profile
+EXPECT type=httpx.ReadTimeout function=fetch_profile category=timeout_error
 REQUIRES httpx
 """
 

@@ -1,6 +1,6 @@
 """A stdlib error raised deep in json: the innermost in-app frame is the caller, not json/decoder.py.
 
-EXPECT type=json.decoder.JSONDecodeError function=read_config
+EXPECT type=json.decoder.JSONDecodeError function=read_config category=validation_error
 """
 
 import json

@@ -1,6 +1,6 @@
 """``logging.exception`` output: a message line, then the traceback.
 
-EXPECT type=ZeroDivisionError function=ratio
+EXPECT type=ZeroDivisionError function=ratio category=internal_error
 """
 
 import logging

@@ -1,5 +1,5 @@
 // An Error thrown from an async function and never caught: only "at" frames, no preamble.
-// EXPECT type=Error function=loadInvoice
+// EXPECT type=Error function=loadInvoice category=internal_error
 // REQUIRES-BINARY node
 
 async function loadInvoice(id) {

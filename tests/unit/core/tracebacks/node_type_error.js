@@ -1,5 +1,5 @@
 // An uncaught TypeError in Node.js: source preamble, the error line, then "at" frames.
-// EXPECT type=TypeError function=profileId
+// EXPECT type=TypeError function=profileId category=internal_error
 // REQUIRES-BINARY node
 
 function profileId(user) {

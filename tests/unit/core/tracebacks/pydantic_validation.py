@@ -1,6 +1,6 @@
 """pydantic ValidationError (multi-line message) from model validation.
 
-EXPECT type=pydantic_core._pydantic_core.ValidationError function=parse_signup
+EXPECT type=pydantic_core._pydantic_core.ValidationError function=parse_signup category=validation_error
 REQUIRES pydantic
 """
 

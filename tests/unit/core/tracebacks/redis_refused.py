@@ -1,6 +1,6 @@
 """redis-py against a closed local port: redis.exceptions.ConnectionError.
 
-EXPECT type=redis.exceptions.ConnectionError function=cached_session
+EXPECT type=redis.exceptions.ConnectionError function=cached_session category=cache_error
 REQUIRES redis
 """
 

@@ -1,6 +1,6 @@
 """sqlite3.OperationalError from a query on a missing table.
 
-EXPECT type=sqlite3.OperationalError function=count_users
+EXPECT type=sqlite3.OperationalError function=count_users category=database_error
 """
 
 import sqlite3

@@ -1,6 +1,6 @@
 """A SyntaxError in compiled source: the innermost frame is the bad source itself.
 
-EXPECT type=SyntaxError function=<module> file=plugins/bad_plugin.py line=2
+EXPECT type=SyntaxError function=<module> file=plugins/bad_plugin.py line=2 category=internal_error
 """
 
 
