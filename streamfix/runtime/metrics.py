@@ -104,3 +104,12 @@ API_LATENCY = Histogram(
 def exposition() -> bytes:
     """The text exposition format of :data:`REGISTRY`."""
     return generate_latest(REGISTRY)
+
+ALERTS_FIRED = Counter("streamfix_alerts_fired_total", "Alerts published, by kind", ["kind"], registry=REGISTRY)
+ALERTS_DELIVERED = Counter(
+    "streamfix_alerts_delivered_total", "Alerts delivered, by channel", ["channel"], registry=REGISTRY
+)
+ALERT_DELIVERY_FAILURES = Counter(
+    "streamfix_alert_delivery_failures_total", "Alert deliveries parked or refused, by channel and reason",
+    ["channel", "reason"], registry=REGISTRY,
+)
