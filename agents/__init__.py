@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from streamfix.runtime.app import StreamfixApp
 
-PIPELINE_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger")
+PIPELINE_MODULES: tuple[str, ...] = ("agents.ingest", "agents.group", "agents.fix_trigger", "agents.alerts",
+                                      "agents.alert_delivery")
 FIXER_MODULES: tuple[str, ...] = ("agents.fixer",)
 
 

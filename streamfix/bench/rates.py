@@ -98,9 +98,9 @@ class Score:
 
     @property
     def objective(self) -> float:
-        """What the parameter search maximises: F1, with false alerts above 1/day costing heavily."""
+        """What the parameter search maximises: F1 less the false alerts per day."""
         f1 = 2 * self.precision * self.recall / max(1e-9, self.precision + self.recall)
-        return f1 - max(0.0, self.false_per_day - 0.5)
+        return f1 - self.false_per_day
 
 
 def evaluate(series: Series, config: RateConfig, *, skip_days: int = 2, min_baseline: float = 5.0) -> Score:

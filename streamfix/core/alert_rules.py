@@ -126,8 +126,6 @@ def default_rules() -> RuleSet:
         rules=(
             Rule("critical", frozenset({"critical"}), severities=frozenset({"CRITICAL"})),
             Rule("new-pattern", frozenset({"new_pattern"})),
-            Rule("fix-lifecycle", frozenset({"fix_merged"}), severities=frozenset({"CRITICAL"}),
-                 channels=("pagerduty", "opsgenie")),
         ),
     )
 

@@ -21,7 +21,7 @@ CONTEXT_KEY = "web.api"
 
 def register_views(sf: StreamfixApp, *, reader: TableReader | None = None, publish: Publish | None = None) -> ApiContext:
     """Mount the routes; ``reader`` and ``publish`` replace the table reader and the topic publisher in tests."""
-    from streamfix.web import middleware, reads, ui, writes
+    from streamfix.web import alerts, middleware, reads, ui, writes
 
     ctx = ApiContext(sf.settings, reader or faust_reader(sf), publish or faust_publisher(sf))
     sf.state[CONTEXT_KEY] = ctx
@@ -29,5 +29,6 @@ def register_views(sf: StreamfixApp, *, reader: TableReader | None = None, publi
     aiohttp_app.middlewares.append(middleware.make_middleware(ctx))
     writes.register(sf, ctx)  # before reads: /fixes/{fix_id} must not shadow POST-only /fixes/... routes
     reads.register(sf, ctx)
+    alerts.register(sf, ctx)
     ui.register(sf)
     return ctx
