@@ -84,7 +84,7 @@ def test_fix_opened_and_merged_resolve_the_incident_once() -> None:
 
 def test_regression_after_merge() -> None:
     rules = parse_rules("[[rule]]\nname='reg'\non=['regression']")
-    state, alerts = run(ctx(rules), [event(1, T0, severity="HIGH"), fix("merged", T0 + 100),
+    _, alerts = run(ctx(rules), [event(1, T0, severity="HIGH"), fix("merged", T0 + 100),
                                      event(2, T0 + 50, severity="HIGH"), event(3, T0 + 300, severity="HIGH"),
                                      event(4, T0 + 400, severity="HIGH")])
     assert [a.kind for a in alerts] == ["regression"]
