@@ -17,7 +17,8 @@ HTTP server, each service at its own path and with its documented request checks
 * Webhook ``POST /hook``: checks ``X-Streamfix-Signature`` against the shared secret (else ``401``).
 
 ``fail(service, responses)`` queues error answers (status, headers, body) given before the real one;
-``down(service, until)`` answers 500 until that Unix time. ``received[service]`` lists accepted bodies.
+``outage(service, [(until, answer), ...])`` gives each answer until its Unix time (500s, then 429s with
+``Retry-After``, say). ``received[service]`` lists accepted bodies.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class FakeAlertServices(LocalHTTPServer):
         self.requests: dict[str, int] = defaultdict(int)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
         self._queued: dict[str, deque[Answer]] = defaultdict(deque)
-        self._down_until: dict[str, float] = {}
+        self._outages: dict[str, list[tuple[float, Answer]]] = {}
         self._lock = threading.Lock()
         self._serve(self._handler())
 
@@ -56,9 +57,9 @@ class FakeAlertServices(LocalHTTPServer):
         with self._lock:
             self._queued[service].extend(answers)
 
-    def down(self, service: str, until: float) -> None:
+    def outage(self, service: str, phases: list[tuple[float, Answer]]) -> None:
         with self._lock:
-            self._down_until[service] = until
+            self._outages[service] = sorted(phases, key=lambda p: p[0])
 
     def url(self, service: str) -> str:
         paths = {"slack": "/slack/services/T0/B0/X", "discord": "/discord/api/webhooks/1/tok",
@@ -70,8 +71,10 @@ class FakeAlertServices(LocalHTTPServer):
                 headers: dict[str, str], body: bytes) -> Answer:
         with self._lock:
             self.requests[service] += 1
-            if self._down_until.get(service, 0) > time.time():
-                return 500, {"Content-Type": "text/plain"}, b"internal error"
+            now = time.time()
+            for until, answer in self._outages.get(service, []):
+                if now < until:
+                    return answer
             if self._queued[service]:
                 return self._queued[service].popleft()
         try:
