@@ -46,7 +46,7 @@ class RateConfig:
     delta: float = 0.1
     scale_alpha: float = 0.05
     clip: float = 3.0
-    z_spike: float = 3.5
+    z_spike: float = 4.0
     ratio: float = 2.0
     min_count: int = 8
     warmup: int = 24
