@@ -1,4 +1,4 @@
-"""Per-pattern trends for the API and the dashboard: rate, baseline, spike score, trend, forecast and a
+"""Per-pattern (and per-category, per-service) trends for the API and the dashboard: rate, baseline, spike score, trend, forecast and a
 sparkline, from the alerts agent's rate state (seasonal, learnt over days) and the pattern's own
 per-window counts (the sparkline, and the model when no rate state exists yet)."""
 
@@ -52,16 +52,37 @@ def trend_row(pattern: Mapping[str, Any], state: Mapping[str, Any] | None, confi
     }
 
 
+def group_rows(patterns: Iterable[Mapping[str, Any]], key: str, config: RateConfig, now: float, *,
+               start: int, end: int, points: int) -> list[dict[str, Any]]:
+    """The same analysis per category or per service, over the summed per-window counts of its patterns
+    (a pattern seen in several services counts in each of them)."""
+    summed: dict[str, dict[str, int]] = {}
+    for p in patterns:
+        names = (p.get("services") or ["-"]) if key == "service" else [p.get("category") or "-"]
+        for name in names:
+            windows = summed.setdefault(str(name), {})
+            for start_s, n in p.get("windows", {}).items():
+                windows[start_s] = windows.get(start_s, 0) + int(n)
+    rows = []
+    for name, windows in sorted(summed.items()):
+        row = trend_row({"windows": windows}, None, config, now, start=start, end=end, points=points)
+        rows.append({key: name, **{k: v for k, v in row.items()
+                                   if k in ("rate", "baseline", "spike_score", "spike", "trend", "forecast",
+                                            "sparkline")}})
+    return rows
+
+
 def trends(patterns: Iterable[Mapping[str, Any] | None], states: Mapping[str, Mapping[str, Any]], *,
            config: RateConfig, now: float, hours: float, window_seconds: int, points: int = 24,
            limit: int = 200) -> dict[str, Any]:
-    """Patterns seen in the last ``hours``, highest spike score first."""
+    """Patterns seen in the last ``hours``, highest spike score first; the same per category and service."""
     end = window_start(now, window_seconds) + window_seconds
     start = end - max(window_seconds, int(hours * 3600))
-    rows = [
-        trend_row(p, states.get(str(p.get("fingerprint"))), config, now, start=start, end=end, points=points)
-        for p in patterns
-        if p is not None and not p.get("alias_of") and float(p.get("last_seen") or 0) >= start
-    ]
+    recent = [p for p in patterns
+              if p is not None and not p.get("alias_of") and float(p.get("last_seen") or 0) >= start]
+    rows = [trend_row(p, states.get(str(p.get("fingerprint"))), config, now, start=start, end=end, points=points)
+            for p in recent]
     rows.sort(key=lambda r: (-r["spike_score"], str(r["fingerprint"])))
-    return {"start": start, "end": end, "points": points, "patterns": rows[:limit], "total": len(rows)}
+    return {"start": start, "end": end, "points": points, "patterns": rows[:limit], "total": len(rows),
+            "categories": group_rows(recent, "category", config, now, start=start, end=end, points=points),
+            "services": group_rows(recent, "service", config, now, start=start, end=end, points=points)}

@@ -46,6 +46,9 @@ async def test_trends_per_pattern_with_forecast_and_sparkline(make_api: ApiFacto
     assert sum(row["sparkline"]) == 4 and len(row["sparkline"]) == body["points"]
     assert row["trend"] in ("rising", "steady", "falling")
     assert {"rate", "baseline", "spike_score", "forecast"} <= set(row)
+    categories = {r["category"]: sum(r["sparkline"]) for r in body["categories"]}
+    assert categories == {"database": 2, "network": 5}
+    assert {r["service"] for r in body["services"]} == {"api"}
 
 
 async def test_trends_use_the_alert_state_when_there_is_one(make_api: ApiFactory) -> None:
