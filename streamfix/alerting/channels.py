@@ -155,14 +155,17 @@ class DiscordChannel:
     def __init__(self, webhook_url: str) -> None:
         self._url = webhook_url + ("&" if "?" in webhook_url else "?") + "wait=true"
 
-    def _embed(self, alert: AlertRecord) -> dict[str, object]:
+    def _embed(self, alert: AlertRecord, *, compact: bool = False) -> dict[str, object]:
+        # Discord caps the text of all embeds of one message at 6000 characters together
+        limit = 200 if compact else 3500
         embed: dict[str, object] = {
             "title": _headline(alert)[:256],
-            "description": ("```" + alert.message[:3900] + "```") if alert.message else "",
+            "description": ("```" + alert.message[:limit] + "```") if alert.message else "",
             "color": COLORS.get(alert.severity, 0x757575),
-            "fields": [{"name": k, "value": v[:1024], "inline": True} for k, v in _facts(alert)[:25]]
-            + [{"name": text, "value": url, "inline": False} for text, url in _links(alert)],
-            "footer": {"text": alert.fingerprint},
+            "fields": [] if compact else (
+                [{"name": k, "value": v[:200], "inline": True} for k, v in _facts(alert)]
+                + [{"name": text, "value": url[:1024], "inline": False} for text, url in _links(alert)]),
+            "footer": {"text": alert.fingerprint[:100]},
             "timestamp": datetime.fromtimestamp(alert.created_at, UTC).isoformat(),
         }
         if alert.dashboard_url:
@@ -177,7 +180,7 @@ class DiscordChannel:
 
     def digest(self, alerts: Sequence[AlertRecord], *, idempotency_key: str, now: float) -> Outgoing:
         alerts = [scrubbed(a) for a in alerts]
-        embeds = [self._embed(a) for a in alerts[:10]]  # Discord takes at most 10 embeds per message
+        embeds = [self._embed(a, compact=True) for a in alerts[:10]]  # at most 10 embeds per message
         more = " (first 10 shown)" if len(alerts) > 10 else ""
         body = {"content": f"{len(alerts)} alerts{more}", "embeds": embeds, "allowed_mentions": {"parse": []}}
         return Outgoing(self._url, _json(body), {"Content-Type": "application/json"})
@@ -201,14 +204,14 @@ class PagerDutyChannel:
         elif alert.kind in self.TRIGGERS:
             body = {
                 "routing_key": self._key, "event_action": "trigger", "dedup_key": alert.fingerprint,
-                "payload": {
+                "payload": {k: v for k, v in {
                     "summary": _headline(alert)[:1024], "source": alert.service or "streamfix",
                     "severity": PD_SEVERITY.get(alert.severity, "error"),
                     "timestamp": datetime.fromtimestamp(alert.created_at, UTC).isoformat(),
-                    "component": alert.service, "group": alert.environment, "class": alert.category,
+                    "component": alert.service, "group": alert.environment, "class": alert.category or None,
                     "custom_details": {"message": alert.message[:4000], "fingerprint": alert.fingerprint,
                                        **dict(_facts(alert))},
-                },
+                }.items() if v is not None},
                 "links": [{"href": url, "text": text} for text, url in _links(alert)],
                 "client": "streamfix",
             }

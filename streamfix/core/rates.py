@@ -5,7 +5,7 @@ fixed number of floats whatever the length of the history, so the state of every
 table value and one bucket's update costs O(1):
 
 * **Baseline**: additive Holt-Winters (level, trend, a daily profile of ``season`` slots) plus a
-  day-of-week offset for weekly seasonality. This is the recursion of statsmodels'
+  day-of-week offset for weekly seasonality, on transformed counts (``sqrt`` by default, or ``log1p``). This is the recursion of statsmodels'
   ``ExponentialSmoothing(trend="add", seasonal="add")``; a test checks that both forecast the same
   values for the same smoothing parameters. statsmodels itself refits over the whole history on every
   call, which is neither incremental nor bounded, so the worker runs the recursion and statsmodels is
@@ -51,7 +51,7 @@ class RateConfig:
     min_count: int = 8
     warmup: int = 24
     max_gap: int = 24 * 7
-    transform: Literal["sqrt", "log1p", "none"] = "log1p"
+    transform: Literal["sqrt", "log1p", "none"] = "sqrt"
 
     def __post_init__(self) -> None:
         if self.bucket_seconds <= 0 or self.season <= 0:

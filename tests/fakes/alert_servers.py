@@ -2,10 +2,12 @@
 HTTP server, each service at its own path and with its documented request checks and answers:
 
 * Slack incoming webhook ``POST /slack/services/T0/B0/X``: JSON with ``text`` or ``blocks`` (else
-  ``400 no_text``; bad JSON ``400 invalid_payload``); ``200 ok`` (text/html).
+  ``400 no_text``; bad JSON ``400 invalid_payload``; a header over 150 or a section over 3000
+  characters, more than 10 fields or an unknown block ``400 invalid_blocks``); ``200 ok`` (text/html).
 * Discord ``POST /discord/api/webhooks/1/tok``: ``content`` or ``embeds`` (else ``400 {"code": 50006,
   "message": "Cannot send an empty message"}``); at most 10 embeds; ``?wait=true`` → ``200`` with the
-  message object, else ``204``. Rate limited: ``429`` ``{"message": "You are being rate limited.",
+  message object, else ``204``; over 6000 characters of embed text in one message, or an empty field,
+  ``400 {"code": 50035}``. Rate limited: ``429`` ``{"message": "You are being rate limited.",
   "retry_after": s, "global": false}`` and ``Retry-After``.
 * PagerDuty ``POST /pagerduty/v2/enqueue``: ``routing_key`` of 32 characters, ``event_action`` in
   trigger/acknowledge/resolve, ``dedup_key`` required for resolve, ``payload.summary/source/severity``
@@ -98,8 +100,13 @@ class FakeAlertServices(LocalHTTPServer):
             return 400, {"Content-Type": "text/html"}, b"invalid_payload"
         if not data.get("text") and not data.get("blocks"):
             return 400, {"Content-Type": "text/html"}, b"no_text"
+        limits = {"header": 150, "section": 3000}
         for block in data.get("blocks") or []:
-            if block.get("type") not in ("header", "section", "actions", "context", "divider"):
+            kind = block.get("type")
+            text = (block.get("text") or {}).get("text", "")
+            if kind not in ("header", "section", "actions", "context", "divider") or len(text) > limits.get(kind, 3000):
+                return 400, {"Content-Type": "text/html"}, b"invalid_blocks"
+            if len(block.get("fields") or []) > 10:
                 return 400, {"Content-Type": "text/html"}, b"invalid_blocks"
         return 200, {"Content-Type": "text/html"}, b"ok"
 
@@ -108,7 +115,12 @@ class FakeAlertServices(LocalHTTPServer):
             return self._json(400, {"code": 50109, "message": "The request body contains invalid JSON."})
         if not data.get("content") and not data.get("embeds"):
             return self._json(400, {"code": 50006, "message": "Cannot send an empty message"})
-        if len(data.get("embeds") or []) > 10 or len(data.get("content") or "") > 2000:
+        embeds = data.get("embeds") or []
+        text = sum(len(e.get("title", "")) + len(e.get("description", "")) + len((e.get("footer") or {}).get("text", ""))
+                   + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in e.get("fields", []))
+                   for e in embeds)
+        bad_field = any(not f.get("name") or not f.get("value") for e in embeds for f in e.get("fields", []))
+        if len(embeds) > 10 or len(data.get("content") or "") > 2000 or text > 6000 or bad_field:
             return self._json(400, {"code": 50035, "message": "Invalid Form Body"})
         if query.get("wait") == ["true"]:
             return self._json(200, {"id": str(uuid.uuid4().int >> 64), "type": 0, "content": data.get("content", ""),

@@ -61,6 +61,10 @@ def channels(fake: FakeAlertServices) -> dict[str, Channel]:
     }
 
 
+def long_alert(n: int) -> AlertRecord:
+    return alert(n, message="x" * 5000 + SECRET_TEXT, title="T" * 300)
+
+
 def alert(n: int = 0, **kw: object) -> AlertRecord:
     values: dict[str, object] = {
         "alert_id": f"fp1:abc{n}:critical:1", "fingerprint": f"fp1:abc{n}", "kind": "critical",
@@ -190,6 +194,21 @@ async def test_many_due_at_once_become_one_digest_on_chat_channels(tmp_path: Pat
     assert len(fake.received["discord"][0]["body"]["embeds"]) == 10
     assert fake.received["discord"][0]["body"]["content"].startswith("12 alerts")
     assert len(fake.received["pagerduty"]) == 10
+    await d.aclose()
+
+
+async def test_long_messages_fit_every_service_limit(tmp_path: Path, fake: FakeAlertServices) -> None:
+    store, clock = DeliveryStore(tmp_path / "a.sqlite"), Clock()
+    d = deliverer(store, fake, clock, digest_threshold=3)
+    enqueue(store, long_alert(0), d.channels)
+    assert await d.run_once() == 5
+    for n in range(1, 8):
+        enqueue(store, long_alert(n), d.channels)
+    await d.run_once()
+    assert store.counts().get(("discord", "failed")) is None
+    assert store.counts()[("discord", "delivered")] == 8
+    assert len(fake.received["discord"]) == 2  # one alone, then one digest of seven
+    assert len(fake.received["opsgenie"]) == 8
     await d.aclose()
 
 
