@@ -34,7 +34,7 @@ from streamfix.alerting.redact import scrub
 from streamfix.kafka.wire import AlertRecord
 from streamfix.runtime.settings import Settings
 
-SCRUBBED_FIELDS = ("title", "message", "error_type", "category", "service", "environment")
+SCRUBBED_FIELDS = ("title", "message", "error_type", "category", "service", "environment", "fix_status")
 KIND_TEXT = {
     "new_pattern": "New error", "regression": "Regression", "spike": "Error spike", "critical": "Critical error",
     "fix_opened": "Fix opened", "fix_merged": "Fix merged", "fix_failed": "Fix failed", "resolved": "Resolved",

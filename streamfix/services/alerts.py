@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streamfix.alerting.redact import scrub
 from streamfix.core.alert_rules import (
     Decision,
     Happening,
@@ -113,9 +114,10 @@ def on_error(current: Mapping[str, Any] | None, record: ErrorEventRecord, ctx: A
     new_pattern = current is None
     seen_at = float(record.timestamp or record.detected_at)
     previous_seen = state.get("last_seen")
-    state.update(severity=record.severity, category=record.category, error_type=record.error_type,
-                 title=record.title or f"{record.error_type}: {record.message}"[:200],
-                 message=record.message[:2000], service=record.service or state.get("service"))
+    # redacted before it is cut: a secret cut in half no longer looks like one
+    state.update(severity=record.severity, category=record.category, error_type=scrub(record.error_type)[:200],
+                 title=scrub(record.title or f"{record.error_type}: {record.message}")[:200],
+                 message=scrub(record.message)[:2000], service=record.service or state.get("service"))
     state["count"] = int(state.get("count", 0)) + record.occurrences
     state["first_seen"] = min(seen_at, state["first_seen"]) if state.get("first_seen") else seen_at
     state["last_seen"] = max(seen_at, previous_seen) if previous_seen else seen_at
@@ -164,8 +166,8 @@ def on_fix_result(current: Mapping[str, Any] | None, result: FixResult, ctx: Ale
         return None, []
     state: State = dict(current) if current is not None else {
         "fingerprint": result.fingerprint, "count": 0, "seq": 0, "fired": {}, "applied": {}, "incident": [],
-        "severity": result.severity, "category": result.category, "error_type": result.error_type,
-        "title": f"{result.error_type}: {result.message}"[:200], "message": result.message}
+        "severity": result.severity, "category": result.category, "error_type": scrub(result.error_type)[:200],
+        "title": scrub(f"{result.error_type}: {result.message}")[:200], "message": scrub(result.message)[:2000]}
     state["fix_events"] = [*state.get("fix_events", []), key][-MAX_FIX_EVENTS:]
     fix = dict(state.get("fix") or {})
     fix.update(status=result.status, fix_id=result.fix_id)

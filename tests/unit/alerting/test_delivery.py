@@ -247,3 +247,21 @@ def test_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
     body = b'{"a":1}'
     assert sign(b"k", "1700000000", body) == "sha256=" + hmac.new(b"k", b"1700000000." + body,
                                                                   hashlib.sha256).hexdigest()
+
+
+async def test_no_secret_of_the_corpus_reaches_any_channel(tmp_path: Path, fake: FakeAlertServices) -> None:
+    from tests.unit.fixing.secrets_corpus import lines
+
+    corpus = lines()
+    store, clock = DeliveryStore(tmp_path / "a.sqlite"), Clock()
+    d = deliverer(store, fake, clock, digest_threshold=1000, rate_per_minute=60000.0)
+    for n, (_, line, _) in enumerate(corpus):
+        enqueue(store, alert(n, message=line, title=line, error_type=line, service=line), d.channels)
+    while await d.run_once():
+        clock.now += 1.0  # the rate limit's burst is 10 per channel
+    assert store.counts() == {(c, "delivered"): len(corpus) for c in d.channels}
+    for service in d.channels:
+        dumped = orjson.dumps(fake.received[service]).decode()
+        leaked = [cid for cid, _, secret in corpus if secret in dumped]
+        assert leaked == [], service
+    await d.aclose()

@@ -122,3 +122,12 @@ def test_filters_by_environment_and_service() -> None:
     rules = parse_rules("[[rule]]\nname='prod-api'\non=['new_pattern']\nservices=['api']\nenvironments=['staging']")
     _, alerts = run(ctx(rules), [event(1, T0)])
     assert alerts == []
+
+
+def test_texts_are_redacted_before_they_are_cut() -> None:
+    secret = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"
+    record = event(1, T0).model_copy(update={"message": "x" * 1985 + f" token={secret}", "title": ""})
+    state, alerts = on_error(None, record, ctx(), T0)
+    assert state is not None and alerts
+    for text in (state["message"], state["title"], alerts[0].message, alerts[0].title):
+        assert secret[:12] not in text
