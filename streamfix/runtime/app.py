@@ -136,7 +136,7 @@ def create_app(settings: Settings, *, role: str = "worker") -> StreamfixApp:
     sf = StreamfixApp(settings=app_settings, app=app, topics=_topics(app, app_settings))
     sf.tables = _tables(app, app_settings)
     # views follow the pipeline's own tables, whichever process this is
-    sf.views = {name: ChangelogView(settings, name) for name in ("patterns", "fixes", "fix_state", "alert_state")}
+    sf.views = {name: ChangelogView(settings, name) for name in ("patterns", "fixes", "fix_state")}
     for view in sf.views.values():
         app.task(view.run)
     if role == "fixer":
