@@ -13,15 +13,19 @@ from streamfix.errors import ConfigError
 from streamfix.runtime.settings import Settings
 from streamfix.services.alerts import AlertContext
 
+CHANNEL_KINDS = ("slack", "discord", "pagerduty", "opsgenie", "webhook")
 
-def load_rules(settings: Settings, channel_names: tuple[str, ...]) -> RuleSet:
+
+def load_rules(settings: Settings) -> RuleSet:
+    """The rules file, or the defaults. A rule may name a channel that is not configured here (it is
+    skipped at delivery), but not one that does not exist."""
     if settings.alert_rules is None:
         return default_rules()
     try:
         text = settings.alert_rules.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"STREAMFIX_ALERT_RULES: cannot read {settings.alert_rules}: {exc.strerror}") from None
-    return parse_rules(text, source=str(settings.alert_rules), channel_names=channel_names)
+    return parse_rules(text, source=str(settings.alert_rules), channel_names=CHANNEL_KINDS)
 
 
 def rate_config(settings: Settings) -> RateConfig:
@@ -31,7 +35,7 @@ def rate_config(settings: Settings) -> RateConfig:
 
 def alert_context(settings: Settings, channels: dict[str, Channel] | None = None) -> AlertContext:
     names = tuple(channels if channels is not None else configured_channels(settings))
-    rules = load_rules(settings, names)
+    rules = load_rules(settings)
     longest = max((r.cooldown_seconds for r in rules.rules), default=3600.0)
     return AlertContext(rules=rules, rate=rate_config(settings), channels=names, public_url=settings.alert_public_url,
                         environment=settings.alert_environment,
