@@ -169,6 +169,10 @@ def main() -> None:
                 "REST API latency (10k patterns, 50 concurrent requests)",
                 [PY, "benchmarks/bench_api.py", "--broker", settings.bootstrap_servers],
             ),
+            run(
+                "Alerting: spike detection and forecast on synthetic series",
+                [PY, "benchmarks/alert_rates.py", "--seeds", str(max(2, 5 // scale))],
+            ),
         ]
     finally:
         if local is not None:

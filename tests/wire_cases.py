@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streamfix.kafka.wire import DeadLetter, ErrorEventRecord, FixRequest, FixResult, RawBatch, WireRecord
+from streamfix.kafka.wire import (
+    AlertRecord,
+    DeadLetter,
+    ErrorEventRecord,
+    FixRequest,
+    FixResult,
+    RawBatch,
+    WireRecord,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
@@ -49,6 +57,9 @@ VALID: dict[type[WireRecord], WireRecord] = {
         value_b64="",
         value_size=0,
         received_at=4.0,
+    ),
+    AlertRecord: AlertRecord(
+        alert_id="fp1:x:new_pattern:1", fingerprint="fp1:x", kind="new_pattern", created_at=5.0
     ),
 }
 

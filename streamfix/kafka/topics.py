@@ -45,7 +45,9 @@ SOURCE_CURSORS = TopicSpec(
     "source_cursors", "source-cursors", "<source>:<stream>", "cursor JSON", 30 * DAY_MS, compacted=True, partitions=1
 )
 
-ALL: tuple[TopicSpec, ...] = (RAW, ERRORS, FIX_REQUESTS, FIX_RESULTS, DEAD_LETTERS, SOURCE_CURSORS)
+ALERTS = TopicSpec("alerts", "alerts", "fingerprint", "AlertRecord", 30 * DAY_MS)
+
+ALL: tuple[TopicSpec, ...] = (RAW, ERRORS, FIX_REQUESTS, FIX_RESULTS, DEAD_LETTERS, SOURCE_CURSORS, ALERTS)
 
 
 def topic_names(settings: Settings) -> dict[str, str]:

@@ -250,7 +250,44 @@ class DeadLetter(WireRecord):
         return base64.b64decode(self.value_b64)
 
 
-RECORDS: tuple[type[WireRecord], ...] = (RawBatch, ErrorEventRecord, FixRequest, FixResult, DeadLetter)
+AlertKind = Literal["new_pattern", "regression", "spike", "critical", "fix_opened", "fix_merged", "fix_failed",
+                    "resolved", "digest"]
+
+
+class AlertRecord(WireRecord):
+    """An alert about one pattern. Topic ``<prefix>.alerts``, key: ``fingerprint``."""
+
+    topic_role: ClassVar[str] = "alerts"
+
+    alert_id: str = Field(..., min_length=1, max_length=512,
+                          description="Deterministic id; the idempotency key of every delivery (with the channel)")
+    fingerprint: str
+    kind: AlertKind
+    action: Literal["trigger", "resolve"] = Field("trigger", description="resolve closes incidents of the pattern")
+    rules: list[str] = Field(default_factory=list, description="Names of the rules that fired")
+    channels: list[str] = Field(default_factory=list, description="Channels to deliver to (empty: none)")
+    severity: SeverityName = "MEDIUM"
+    category: str = ""
+    title: str = Field("", description="One line, redacted")
+    message: str = Field("", description="The pattern's error message, redacted")
+    error_type: str = ""
+    service: str | None = None
+    environment: str | None = None
+    count: int = Field(0, ge=0, description="Occurrences of the pattern so far")
+    rate: float | None = Field(None, description="Occurrences in the current rate bucket")
+    baseline: float | None = Field(None, description="Expected occurrences in that bucket")
+    spike_score: float | None = Field(None, description="(rate - baseline) / robust scale")
+    trend: Literal["rising", "steady", "falling"] | None = None
+    dashboard_url: str | None = Field(None, description="The pattern in the dashboard")
+    pr_url: str | None = Field(None, description="The fix pull request, when there is one")
+    fix_status: str | None = None
+    first_seen: float | None = None
+    last_seen: float | None = None
+    not_before: float = Field(0.0, description="Deliver no earlier than this Unix time (quiet hours)")
+    created_at: float
+
+
+RECORDS: tuple[type[WireRecord], ...] = (RawBatch, ErrorEventRecord, FixRequest, FixResult, DeadLetter, AlertRecord)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

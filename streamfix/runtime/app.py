@@ -17,7 +17,7 @@ from typing import Any
 
 import faust
 
-from agents import fix_trigger, fixer, group, ingest, liveness
+from agents import alert_delivery, alerts, fix_trigger, fixer, group, ingest, liveness
 from streamfix.core.records import FIX_STATES, PATTERNS
 from streamfix.kafka import codecs, topics
 from streamfix.kafka.transport import App as KafkaApp
@@ -34,7 +34,9 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 Register = Callable[[StreamfixApp], None]
 
-PIPELINE_AGENTS: tuple[Register, ...] = (ingest.register, group.register, fix_trigger.register)
+PIPELINE_AGENTS: tuple[Register, ...] = (
+    ingest.register, group.register, fix_trigger.register, alerts.register, alert_delivery.register
+)
 """The pipeline: raw batches to error events, patterns and fix requests, and fix results back."""
 FIXER_AGENTS: tuple[Register, ...] = (fixer.register,)
 """The fix consumer: fix requests to Claude, git and GitHub, fix results out."""
@@ -114,6 +116,8 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, Any]:
         "fix_state": app.Table("fix_state", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {fix_id: latest FixResult}; also in sf.views
         "fixes": app.Table("fixes", default=None, partitions=partitions, schema=schema),
+        # fingerprint -> the alerts agent's state: rate model, fired alerts, incident (services.alerts)
+        "alert_state": app.Table("alert_state", default=None, partitions=partitions, schema=schema),
         # fingerprint -> {"n": occurrences, "applied": markers} per tumbling window of published time
         "counts": counts.relative_to(_published_at),
     }

@@ -104,6 +104,8 @@ API_LATENCY = Histogram(
 def exposition() -> bytes:
     """The text exposition format of :data:`REGISTRY`."""
     return generate_latest(REGISTRY)
+
+
 UNDECODABLE_RECORDS = Counter(
     "streamfix_undecodable_records_total",
     "Records of batches the consumer could not decode (each batch is dead-lettered once, with its first record)",
@@ -120,4 +122,13 @@ EVENT_LOOP_LAG = Histogram(
 )
 EVENT_LOOP_LAG_MAX = Gauge(
     "streamfix_event_loop_lag_max_seconds", "Largest event-loop lag of the last 10 seconds", registry=REGISTRY,
+)
+
+ALERTS_FIRED = Counter("streamfix_alerts_fired_total", "Alerts published, by kind", ["kind"], registry=REGISTRY)
+ALERTS_DELIVERED = Counter(
+    "streamfix_alerts_delivered_total", "Alerts delivered, by channel", ["channel"], registry=REGISTRY
+)
+ALERT_DELIVERY_FAILURES = Counter(
+    "streamfix_alert_delivery_failures_total", "Alert deliveries parked or refused, by channel and reason",
+    ["channel", "reason"], registry=REGISTRY,
 )

@@ -171,6 +171,27 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    # --- Alerting ----------------------------------------------------------------------------------
+    alert_rules: Path | None = Field(None, description="Alert rules (TOML); without it critical and new-pattern alerts go to every channel")
+    alert_public_url: str = Field("http://127.0.0.1:8000", description="Base URL of the dashboard, linked from alerts")
+    alert_environment: str | None = Field(None, description="Environment name put on alerts (production, staging, ...)")
+    alert_bucket_seconds: int = Field(3600, ge=1, description="Width of the rate buckets of spike detection (s)")
+    alert_slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook URL")
+    alert_discord_webhook_url: SecretStr | None = Field(None, description="Discord webhook URL")
+    alert_pagerduty_routing_key: SecretStr | None = Field(None, description="PagerDuty Events API v2 integration key")
+    alert_pagerduty_url: str = Field("https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 endpoint")
+    alert_opsgenie_api_key: SecretStr | None = Field(None, description="Opsgenie API key (GenieKey)")
+    alert_opsgenie_url: str = Field("https://api.opsgenie.com", description="Opsgenie API base URL (api.eu.opsgenie.com in the EU)")
+    alert_webhook_url: str | None = Field(None, description="Generic webhook receiving alerts as signed JSON")
+    alert_webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of the generic webhook's signature")
+    alert_db: Path | None = Field(None, description="Delivery state of alerts, SQLite (default: <data_dir>/alerts.sqlite)")
+    alert_resolve_quiet_seconds: float = Field(3600.0, gt=0, description="An incident resolves when its pattern is quiet this long (s)")
+    alert_rate_per_minute: float = Field(30.0, gt=0, description="Messages per minute per channel at most")
+    alert_retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay of a failing channel (s), doubled each time")
+    alert_retry_max_seconds: float = Field(300.0, gt=0, description="Longest retry delay of a failing channel (s)")
+    alert_http_timeout: float = Field(10.0, gt=0, description="Timeout of one channel request (s)")
+    alert_delivery_interval: float = Field(1.0, gt=0, description="How often parked and due deliveries are tried (s)")
+
     # --- Logging -----------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level of streamfix's own logs")
     log_format: Literal["json", "text"] = Field("json", description="Format of streamfix's own logs")

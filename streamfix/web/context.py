@@ -37,6 +37,10 @@ class TableReader(Protocol):
 
     def fix_history(self, fingerprint: str) -> Mapping[str, Any] | None: ...
 
+    def alert_states(self) -> list[Mapping[str, Any]]:
+        """The alerts agent's per-pattern rate state of this worker's partitions (empty without it)."""
+        ...
+
 
 def _pattern(value: Any) -> Pattern:
     return value if isinstance(value, Pattern) else PATTERNS.decode(value)
@@ -69,6 +73,11 @@ class MappingReader:
     def fix_history(self, fingerprint: str) -> Mapping[str, Any] | None:
         history: Mapping[str, Any] | None = self.tables["fixes"].get(fingerprint)
         return history
+
+    def alert_states(self) -> list[Mapping[str, Any]]:
+        if "alert_state" not in self.tables:
+            return []
+        return [v for v in self.values("alert_state") if isinstance(v, Mapping)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,6 +192,12 @@ def document() -> dict[str, Any]:
             params=[_param("error_ids", {"type": "string", "minLength": 1, "maxLength": 13000},
                            "Comma-separated fingerprints or categories (at most 50)", required=True),
                     _param("create_prs", {"type": "boolean", "default": True}, "Open pull requests")])},
+        f"{p}/alerts": {"get": _op("alerts", "Recent alerts with their delivery status per channel",
+                                   _json({"type": "object"}, "Alerts"),
+                                   params=[HOURS, _limit(100, 1000)])},
+        f"{p}/errors/trends": {"get": _op(
+            "errors_trends", "Per pattern: rate, baseline, spike score, trend, forecast, sparkline",
+            _json({"type": "object"}, "Trends"), params=[HOURS, _limit(200, 10000)])},
         f"{p}/monitor/start": {"post": _op(
             "monitor_start", "Start the periodic Loki scan in this worker", _json(_ref("MonitorStarted"), "Started"),
             status="202", secured=True, extra=NO_LOKI,

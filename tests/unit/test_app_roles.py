@@ -15,9 +15,10 @@ def agent_names(settings: Settings, role: str) -> set[str]:
     return {name.rsplit(".", 1)[-1] for name in sf.app.agents}
 
 
+ALERTING = {"alerts", "alerts-fixes", "alert-delivery"}
 CASES = [
-    ("worker-with-fixer", "worker", True, {"ingest", "group", "fix-results", "fixer"}),
-    ("worker-without-fixer", "worker", False, {"ingest", "group", "fix-results"}),
+    ("worker-with-fixer", "worker", True, {"ingest", "group", "fix-results", "fixer", *ALERTING}),
+    ("worker-without-fixer", "worker", False, {"ingest", "group", "fix-results", *ALERTING}),
     ("dedicated-fixer", "fixer", False, {"fixer"}),
 ]
 

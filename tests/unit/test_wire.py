@@ -14,6 +14,7 @@ from streamfix.errors import WireError
 from streamfix.kafka.wire import (
     RECORDS,
     SCHEMA_VERSION,
+    AlertRecord,
     DeadLetter,
     ErrorEventRecord,
     FixRequest,
@@ -35,6 +36,9 @@ SAMPLES: list[WireRecord] = [
                error_type="KeyError", message="'user'", requested_at=3.0),
     FixResult(fix_id="fx-1", request_id="fp1:abc#1", fingerprint="fp1:abc", status="pr_open", created_at=1.0,
               updated_at=2.0, pr_number=7, confidence=0.8),
+    AlertRecord(alert_id="fp1:abc:critical:1", fingerprint="fp1:abc", kind="critical", channels=["slack"],
+                severity="CRITICAL", title="KeyError in app/x.py", dashboard_url="http://h/error-monitor/ui",
+                created_at=3.0),
     DeadLetter(reason="invalid_json", source_topic="t.logs.raw", partition=0, offset=5,
                value_b64=DeadLetter.encode_bytes(b"\xff\x00") or "", value_size=2, received_at=4.0),
 ]

@@ -48,13 +48,41 @@
     s.className = isError ? "error" : "";
   }
 
+  let trendsByFp = {};
+
+  function sparkline(points) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("viewBox", "0 0 60 16");
+    svg.setAttribute("width", "60");
+    svg.setAttribute("height", "16");
+    const max = Math.max(1, ...points);
+    const step = points.length > 1 ? 60 / (points.length - 1) : 60;
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", points.map((v, i) => `${(i * step).toFixed(1)},${(15 - (v / max) * 14).toFixed(1)}`).join(" "));
+    svg.append(line);
+    return svg;
+  }
+
+  function trendCell(e) {
+    const td = node("td", null, "trend");
+    const t = trendsByFp[e.fingerprint];
+    if (!t) { td.textContent = "–"; return td; }
+    const arrow = { rising: "↑", falling: "↓", steady: "→" }[t.trend] || "";
+    const label = node("span", `${arrow} ${t.trend}${t.spike ? " · spike" : ""}`, `trend-${t.trend}`);
+    label.title = `rate ${t.rate}, baseline ${t.baseline}, spike score ${t.spike_score}`;
+    td.append(sparkline(t.sparkline || []), label);
+    return td;
+  }
+
   function errorRow(e) {
     const tr = node("tr", null, "pattern");
     tr.dataset.fingerprint = e.fingerprint;
     const first = node("td");
     first.append(node("span", e.severity, `sev ${e.severity}`), node("strong", e.error_type),
                  node("span", e.message, "msg"));
-    tr.append(first, node("td", where(e)), node("td", e.count), node("td", when(e.last_seen)));
+    tr.append(first, node("td", where(e)), node("td", e.count), trendCell(e), node("td", when(e.last_seen)));
     const actions = node("td");
     if (e.fixable) {
       const button = node("button", "Generate fix", "generate-fix");
@@ -119,15 +147,17 @@
   async function refresh() {
     const hours = $("hours").value;
     try {
-      const [dash, timeline, fixes] = await Promise.all([
+      const [dash, timeline, fixes, trends] = await Promise.all([
         call(`/dashboard?hours=${hours}`), call(`/errors/timeline?hours=${hours}`), call("/fixes/generated?limit=50"),
+        call(`/errors/trends?hours=${hours}`),
       ]);
+      trendsByFp = Object.fromEntries(trends.patterns.map((t) => [t.fingerprint, t]));
       $("card-total").textContent = dash.summary.total_patterns;
       $("card-critical").textContent = dash.summary.critical_errors;
       $("card-fixable").textContent = dash.summary.fixable_errors;
       $("card-fixes").textContent = dash.summary.generated_fixes;
-      fill("critical-table", dash.recent_critical.map(errorRow), "No critical errors in this period", 5);
-      fill("fixable-table", dash.recent_fixable.map(errorRow), "No fixable errors in this period", 5);
+      fill("critical-table", dash.recent_critical.map(errorRow), "No critical errors in this period", 6);
+      fill("fixable-table", dash.recent_fixable.map(errorRow), "No fixable errors in this period", 6);
       fill("fixes-table", fixes.fixes.map(fixRow), "No fixes yet", 5);
       renderChart(timeline, hours);
       $("status-line").textContent = `Updated ${new Date().toLocaleTimeString()}`;
