@@ -165,7 +165,7 @@ class FixService:
                 last = (
                     None
                     if request.dry_run
-                    else self.store.get(request.fingerprint, fix_id(request.fingerprint))
+                    else self.store.get(request.fingerprint, fix_id(request.fingerprint, request.attempt))
                 )
                 if last is None or last.request_id != request.request_id:
                     raise
@@ -211,14 +211,16 @@ class FixService:
         return new
 
     async def _handle(self, request: FixRequest) -> FixResult:
-        fid = fix_id(request.fingerprint)
+        fid = fix_id(request.fingerprint, request.attempt)
         existing = None if request.dry_run else self.store.get(request.fingerprint, fid)
         if existing is not None and existing.request_id == request.request_id and existing.status in _SETTLED:
             log.info("fix already handled", extra={"fix_id": fid, "status": existing.status})
             return existing
-        if existing is not None and existing.status in _IN_REVIEW:
-            # a newer attempt while the fix is in review: it joins the open fix instead of starting over
-            return await self._emit(existing, existing.status, request_id=request.request_id)
+        in_review = None if request.dry_run else next(
+            (r for r in self.store.of_pattern(request.fingerprint) if r.status in _IN_REVIEW), None)
+        if in_review is not None:
+            # a newer attempt while a fix is in review: it joins the open fix instead of starting over
+            return await self._emit(in_review, in_review.status, request_id=request.request_id)
         now = self._clock()
         base = FixResult(
             fix_id=fid,
@@ -232,6 +234,8 @@ class FixService:
             suggested_fix=request.suggested_fix,
             created_at=existing.created_at if existing else now,
             updated_at=now,
+            attempt=request.attempt,
+            trigger=request.trigger,
         )
         dry = request.dry_run
         result = await self._emit(base, "pending", dry_run=dry)

@@ -209,6 +209,13 @@ class FixResult(WireRecord):
     output_tokens: int = 0
     created_at: float
     updated_at: float
+    attempt: int | None = Field(None, ge=1, description="Attempt number of the request (optional; else from request_id)")
+    trigger: Trigger | None = Field(None, description="What asked for the fix (optional)")
+    model: str | None = Field(None, description="Model whose analysis became the fix (optional)")
+    strategy: str | None = Field(None, description="Prompt strategy (A/B arm) of the analysis (optional)")
+    merged_at: float | None = Field(None, description="When the pull request merged, as GitHub reports it (optional)")
+    candidates: list[dict[str, Any]] | None = Field(
+        None, description="Every candidate fix with its checks and score, when several models were asked (optional)")
 
 
 class DeadLetter(WireRecord):

@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     fix_draft_prs: bool = Field(True, description="Open fix pull requests as drafts")
     fix_git_author: str = Field("streamfix <streamfix@users.noreply.github.com>", description="Author of fix commits")
     fix_track_interval: float = Field(300.0, gt=0, description="How often open fix pull requests are polled (s)")
+    fix_regression_grace_seconds: float = Field(
+        600.0, ge=0, description="After a fix merges, occurrences within this deploy grace period (event time) "
+                                 "are not regressions (s)")
+    fix_resolve_quiet_seconds: float = Field(
+        259200.0, gt=0, description="A merged fix's pattern quiet this long after the merge is resolved (s)")
+    pattern_archive_days: float = Field(
+        30.0, gt=0, description="Patterns quiet this many days are archived: hidden from lists, kept small")
+    fix_effectiveness_window_seconds: float = Field(
+        86400.0, gt=0, description="Length of the equal windows before and after a merge that judge a fix (s)")
+    fix_ab_min_fixes: int = Field(
+        20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 
     @field_validator("fix_blocked_paths", "fix_in_app_paths", mode="before")
     @classmethod

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from streamfix.core.lifecycle import LifecyclePolicy, after_occurrence
 from streamfix.core.patterns import (
     alias_pattern,
     apply_event,
@@ -48,6 +49,7 @@ class GroupConfig:
     window_seconds: int
     retention_seconds: int
     policy: TriggerPolicy
+    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GroupConfig:
@@ -59,8 +61,16 @@ class GroupConfig:
                 window_seconds=settings.fix_threshold_window_seconds,
                 count_window_width=settings.window_seconds,
                 auto_fix_enabled=settings.auto_fix_enabled,
+                regression_grace_seconds=settings.fix_regression_grace_seconds,
             ),
+            lifecycle=lifecycle_policy(settings),
         )
+
+
+def lifecycle_policy(settings: Settings) -> LifecyclePolicy:
+    return LifecyclePolicy(grace_seconds=settings.fix_regression_grace_seconds,
+                           resolve_seconds=settings.fix_resolve_quiet_seconds,
+                           archive_seconds=settings.pattern_archive_days * 86400.0)
 
 
 @dataclass(slots=True)
@@ -125,6 +135,10 @@ async def _occurrence(record: ErrorEventRecord, current: Pattern | None, tables:
         return  # redelivered: already counted
     now = clock()
     fix = tables.fix(fp)
+    seen_at = float(record.timestamp or record.detected_at)
+    updated = after_occurrence(current, updated, fix, seen_at, now, config.lifecycle)
+    if updated.status == "regressed" and (current is None or current.regressed_at != updated.regressed_at):
+        metrics.REGRESSIONS.labels(category=record.category).inc()
     trigger = decide(updated, fix, now, config.policy)
     if trigger is not None:
         attempt = next_attempt(fix)

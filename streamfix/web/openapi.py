@@ -166,7 +166,9 @@ def document() -> dict[str, Any]:
         f"{p}/errors/critical": _error_list_op("errors_critical", "CRITICAL patterns seen recently"),
         f"{p}/errors/fixable": _error_list_op("errors_fixable", "Fixable patterns seen recently"),
         f"{p}/errors/patterns": {"get": _op("errors_patterns", "Every pattern", _json(_ref("PatternPage"), "A page"),
-                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category")])},
+                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category"),
+                                                    _param("archived", {"enum": ["exclude", "include", "only"], "default": "exclude"}, "Leave out, include, or show only archived patterns"),
+                                                    _param("status", {"enum": ["active", "fixed", "regressed", "resolved", "archived"]}, "Only patterns in this lifecycle status")])},
         f"{p}/errors/timeline": {"get": _op("errors_timeline", "Occurrences per category over time",
                                             _json(_ref("Timeline"), "Series"), params=[HOURS])},
         f"{p}/patterns/{{fingerprint}}": {"get": _op(

@@ -12,11 +12,12 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from streamfix.core import queries
+from streamfix.core import lifecycle, queries
 from streamfix.core.patterns import public_view
 from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
 from streamfix.runtime.shared import StreamfixApp
+from streamfix.services.grouping import lifecycle_policy
 from streamfix.web import http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
@@ -28,6 +29,13 @@ FIX_STATUSES = frozenset({
     "pending", "analyzing", "fix_generated", "fix_invalid", "analysis_failed", "skipped_budget",
     "skipped_no_api_key", "branch_pushed", "pr_open", "pr_failed", "merged", "closed",
 })
+
+
+def status_reader(ctx: ApiContext) -> Callable[[Pattern], str]:
+    """A pattern's lifecycle status now, from its record and its fix state."""
+    policy = lifecycle_policy(ctx.settings)
+    now = ctx.clock()
+    return lambda p: lifecycle.status_of(p, ctx.reader.fix_state(p.fingerprint), now, policy)
 
 
 def hours_param(request: web.Request, default: float = 24.0) -> float:
@@ -80,12 +88,15 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         limit = http.integer(request.query, "limit", default=1000, low=1, high=10000)
         offset = http.integer(request.query, "offset", default=0, low=0, high=10_000_000)
         category = request.query.get("category") or None
+        archived = http.choice(request.query, "archived", queries.ARCHIVED_FILTERS, default="exclude") or "exclude"
+        status = http.choice(request.query, "status", lifecycle.STATUSES, default=None)
 
         def compute(patterns: list[Pattern], _: list[Any]) -> dict[str, Any]:
-            rows = queries.matching(patterns, now=ctx.clock(), window_seconds=width, category=category)
+            rows = queries.matching(patterns, now=ctx.clock(), window_seconds=width, category=category,
+                                    status_of=status_reader(ctx), archived=archived, status=status)
             return {"patterns": queries.page(rows, offset=offset, limit=limit), "total": len(rows)}
 
-        return await cached(f"patterns|{limit}|{offset}|{category}", compute)
+        return await cached(f"patterns|{limit}|{offset}|{category}|{archived}|{status}", compute)
 
     async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
         """One pattern with its sample traceback, frames, fix state and fixes."""
@@ -95,7 +106,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         detail = public_view(pattern)
         state = ctx.reader.fix_state(fingerprint)
         return http.json_response({
-            "error": queries.error_object(pattern),
+            "error": queries.error_object(pattern, status=status_reader(ctx)(pattern)),
             "traceback": detail["traceback"],
             "frames": detail["frames"],
             "incomplete": detail["incomplete"],
