@@ -25,17 +25,16 @@ log = logging.getLogger(__name__)
 async def last_attempt(settings: Settings, fingerprint: str) -> int:
     """The highest attempt number on the fix-results topic for ``fingerprint`` (0: none yet)."""
     topic = topic_names(settings)["fix_results"]
-    consumer = new_consumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                            auto_offset_reset="earliest")
+    consumer = new_consumer(topic, bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                            auto_offset_reset="earliest", group_id=None)
     key = fingerprint.encode("utf-8")
     highest = 0
     try:
-        await consumer.start()
-        await consumer.topics()  # fetches the cluster's metadata
+        await consumer.start()  # subscribed to the topic: its metadata is loaded
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
-            await consumer.stop()
             return 0
+        consumer.unsubscribe()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

@@ -1,0 +1,155 @@
+"""Through a real broker: fixes made three ways merge, their patterns recur, regress and get attempt 2.
+
+One ``streamfix worker`` runs the pipeline and the fixer against the fake Anthropic and GitHub servers
+and a real bare remote. Three patterns get their first fix from the three triggers: the group agent
+(a source with auto-fix), ``POST /error-monitor/fixes/generate-for-error``, and ``streamfix fix
+--report`` run as its own process. The test merges the three pull requests on the fake GitHub; the
+worker's PR tracker notices. Occurrences then come back (event time after the merge): each pattern
+becomes ``regressed`` and its next fix is attempt 2, kept beside attempt 1 in the pattern's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from streamfix.kafka.clients import Publisher, ensure_topics
+from streamfix.kafka.wire import ErrorEventRecord
+from streamfix.runtime.settings import Settings
+from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
+from tests.fakes.github_server import FakeGitHub
+from tests.integration.helpers import REPO_ROOT, running_worker, wait_http_json
+from tests.unit.fixing import fixtures
+from tests.unit.fixing.helpers import SampleRepo, analysis, frames_of, genuine_traceback
+
+pytestmark = pytest.mark.kafka
+
+sample_repo = fixtures.sample_repo
+fake_claude = fixtures.fake_claude
+fake_github = fixtures.fake_github
+
+FPS = {"auto": "fp1:1111aaaa2222bbbb", "api": "fp1:3333cccc4444dddd", "cli": "fp1:5555eeee6666ffff"}
+
+
+def occurrence(fp: str, traceback: str, *, auto_fix: bool, at: float) -> ErrorEventRecord:
+    frames = frames_of(traceback)
+    inner = [f for f in frames if f.in_app][-1]
+    return ErrorEventRecord(
+        fingerprint=fp, error_type="ZeroDivisionError", message="division by zero", category="internal_error",
+        severity="HIGH", fixable=True, file=inner.file, line=inner.line, function=inner.function, frames=frames,
+        traceback=traceback, timestamp=at, detected_at=at, auto_fix=auto_fix, service="shop-worker",
+    )
+
+
+async def publish(settings: Settings, records: list[ErrorEventRecord]) -> None:
+    async with Publisher(settings) as pub:
+        for record in records:
+            await pub.send_and_wait("errors", record.fingerprint, record)
+
+
+def cli_fix(settings: Settings, events: Path, env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str]:
+    """``streamfix fix FP --from-file EVENTS --create-pr --report`` in its own process."""
+    fp = FPS["cli"]
+    return subprocess.run(
+        [sys.executable, "-m", "streamfix", "fix", fp, "--from-file", str(events), "--create-pr", "--report"],
+        cwd=REPO_ROOT, env={**os.environ, **env, "STREAMFIX_BROKER": settings.broker,
+                            "STREAMFIX_TOPIC_PREFIX": settings.topic_prefix,
+                            "STREAMFIX_TOPIC_PARTITIONS": str(settings.topic_partitions),
+                            "STREAMFIX_FIX_CLONE_DIR": str(log.parent / "cli-clone")},
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+def test_regression_opens_attempt_two_for_auto_api_and_cli_fixes(
+    kafka_settings: Settings, sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    traceback = genuine_traceback(sample_repo.work)
+    fake_claude.script.extend(tool_reply(**analysis()) for _ in range(6))
+    asyncio.run(ensure_topics(kafka_settings))
+    env = {
+        "ANTHROPIC_API_KEY": fake_claude.api_key,
+        "ANTHROPIC_BASE_URL": fake_claude.base_url,
+        "GITHUB_TOKEN": fake_github.token,
+        "STREAMFIX_GITHUB_API_URL": fake_github.base_url,
+        "STREAMFIX_GITHUB_REPO": fake_github.full_name,
+        "STREAMFIX_REPO_URL": str(sample_repo.remote),
+        "STREAMFIX_ANTHROPIC_MAX_RETRIES": "0",
+        "STREAMFIX_FIX_DRAFT_PRS": "false",
+    }
+    worker_env = {**env, "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"), "STREAMFIX_FIX_TRACK_INTERVAL": "1",
+                  "STREAMFIX_FIX_THRESHOLD_COUNT": "1", "STREAMFIX_FIX_REGRESSION_GRACE_SECONDS": "0",
+                  "STREAMFIX_API_CACHE_SECONDS": "0", "STREAMFIX_API_TOKEN": "lifecycle-token"}
+    auth = {"Authorization": "Bearer lifecycle-token"}
+    api = f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor"
+
+    def detail(kind: str) -> Any:
+        return httpx.get(f"{api}/patterns/{FPS[kind]}", timeout=5).json()
+
+    def wait_detail(kind: str, predicate: Any, timeout: float = 120) -> Any:
+        return wait_http_json(f"{api}/patterns/{FPS[kind]}", predicate, timeout=timeout)
+
+    def attempt_reached(attempt: int, status: str) -> Any:
+        return lambda d: any(f.get("attempt") == attempt and f["status"] == status for f in d.get("fixes", []))
+
+    events = tmp_path / "cli-events.jsonl"
+    log_path = tmp_path / "worker.log"
+    with running_worker(kafka_settings, log_path, **worker_env) as proc:
+        now = time.time()
+        asyncio.run(publish(kafka_settings, [occurrence(FPS[k], traceback, auto_fix=k == "auto", at=now)
+                                             for k in FPS]))
+        for kind in FPS:
+            wait_detail(kind, lambda d: isinstance(d.get("error"), dict))
+        # attempt 1: automatic (threshold 1), through the API, and from the CLI
+        requested = httpx.post(f"{api}/fixes/generate-for-error", params={"error_id": FPS["api"]}, headers=auth,
+                               timeout=10)
+        assert requested.status_code == 202, requested.text
+        assert requested.json()["request_ids"] == [f"{FPS['api']}#1"]
+        events.write_text(occurrence(FPS["cli"], traceback, auto_fix=False, at=now).model_dump_json() + "\n")
+        first_cli = cli_fix(kafka_settings, events, env, log_path)
+        assert first_cli.returncode == 0, first_cli.stderr[-3000:]
+        for kind in FPS:
+            wait_detail(kind, attempt_reached(1, "pr_open"))
+        assert len(fake_github.pulls) == 3
+        for number in list(fake_github.pulls):
+            fake_github.merge(number)
+        for kind in FPS:
+            merged = wait_detail(kind, lambda d: (d.get("fix_state") or {}).get("status") == "merged")
+            assert merged["fix_state"]["attempt"] == 1
+            assert merged["error"]["status"] == "fixed"
+
+        # the errors come back after the merge
+        again = time.time() + 1
+        asyncio.run(publish(kafka_settings, [occurrence(FPS[k], traceback, auto_fix=k == "auto", at=again)
+                                             for k in FPS]))
+        for kind in FPS:
+            wait_detail(kind, lambda d: d["error"]["status"] == "regressed")
+        requested = httpx.post(f"{api}/fixes/generate-for-error", params={"error_id": FPS["api"]}, headers=auth,
+                               timeout=10)
+        assert requested.status_code == 202, requested.text
+        assert requested.json()["request_ids"] == [f"{FPS['api']}#2"]
+        second_cli = cli_fix(kafka_settings, events, env, log_path)
+        assert second_cli.returncode == 0, second_cli.stderr[-3000:]
+        assert f'"request_id":"{FPS["cli"]}#2"' in second_cli.stdout
+        finals = {kind: wait_detail(kind, attempt_reached(2, "pr_open")) for kind in FPS}
+        patterns = httpx.get(f"{api}/errors/patterns", timeout=5).json()
+    assert proc.returncode == 0, log_path.read_text()[-3000:]
+    for kind, final in finals.items():
+        by_attempt = {f["attempt"]: f for f in final["fixes"]}
+        assert set(by_attempt) == {1, 2}, kind
+        assert by_attempt[1]["status"] == "merged" and by_attempt[2]["status"] == "pr_open", kind
+        assert by_attempt[1]["fix_id"] != by_attempt[2]["fix_id"]
+        assert by_attempt[1]["trigger"] == ("threshold" if kind == "auto" else kind)
+        assert final["fix_state"]["attempt"] == 2
+        assert final["error"]["status"] == "regressed"
+    assert {p["fingerprint"]: p["status"] for p in patterns["patterns"]} == dict.fromkeys(FPS.values(), "regressed")
+    assert len(fake_github.pulls) == 6
+    assert sorted(p.state for p in fake_github.pulls.values()) == ["closed"] * 3 + ["open"] * 3
