@@ -91,15 +91,16 @@ def after_occurrence(
     """``updated`` (``previous`` with one more occurrence at ``event_time``) with its stored status.
 
     It becomes ``regressed`` when the occurrence comes after its fix merged (past the grace period),
-    or when the pattern had been archived; it stays regressed until a later fix merges.
+    or when it follows the previous occurrence by the archive period or more (event times, so a
+    backlog read late is not mistaken for a quiet pattern); it stays regressed until a later fix merges.
     """
     if previous is None:
         return updated
-    before = status_of(previous, fix, now, policy)
     merge = merged_at(fix)
-    regressed = before == ARCHIVED or (merge is not None and recurs_after(event_time, merge, policy))
-    if regressed:
-        if previous.status == REGRESSED and before == REGRESSED:
+    came_back = previous.last_seen is not None and event_time - previous.last_seen >= policy.archive_seconds
+    if came_back or (merge is not None and recurs_after(event_time, merge, policy)):
+        still = previous.status == REGRESSED and (merge is None or _regressed_at(previous) > merge)
+        if still and not came_back:
             return updated  # already regressed: keep the time it first came back
         return msgspec.structs.replace(updated, status=REGRESSED, regressed_at=event_time,
                                        regressions=previous.regression_count + 1)

@@ -153,3 +153,42 @@ def test_regression_opens_attempt_two_for_auto_api_and_cli_fixes(
     assert {p["fingerprint"]: p["status"] for p in patterns["patterns"]} == dict.fromkeys(FPS.values(), "regressed")
     assert len(fake_github.pulls) == 6
     assert sorted(p.state for p in fake_github.pulls.values()) == ["closed"] * 3 + ["open"] * 3
+
+
+def test_quiet_pattern_is_archived_and_comes_back_regressed(kafka_settings: Settings, tmp_path: Path) -> None:
+    """A pattern quiet for the archive period leaves /errors/patterns (the ``archived`` filter shows
+    it) and comes back as ``regressed`` with its next occurrence."""
+    archive_seconds = 6.0
+    env = {"STREAMFIX_PATTERN_ARCHIVE_DAYS": str(archive_seconds / 86400), "STREAMFIX_API_CACHE_SECONDS": "0"}
+    api = f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor"
+    traceback = 'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\nKeyError: \'k\''
+    quiet, busy = "fp1:aaaa0000aaaa0000", "fp1:bbbb1111bbbb1111"
+    asyncio.run(ensure_topics(kafka_settings))
+
+    def listed(**params: str) -> dict[str, str]:
+        try:
+            body = httpx.get(f"{api}/errors/patterns", params=params, timeout=5).json()
+        except httpx.HTTPError:
+            return {}
+        return {p["fingerprint"]: p["status"] for p in body["patterns"]}
+
+    with running_worker(kafka_settings, tmp_path / "worker.log", **env) as proc:
+        deadline = time.monotonic() + 120
+        while not listed() and time.monotonic() < deadline:  # until the worker is up and counting
+            asyncio.run(publish(kafka_settings, [occurrence(busy, traceback, auto_fix=False, at=time.time())]))
+            time.sleep(0.5)
+        start = time.time()
+        asyncio.run(publish(kafka_settings, [occurrence(quiet, traceback, auto_fix=False, at=start)]))
+        wait_http_json(f"{api}/errors/patterns", lambda b: len(b.get("patterns", [])) == 2)
+        # keep one pattern busy while the other stays quiet for the archive period
+        while time.time() < start + archive_seconds + 0.5:
+            asyncio.run(publish(kafka_settings, [occurrence(busy, traceback, auto_fix=False, at=time.time())]))
+        shown = wait_http_json(f"{api}/errors/patterns", lambda b: len(b.get("patterns", [])) == 1)
+        assert [p["fingerprint"] for p in shown["patterns"]] == [busy]
+        assert listed(archived="only") == {quiet: "archived"}
+        assert listed(archived="include") == {quiet: "archived", busy: "active"}
+        asyncio.run(publish(kafka_settings, [occurrence(quiet, traceback, auto_fix=False, at=time.time()),
+                                             occurrence(busy, traceback, auto_fix=False, at=time.time())]))
+        back = wait_http_json(f"{api}/errors/patterns", lambda b: len(b.get("patterns", [])) == 2)
+        assert {p["fingerprint"]: p["status"] for p in back["patterns"]} == {quiet: "regressed", busy: "active"}
+    assert proc.returncode == 0
