@@ -65,6 +65,8 @@ class Pattern(msgspec.Struct, frozen=True, kw_only=True):
     merged_from: list[str] | UnsetType = UNSET
     regressed_at: float | UnsetType = UNSET
     regressions: int | UnsetType = UNSET
+    outcomes: dict[str, list[float]] | UnsetType = UNSET
+    """Per merged fix id: ``[merged_at, before, after]`` occurrences (see :mod:`streamfix.core.effectiveness`)."""
 
     @property
     def regression_count(self) -> int:

@@ -20,8 +20,9 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
+from streamfix.core.effectiveness import arm_for
 from streamfix.errors import BrokerError, FixError, WireError
 from streamfix.fixing import apply
 from streamfix.fixing.budget import Budget
@@ -31,6 +32,7 @@ from streamfix.fixing.naming import branch_name, commit_message, fix_id
 from streamfix.fixing.ports import (
     Analyzer,
     GitPort,
+    ModelAnalyzer,
     Park,
     Publish,
     PullsPort,
@@ -188,7 +190,8 @@ class FixService:
                     continue
                 if state == "merged":
                     PRS_MERGED.inc()
-                changed.append(await self._emit(result, state))
+                stamp: dict[str, Any] = {"merged_at": self._clock()} if state == "merged" else {}
+                changed.append(await self._emit(result, state, **stamp))
         self._update_ratio()
         return changed
 
@@ -197,6 +200,11 @@ class FixService:
         merged, closed = statuses.count("merged"), statuses.count("closed")
         if merged + closed:
             FIX_SUCCESS_RATIO.set(merged / (merged + closed))
+
+    def _model_for(self, request: FixRequest) -> str:
+        """The model of the request's A/B arm (stable per fingerprint), or the configured model."""
+        models = self.settings.fix_models
+        return arm_for(request.fingerprint, models) if models else self.settings.anthropic_model
 
     # --- the machine -------------------------------------------------------------------------------
     async def _emit(
@@ -236,6 +244,7 @@ class FixService:
             updated_at=now,
             attempt=request.attempt,
             trigger=request.trigger,
+            model=self._model_for(request),
         )
         dry = request.dry_run
         result = await self._emit(base, "pending", dry_run=dry)
@@ -252,7 +261,10 @@ class FixService:
         result = await self._emit(result, "analyzing", dry_run=dry)
         try:
             windows = await self._context(request)
-            analysis = await self._analyzer.analyze(build_prompt(request, windows))
+            prompt = build_prompt(request, windows)
+            analysis = await (
+                cast(ModelAnalyzer, self._analyzer).analyze(prompt, model=result.model)
+                if self.settings.fix_models else self._analyzer.analyze(prompt))
         except ClaudeUnavailable as exc:
             not_before = self._clock() + self.settings.fix_park_seconds
             await self._park(request, not_before)
@@ -409,4 +421,5 @@ class FixService:
             )
         except FixError as exc:
             return await self._emit(result, "pr_failed", error=str(exc))
-        return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
+        return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="",
+                                pr_opened_at=self._clock())

@@ -213,7 +213,8 @@ class FixResult(WireRecord):
     trigger: Trigger | None = Field(None, description="What asked for the fix (optional)")
     model: str | None = Field(None, description="Model whose analysis became the fix (optional)")
     strategy: str | None = Field(None, description="Prompt strategy (A/B arm) of the analysis (optional)")
-    merged_at: float | None = Field(None, description="When the pull request merged, as GitHub reports it (optional)")
+    merged_at: float | None = Field(None, description="When the pull request was seen merged (optional)")
+    pr_opened_at: float | None = Field(None, description="When the pull request was opened (optional)")
     candidates: list[dict[str, Any]] | None = Field(
         None, description="Every candidate fix with its checks and score, when several models were asked (optional)")
 

@@ -131,10 +131,13 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Patterns quiet this many days are archived: hidden from lists, kept small")
     fix_effectiveness_window_seconds: float = Field(
         86400.0, gt=0, description="Length of the equal windows before and after a merge that judge a fix (s)")
+    fix_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Models to compare (comma-separated): each pattern is analysed by the "
+                                          "model of its A/B arm (stable hash of the fingerprint); empty: anthropic_model")
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 
-    @field_validator("fix_blocked_paths", "fix_in_app_paths", mode="before")
+    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_models", mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):

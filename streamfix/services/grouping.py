@@ -19,6 +19,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from streamfix.core.effectiveness import EffectPolicy, record_occurrence
 from streamfix.core.lifecycle import LifecyclePolicy, after_occurrence
 from streamfix.core.patterns import (
     alias_pattern,
@@ -50,6 +51,7 @@ class GroupConfig:
     retention_seconds: int
     policy: TriggerPolicy
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    effect: EffectPolicy = field(default_factory=EffectPolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GroupConfig:
@@ -64,7 +66,15 @@ class GroupConfig:
                 regression_grace_seconds=settings.fix_regression_grace_seconds,
             ),
             lifecycle=lifecycle_policy(settings),
+            effect=effect_policy(settings),
         )
+
+
+def effect_policy(settings: Settings) -> EffectPolicy:
+    """The windows that judge a fix; at most half the count retention, so the before window is still kept."""
+    window = min(settings.fix_effectiveness_window_seconds, settings.window_retention_seconds / 2)
+    return EffectPolicy(window_seconds=window, grace_seconds=settings.fix_regression_grace_seconds,
+                        width=settings.window_seconds)
 
 
 def lifecycle_policy(settings: Settings) -> LifecyclePolicy:
@@ -137,6 +147,7 @@ async def _occurrence(record: ErrorEventRecord, current: Pattern | None, tables:
     fix = tables.fix(fp)
     seen_at = float(record.timestamp or record.detected_at)
     updated = after_occurrence(current, updated, fix, seen_at, now, config.lifecycle)
+    updated = record_occurrence(current, updated, fix, seen_at, record.occurrences, config.effect)
     if updated.status == "regressed" and (current is None or current.regressed_at != updated.regressed_at):
         metrics.REGRESSIONS.labels(category=record.category).inc()
     trigger = decide(updated, fix, now, config.policy)

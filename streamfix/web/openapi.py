@@ -179,6 +179,11 @@ def document() -> dict[str, Any]:
                                       params=[HOURS, _limit(10, 100)])},
         f"{p}/fixes/generated": {"get": _op("fixes_generated", "Every fix", _json(_ref("FixList"), "Fixes"), params=[
             _param("status", {"enum": FIX_STATUSES}, "Only fixes in this state"), _limit(100, 1000)])},
+        f"{p}/fixes/effectiveness": {"get": _op(
+            "fixes_effectiveness", "Whether merged fixes stopped their patterns, per group and A/B arm",
+            _json({"type": "object", "required": ["overall", "by", "ab", "fixes"]}, "The report"),
+            params=[_param("ab_by", {"enum": ["category", "error_type", "model", "strategy", "trigger"],
+                                     "default": "model"}, "What the A/B arms are")])},
         f"{p}/fixes/{{fix_id}}": {"get": _op(
             "fix_detail", "One fix", _json(_ref("FixResult"), "The fix"),
             params=[_param("fix_id", {"type": "string", "maxLength": 256}, "Fix id", where="path")], extra=NOT_FOUND)},

@@ -18,7 +18,7 @@ from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.grouping import lifecycle_policy
-from streamfix.web import http
+from streamfix.web import effectiveness, http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
 
@@ -69,6 +69,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
     async def prometheus(request: web.Request) -> web.StreamResponse:
         """Prometheus text exposition of streamfix's registry."""
         metrics.PATTERNS.set(patterns_tracked())
+        effectiveness.update_metrics(ctx)
         return web.Response(body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
                             charset="utf-8")
 

@@ -276,3 +276,32 @@ def test_reader_copies_plain_dicts_in_one_step() -> None:
     store = SimpleNamespace(data=SimpleNamespace(data={"c": 3}))  # a Faust table over the in-memory store
     reader = FaustReader({"view": view, "table": store, "plain": {"d": 4}})
     assert (reader.values("view"), reader.values("table"), reader.values("plain")) == ([1, 2], [3], [4])
+
+
+async def test_effectiveness_route(make_api: ApiFactory) -> None:
+    """A merged fix whose pattern stayed quiet for the after window counts as stopped; the route matches
+    its document and rejects an unknown grouping."""
+    from .conftest import fix_result
+
+    merged = {**fix_result("fp1:aa03", "fix-3", "merged", NOW - 2 * 86400 - 700), "merged_at": NOW - 2 * 86400 - 700,
+              "model": "claude-a", "attempt": 1}
+    api = await make_api(fixes={"fp1:aa03": {"fix-3": merged}})
+    body = await get_json(api, f"{P}/fixes/effectiveness")
+    validate(body, f"{P}/fixes/effectiveness", "get", 200)
+    assert [(f["fix_id"], f["judged"], f["stopped"]) for f in body["fixes"]] == [("fix-3", True, True)]
+    assert body["by"]["model"]["claude-a"]["stopped"] == 1
+    assert body["ab"]["winner"] is None and body["ab"]["reason"] == "fewer than two arms"
+    bad = await api.client.get(f"{P}/fixes/effectiveness?ab_by=colour")
+    assert bad.status == 422
+
+
+async def test_archived_patterns_hidden_unless_asked(make_api: ApiFactory) -> None:
+    api = await make_api(pattern_archive_days=2.0)
+    default = await get_json(api, f"{P}/errors/patterns")
+    assert "fp1:aa04" not in {p["fingerprint"] for p in default["patterns"]}  # last seen 3 days ago
+    only = await get_json(api, f"{P}/errors/patterns?archived=only")
+    assert [(p["fingerprint"], p["status"]) for p in only["patterns"]] == [("fp1:aa04", "archived")]
+    included = await get_json(api, f"{P}/errors/patterns?archived=include")
+    assert included["total"] == default["total"] + 1
+    bad = await api.client.get(f"{P}/errors/patterns?archived=maybe")
+    assert bad.status == 422
