@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from streamfix.core.records import PATTERNS, Pattern
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
+from streamfix.fixing.revert import Reverter
 from streamfix.fixing.service import FixService
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import FixRequest, FixResult
@@ -45,3 +47,12 @@ def register(sf: StreamfixApp) -> None:
         await service.track()
 
     sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-tracker")(track_fix_prs)
+
+    reverter = Reverter.from_settings(settings, store=service.store, publish=publish)
+    patterns = sf.views.get("patterns") or sf.tables.get("patterns")
+    if reverter is not None and patterns is not None:
+        async def propose_reverts() -> None:
+            await reverter.check(v if isinstance(v, Pattern) else PATTERNS.decode(v)
+                                 for v in list(patterns.values()) if v is not None)
+
+        sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-reverter")(propose_reverts)

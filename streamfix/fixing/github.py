@@ -167,6 +167,14 @@ class GitHubPulls:
             return "merged"
         return "closed" if pull.state == "closed" else "open"
 
+    def merge_commit_sha(self, number: int) -> str | None:
+        """The commit a merged pull request left on its base branch (merge or squash commit)."""
+        try:
+            sha = self._get_repo().get_pull(number).merge_commit_sha
+        except GithubException as exc:
+            raise FixError(f"GitHub pull request #{number} lookup failed: HTTP {exc.status}") from None
+        return str(sha) if sha else None
+
     def find_issue(self, fingerprint: str) -> int | None:
         """An open issue (not a PR) whose title or body mentions the fingerprint, newest first."""
         try:

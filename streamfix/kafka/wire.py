@@ -215,6 +215,9 @@ class FixResult(WireRecord):
     strategy: str | None = Field(None, description="Prompt strategy (A/B arm) of the analysis (optional)")
     merged_at: float | None = Field(None, description="When the pull request was seen merged (optional)")
     pr_opened_at: float | None = Field(None, description="When the pull request was opened (optional)")
+    revert_pr_number: int | None = Field(None, description="The pull request that reverts this merged fix (optional)")
+    revert_pr_url: str | None = Field(None, description="Its URL (optional)")
+    revert_reason: str | None = Field(None, description="Why the revert was proposed (optional)")
     candidates: list[dict[str, Any]] | None = Field(
         None, description="Every candidate fix with its checks and score, when several models were asked (optional)")
 

@@ -134,6 +134,13 @@ class Settings(BaseSettings):
     fix_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Models to compare (comma-separated): each pattern is analysed by the "
                                           "model of its A/B arm (stable hash of the fingerprint); empty: anthropic_model")
+    fix_revert_enabled: bool = Field(
+        False, description="Open a revert pull request (never merged) for a merged fix whose errors rise")
+    fix_revert_threshold: int = Field(
+        10, ge=1, description="Occurrences after a merge (its pattern, or patterns in the files it changed) "
+                              "that call for a revert")
+    fix_revert_window_seconds: float = Field(
+        86400.0, gt=0, description="How long after a merge (and its grace period) occurrences count for a revert (s)")
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 

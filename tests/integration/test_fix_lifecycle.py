@@ -192,3 +192,66 @@ def test_quiet_pattern_is_archived_and_comes_back_regressed(kafka_settings: Sett
         back = wait_http_json(f"{api}/errors/patterns", lambda b: len(b.get("patterns", [])) == 2)
         assert {p["fingerprint"]: p["status"] for p in back["patterns"]} == {quiet: "regressed", busy: "active"}
     assert proc.returncode == 0
+
+
+def test_merged_fix_whose_errors_rise_gets_exactly_one_revert_pr(
+    kafka_settings: Settings, sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    """The fix is squash-merged onto main on the fake GitHub; its pattern then occurs above the revert
+    threshold. One revert pull request (labelled, not merged) undoes the squash commit, however many
+    times the reverter looks again."""
+    traceback = genuine_traceback(sample_repo.work)
+    fake_claude.script.append(tool_reply(**analysis()))
+    asyncio.run(ensure_topics(kafka_settings))
+    original = (sample_repo.work / "shop" / "pricing.py").read_text()
+    env = {
+        "ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url,
+        "GITHUB_TOKEN": fake_github.token, "STREAMFIX_GITHUB_API_URL": fake_github.base_url,
+        "STREAMFIX_GITHUB_REPO": fake_github.full_name, "STREAMFIX_REPO_URL": str(sample_repo.remote),
+        "STREAMFIX_ANTHROPIC_MAX_RETRIES": "0", "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"),
+        "STREAMFIX_FIX_TRACK_INTERVAL": "1", "STREAMFIX_FIX_REGRESSION_GRACE_SECONDS": "0",
+        "STREAMFIX_API_CACHE_SECONDS": "0", "STREAMFIX_API_TOKEN": "revert-token",
+        "STREAMFIX_FIX_REVERT_ENABLED": "true", "STREAMFIX_FIX_REVERT_THRESHOLD": "3",
+    }
+    api = f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor"
+    fp = FPS["api"]
+    url = f"{api}/patterns/{fp}"
+    with running_worker(kafka_settings, tmp_path / "worker.log", **env) as proc:
+        asyncio.run(publish(kafka_settings, [occurrence(fp, traceback, auto_fix=False, at=time.time())]))
+        wait_http_json(url, lambda d: isinstance(d.get("error"), dict), timeout=120)
+        requested = httpx.post(f"{api}/fixes/generate-for-error", params={"error_id": fp},
+                               headers={"Authorization": "Bearer revert-token"}, timeout=10)
+        assert requested.status_code == 202, requested.text
+        wait_http_json(url, lambda d: any(f["status"] == "pr_open" for f in d["fixes"]))
+        squash = fake_github.merge(1, method="squash")
+        assert squash is not None
+        wait_http_json(url, lambda d: (d.get("fix_state") or {}).get("status") == "merged")
+        # two occurrences: regressed, but under the threshold of 3
+        again = time.time() + 1
+        asyncio.run(publish(kafka_settings, [occurrence(fp, traceback, auto_fix=False, at=again + i)
+                                             for i in range(2)]))
+        wait_http_json(url, lambda d: d["error"]["total_count"] == 3 and d["error"]["status"] == "regressed")
+        time.sleep(3)  # three reverter rounds (interval 1 s) see 2 occurrences: nothing may happen
+        assert len(fake_github.pulls) == 1
+        asyncio.run(publish(kafka_settings, [occurrence(fp, traceback, auto_fix=False, at=again + 5)]))
+        reverted = wait_http_json(url, lambda d: any(f.get("revert_pr_number") for f in d["fixes"]))
+        time.sleep(3)  # more rounds: still one revert
+    assert proc.returncode == 0
+    (fix,) = reverted["fixes"]
+    assert (fix["status"], fix["revert_reason"], fix["revert_pr_number"]) == ("merged", "regressed", 2)
+    assert len(fake_github.pulls) == 2
+    revert = fake_github.pulls[2]
+    assert (revert.state, revert.merged, revert.base) == ("open", False, "main")
+    assert revert.head == f"auto-revert/{fix['fix_id']}"
+    assert revert.labels == ["revert", "auto-fix"]
+    assert "Reverts #1" in revert.body and squash in revert.body and "| Occurrences in the window | 3" in revert.body
+    # the revert branch undoes the squash commit: pricing.py is back to what it was before the fix
+    def show(ref: str) -> str:
+        return subprocess.run(["git", "--git-dir", str(sample_repo.remote), "show", f"{ref}:shop/pricing.py"],
+                              capture_output=True, text=True, check=True).stdout
+    assert show("main") != original
+    assert show(revert.head) == original
+    parent = subprocess.run(["git", "--git-dir", str(sample_repo.remote), "rev-parse", f"{revert.head}~1"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert parent == squash
