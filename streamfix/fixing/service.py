@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from streamfix.core.effectiveness import arm_for
 from streamfix.errors import BrokerError, FixError, WireError
-from streamfix.fixing import apply
+from streamfix.fixing import apply, candidates
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
 from streamfix.fixing.github import GitHubPulls, pr_body, pr_title
@@ -262,9 +264,12 @@ class FixService:
         try:
             windows = await self._context(request)
             prompt = build_prompt(request, windows)
-            analysis = await (
-                cast(ModelAnalyzer, self._analyzer).analyze(prompt, model=result.model)
-                if self.settings.fix_models else self._analyzer.analyze(prompt))
+            if len(self.settings.fix_candidate_models) >= 2 and self._git is not None:
+                analysis, result = await self._compare(prompt, result)
+            else:
+                analysis = await (
+                    cast(ModelAnalyzer, self._analyzer).analyze(prompt, model=result.model)
+                    if self.settings.fix_models else self._analyzer.analyze(prompt))
         except ClaudeUnavailable as exc:
             not_before = self._clock() + self.settings.fix_park_seconds
             await self._park(request, not_before)
@@ -296,6 +301,31 @@ class FixService:
                 error="no repository configured (repo_url): edits were not checked or applied",
             )
         return await self._apply_and_publish(request, result, analysis)
+
+    async def _compare(self, prompt: str, result: FixResult) -> tuple[Analysis, FixResult]:
+        """Ask every candidate model, check each candidate, keep the best (:mod:`.candidates`)."""
+        assert self._git is not None and self._analyzer is not None
+        git, models = self._git, self.settings.fix_candidate_models
+        answers = await candidates.ask_all(cast(ModelAnalyzer, self._analyzer), prompt, models)
+        found = [a for a in answers if isinstance(a, candidates.Candidate)]
+        if not found:
+            first = next((a for a in answers if isinstance(a, ClaudeUnavailable)), answers[0])
+            raise first if isinstance(first, FixError) else AnalysisFailed(str(first))
+        with tempfile.TemporaryDirectory(prefix="streamfix-candidates-") as folder:
+            async with self._repo_lock(git):
+                await asyncio.to_thread(git.sync)
+                base = await asyncio.to_thread(candidates.snapshot, git.root, Path(folder))
+            checked = {c.model: await asyncio.to_thread(candidates.check, base, c, self.settings) for c in found}
+        every = [checked.get(m) or candidates.Candidate(model=m, analysis=None, error=str(a)[:300])
+                 for m, a in zip(models, answers, strict=True)]
+        best = candidates.choose(every) or max(checked.values(), key=lambda c: c.score)
+        assert best.analysis is not None
+        for c in checked.values():
+            if c is not best and c.analysis is not None:
+                self.budget.record_tokens(c.analysis.input_tokens + c.analysis.output_tokens)
+        records = [c.record() for c in every]
+        log.info("candidates checked", extra={"chosen": best.model, "scores": [r["score"] for r in records]})
+        return best.analysis, result.model_copy(update={"model": best.model, "candidates": records})
 
     @contextlib.asynccontextmanager
     async def _repo_lock(self, git: GitPort) -> AsyncIterator[None]:
@@ -408,6 +438,9 @@ class FixService:
                 issue_number=issue,
                 known=known,
             )
+            if result.candidates:
+                body += "\n\n" + scrub(candidates.markdown(result.candidates, result.model or ""),
+                                        where="pr_body", known=known)
             labels = ["auto-fix", request.category, f"severity:{request.severity.lower()}"]
             ref = await asyncio.to_thread(
                 lambda: pulls.open_pr(

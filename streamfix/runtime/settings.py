@@ -141,10 +141,16 @@ class Settings(BaseSettings):
                               "that call for a revert")
     fix_revert_window_seconds: float = Field(
         86400.0, gt=0, description="How long after a merge (and its grace period) occurrences count for a revert (s)")
+    fix_candidate_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Two or more models (comma-separated): each request asks all of them, "
+                                          "checks every candidate and keeps the best by score")
+    fix_test_command: str | None = Field(
+        None, description="The project's test command, run in each candidate's isolated checkout (no shell)")
+    fix_test_timeout_seconds: float = Field(300.0, gt=0, description="Time limit of one candidate's test run (s)")
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 
-    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_models", mode="before")
+    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_models", "fix_candidate_models", mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):

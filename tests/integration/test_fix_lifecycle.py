@@ -255,3 +255,60 @@ def test_merged_fix_whose_errors_rise_gets_exactly_one_revert_pr(
     parent = subprocess.run(["git", "--git-dir", str(sample_repo.remote), "rev-parse", f"{revert.head}~1"],
                             capture_output=True, text=True, check=True).stdout.strip()
     assert parent == squash
+
+
+def test_two_models_both_candidates_recorded_and_the_best_pushed(
+    kafka_settings: Settings, sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub,
+    tmp_path: Path,
+) -> None:
+    """Two models answer the same request: model A is more confident but its edit does not make the
+    project's test command (the sample app) pass, model B's does. Both candidates are kept with their
+    checks and scores; B's fix is the one committed, pushed and described in the pull request."""
+    from tests.fakes.anthropic_server import Reply
+
+    traceback = genuine_traceback(sample_repo.work)
+    weak = analysis(confidence=0.97, edits=[{"path": "shop/pricing.py", "search": '"""Order statistics."""\n',
+                                             "replace": '"""Order statistics (totals and averages)."""\n'}])
+    strong = analysis(confidence=0.8)
+    answers = {"claude-model-a": weak, "claude-model-b": strong}
+
+    def respond(body: dict[str, Any]) -> Reply:
+        return tool_reply(**answers[body["model"]])
+
+    fake_claude.responder = respond
+    asyncio.run(ensure_topics(kafka_settings))
+    env = {
+        "ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url,
+        "GITHUB_TOKEN": fake_github.token, "STREAMFIX_GITHUB_API_URL": fake_github.base_url,
+        "STREAMFIX_GITHUB_REPO": fake_github.full_name, "STREAMFIX_REPO_URL": str(sample_repo.remote),
+        "STREAMFIX_ANTHROPIC_MAX_RETRIES": "0", "STREAMFIX_FIX_CLONE_DIR": str(tmp_path / "clone"),
+        "STREAMFIX_API_CACHE_SECONDS": "0", "STREAMFIX_API_TOKEN": "models-token",
+        "STREAMFIX_FIX_CANDIDATE_MODELS": "claude-model-a,claude-model-b",
+        "STREAMFIX_FIX_TEST_COMMAND": f"{sys.executable} -m shop.main", "STREAMFIX_FIX_TEST_TIMEOUT_SECONDS": "60",
+    }
+    api = f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor"
+    fp = FPS["auto"]
+    url = f"{api}/patterns/{fp}"
+    with running_worker(kafka_settings, tmp_path / "worker.log", **env) as proc:
+        asyncio.run(publish(kafka_settings, [occurrence(fp, traceback, auto_fix=False, at=time.time())]))
+        wait_http_json(url, lambda d: isinstance(d.get("error"), dict), timeout=120)
+        requested = httpx.post(f"{api}/fixes/generate-for-error", params={"error_id": fp},
+                               headers={"Authorization": "Bearer models-token"}, timeout=10)
+        assert requested.status_code == 202, requested.text
+        done = wait_http_json(url, lambda d: any(f["status"] == "pr_open" for f in d["fixes"]), timeout=120)
+    assert proc.returncode == 0
+    (fix,) = done["fixes"]
+    assert sorted(b["model"] for b in fake_claude.requests) == ["claude-model-a", "claude-model-b"]
+    assert fix["model"] == "claude-model-b"
+    by_model = {c["model"]: c for c in fix["candidates"]}
+    assert set(by_model) == {"claude-model-a", "claude-model-b"}
+    a, b = by_model["claude-model-a"], by_model["claude-model-b"]
+    assert (a["policy"], a["compiles"], a["tests"]) == (True, True, False)
+    assert (b["policy"], b["compiles"], b["tests"]) == (True, True, True)
+    assert b["score"] > 100 > a["score"] > 10
+    assert "if not orders" in fix["diff"]
+    pushed = subprocess.run(["git", "--git-dir", str(sample_repo.remote), "show", f"{fix['branch']}:shop/pricing.py"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "if not orders" in pushed and "(totals and averages)" not in pushed
+    body = fake_github.pulls[1].body
+    assert "## Candidates" in body and "`claude-model-a`" in body and "| chosen |" in body
