@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 
 from agents.liveness import liveness_for
+from streamfix.core.records import PATTERNS, Pattern
 from streamfix.errors import WireError
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.deadletter import dead_letter_sender
-from streamfix.services.grouping import GroupConfig, GroupTables, group_event
+from streamfix.services.grouping import GroupConfig, GroupTables, archive_sweep, group_event
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,14 @@ def register(sf: StreamfixApp) -> None:
     out = TopicPublisher(sf.topics)
     dead_letter = dead_letter_sender(out, sf.topic_name("errors"), "group")
     live = liveness_for(sf)
+
+    patterns = sf.tables["patterns"]
+
+    async def sweep() -> None:  # this worker's partitions (and standbys: the owner checks again)
+        await archive_sweep((v if isinstance(v, Pattern) else PATTERNS.decode(v)
+                             for v in list(patterns.values()) if v is not None), config, out)
+
+    sf.app.timer(interval=sf.settings.pattern_archive_sweep_seconds, name=f"{sf.settings.app_id}.archive")(sweep)
 
     @sf.app.agent(sf.topics["errors"], name=f"{sf.settings.app_id}.group")
     async def group(stream: Any) -> None:

@@ -114,6 +114,15 @@ def visible(status: str, *, include_archived: bool) -> bool:
     return status != MERGED and (include_archived or status != ARCHIVED)
 
 
+def compacted(pattern: Pattern) -> bool:
+    return not pattern.traceback and not pattern.frames and not pattern.windows
+
+
+def due_for_archive(pattern: Pattern, now: float, policy: LifecyclePolicy) -> bool:
+    """Quiet for the archive period and not yet compacted (a pattern merged into another is left alone)."""
+    return not pattern.alias_of and archived(pattern, now, policy) and not compacted(pattern)
+
+
 def compact(pattern: Pattern) -> Pattern:
     """An archived pattern's table value, bounded: the sample traceback, frames and windows are dropped.
 

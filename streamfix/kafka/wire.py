@@ -151,6 +151,9 @@ class ErrorEventRecord(WireRecord):
     first_seen: float | None = Field(None, description="With merged_from: first occurrence of the merged pattern")
     last_seen: float | None = Field(None, description="With merged_from: last occurrence of the merged pattern")
     services: list[str] | None = Field(None, description="With merged_from: services of the merged pattern")
+    archive: bool | None = Field(
+        None, description="Not an occurrence: pattern `fingerprint` was found quiet for the archive period; "
+                          "its owner compacts it (optional)")
 
 
 class FixRequest(WireRecord):

@@ -129,6 +129,8 @@ class Settings(BaseSettings):
         259200.0, gt=0, description="A merged fix's pattern quiet this long after the merge is resolved (s)")
     pattern_archive_days: float = Field(
         30.0, gt=0, description="Patterns quiet this many days are archived: hidden from lists, kept small")
+    pattern_archive_sweep_seconds: float = Field(
+        3600.0, gt=0, description="How often the group agent looks for patterns to archive and compact (s)")
     fix_effectiveness_window_seconds: float = Field(
         86400.0, gt=0, description="Length of the equal windows before and after a merge that judge a fix (s)")
     fix_models: Annotated[list[str], NoDecode] = Field(

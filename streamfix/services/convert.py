@@ -132,6 +132,11 @@ def _severity(pattern: Pattern) -> SeverityName:
     return "MEDIUM"
 
 
+def severity_of(pattern: Pattern) -> SeverityName:
+    """The pattern's severity as the wire names it (MEDIUM when unknown)."""
+    return _severity(pattern)
+
+
 def frame_records(frames: Sequence[PatternFrame]) -> list[FrameRecord]:
     return [FrameRecord(file=f.file, line=f.line, function=f.function, in_app=f.in_app) for f in frames]
 

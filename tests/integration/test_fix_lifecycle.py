@@ -159,7 +159,8 @@ def test_quiet_pattern_is_archived_and_comes_back_regressed(kafka_settings: Sett
     """A pattern quiet for the archive period leaves /errors/patterns (the ``archived`` filter shows
     it) and comes back as ``regressed`` with its next occurrence."""
     archive_seconds = 6.0
-    env = {"STREAMFIX_PATTERN_ARCHIVE_DAYS": str(archive_seconds / 86400), "STREAMFIX_API_CACHE_SECONDS": "0"}
+    env = {"STREAMFIX_PATTERN_ARCHIVE_DAYS": str(archive_seconds / 86400), "STREAMFIX_API_CACHE_SECONDS": "0",
+           "STREAMFIX_PATTERN_ARCHIVE_SWEEP_SECONDS": "1"}
     api = f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor"
     traceback = 'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\nKeyError: \'k\''
     quiet, busy = "fp1:aaaa0000aaaa0000", "fp1:bbbb1111bbbb1111"
@@ -187,10 +188,15 @@ def test_quiet_pattern_is_archived_and_comes_back_regressed(kafka_settings: Sett
         assert [p["fingerprint"] for p in shown["patterns"]] == [busy]
         assert listed(archived="only") == {quiet: "archived"}
         assert listed(archived="include") == {quiet: "archived", busy: "active"}
+        # its table value is compacted by the owner: no sample traceback, frames or windows any more
+        small = wait_http_json(f"{api}/patterns/{quiet}", lambda d: d.get("traceback") == "")
+        assert (small["frames"], small["error"]["total_count"]) == ([], 1)
         asyncio.run(publish(kafka_settings, [occurrence(quiet, traceback, auto_fix=False, at=time.time()),
                                              occurrence(busy, traceback, auto_fix=False, at=time.time())]))
         back = wait_http_json(f"{api}/errors/patterns", lambda b: len(b.get("patterns", [])) == 2)
         assert {p["fingerprint"]: p["status"] for p in back["patterns"]} == {quiet: "regressed", busy: "active"}
+        again = httpx.get(f"{api}/patterns/{quiet}", timeout=5).json()
+        assert again["traceback"] == traceback and again["error"]["total_count"] == 2
     assert proc.returncode == 0
 
 

@@ -112,3 +112,43 @@ def test_older_attempt_does_not_move_the_state_back() -> None:
     track_result(late_one, fixes, state)
     assert FIX_STATES.decode(state[FP]).request_id == f"{FP}#2"
     assert set(fixes[FP]) == {fix_id(FP), fix_id(FP, 2)}
+
+
+async def test_archive_sweep_compacts_through_the_owner_and_recurrence_regresses() -> None:
+    from streamfix.services.grouping import archive_sweep
+
+    loop = Loop()
+    loop.config = GroupConfig(window_seconds=60, retention_seconds=86400, policy=loop.config.policy,
+                              lifecycle=LifecyclePolicy(grace_seconds=GRACE, archive_seconds=30 * 86400))
+    await loop.occur(T0, auto_fix=False)
+    full = loop.tables.pattern(FP)
+    assert full is not None and full.windows
+    assert await archive_sweep([full], loop.config, loop.out, clock=lambda: T0 + 29 * 86400) == 0
+    later = T0 + 31 * 86400
+    assert await archive_sweep([full], loop.config, loop.out, clock=lambda: later) == 1
+    (record,) = loop.out.records("errors", ErrorEventRecord)
+    assert record.archive and record.fingerprint == FP
+    await group_event(record.model_dump(), loop.tables, loop.config, loop.out, clock=lambda: later)
+    small = loop.tables.pattern(FP)
+    assert small is not None and (small.windows, small.traceback, small.count) == ({}, "", 1)
+    assert len(PATTERNS.dumps(small)) < len(PATTERNS.dumps(full))
+    assert await archive_sweep([small], loop.config, loop.out, clock=lambda: later) == 0  # compacted once
+    await loop.occur(later + 10, auto_fix=False)
+    back = loop.tables.pattern(FP)
+    assert back is not None and (back.status, back.count, back.regression_count) == ("regressed", 2, 1)
+    assert back.windows
+
+
+async def test_archive_request_for_a_pattern_that_came_back_is_ignored() -> None:
+    from streamfix.services.grouping import archive_record_for
+
+    loop = Loop()
+    loop.config = GroupConfig(window_seconds=60, retention_seconds=86400, policy=loop.config.policy,
+                              lifecycle=LifecyclePolicy(archive_seconds=86400))
+    await loop.occur(T0, auto_fix=False)
+    stale = loop.tables.pattern(FP)
+    assert stale is not None
+    await loop.occur(T0 + 2 * 86400, auto_fix=False)  # came back before the request arrived
+    request = archive_record_for(stale, T0 + 2 * 86400)
+    await group_event(request.model_dump(), loop.tables, loop.config, loop.out, clock=lambda: T0 + 2 * 86400 + 1)
+    assert loop.tables.pattern(FP).windows  # type: ignore[union-attr]
