@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from streamfix.core.effectiveness import arm_for
+from streamfix.core.strategies import apply_strategy, strategy_for
 from streamfix.errors import BrokerError, FixError, WireError
 from streamfix.fixing import apply, candidates
 from streamfix.fixing.budget import Budget
@@ -247,6 +248,7 @@ class FixService:
             attempt=request.attempt,
             trigger=request.trigger,
             model=self._model_for(request),
+            strategy=strategy_for(request.fingerprint, self.settings.fix_prompt_strategies),
         )
         dry = request.dry_run
         result = await self._emit(base, "pending", dry_run=dry)
@@ -263,7 +265,7 @@ class FixService:
         result = await self._emit(result, "analyzing", dry_run=dry)
         try:
             windows = await self._context(request)
-            prompt = build_prompt(request, windows)
+            prompt = apply_strategy(build_prompt(request, windows), result.strategy or "default")
             if len(self.settings.fix_candidate_models) >= 2 and self._git is not None:
                 analysis, result = await self._compare(prompt, result)
             else:

@@ -143,6 +143,9 @@ class Settings(BaseSettings):
                               "that call for a revert")
     fix_revert_window_seconds: float = Field(
         86400.0, gt=0, description="How long after a merge (and its grace period) occurrences count for a revert (s)")
+    fix_prompt_strategies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Prompt strategies to compare (comma-separated: default, minimal, "
+                                          "defensive, root-cause): each pattern gets the one of its A/B arm")
     fix_candidate_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Two or more models (comma-separated): each request asks all of them, "
                                           "checks every candidate and keeps the best by score")
@@ -152,7 +155,8 @@ class Settings(BaseSettings):
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 
-    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_models", "fix_candidate_models", mode="before")
+    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_models", "fix_candidate_models",
+                     "fix_prompt_strategies", mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -169,6 +173,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser (comma-separated; none by default)"
     )
     api_cache_seconds: float = Field(1.0, ge=0, description="How long a read route's answer is reused (s)")
+
+    @field_validator("fix_prompt_strategies")
+    @classmethod
+    def _known_strategies(cls, value: list[str]) -> list[str]:
+        from streamfix.core.strategies import check
+
+        return check(value)
 
     @field_validator("api_cors_origins", mode="before")
     @classmethod
