@@ -193,10 +193,25 @@ class FixService:
                     continue
                 if state == "merged":
                     PRS_MERGED.inc()
-                stamp: dict[str, Any] = {"merged_at": self._clock()} if state == "merged" else {}
+                stamp: dict[str, Any] = {}
+                if state == "merged":
+                    stamp["merged_at"] = await self._merge_time(result.pr_number)
                 changed.append(await self._emit(result, state, **stamp))
         self._update_ratio()
         return changed
+
+    async def _merge_time(self, number: int) -> float:
+        """GitHub's merge time when the adapter reports it (not later than now), else now."""
+        now = self._clock()
+        lookup = getattr(self._pulls, "merged_at", None)
+        if lookup is None:
+            return now
+        try:
+            when = await asyncio.to_thread(lookup, number)
+        except FixError as exc:
+            log.warning("merge time unknown", extra={"pr": number, "error": str(exc)})
+            return now
+        return min(float(when), now) if isinstance(when, int | float) else now
 
     def _update_ratio(self) -> None:
         statuses = [r.status for r in self.store.values()]

@@ -14,6 +14,7 @@ import os
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ class Pull:
     state: str = "open"
     merged: bool = False
     merge_commit_sha: str | None = None
+    merged_at: str | None = None
     labels: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
 
@@ -80,6 +82,7 @@ class FakeGitHub(LocalHTTPServer):
                 pull.merge_commit_sha = self._write_merge(pull, method)
             pull.merged = True
             pull.state = "closed"
+            pull.merged_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             return pull.merge_commit_sha
 
     def _git_remote(self, *args: str, env: dict[str, str] | None = None) -> str:
@@ -148,6 +151,7 @@ class FakeGitHub(LocalHTTPServer):
             "draft": pull.draft,
             "merged": pull.merged,
             "merge_commit_sha": pull.merge_commit_sha,
+            "merged_at": pull.merged_at,
             "mergeable": True,
             "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
             "head": {

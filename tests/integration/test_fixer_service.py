@@ -95,6 +95,11 @@ async def test_request_to_pr_open_to_merged(
     changed = await service.track()
     assert [r.status for r in changed] == ["merged"]
     assert rec.results[-1].status == "merged"
+    # the merge time is GitHub's (whole seconds), not the time the tracker noticed it
+    from datetime import datetime
+    github_time = datetime.fromisoformat(str(fake_github.pulls[1].merged_at).replace("Z", "+00:00")).timestamp()
+    assert rec.results[-1].merged_at == github_time
+    assert rec.results[-1].pr_opened_at is not None and rec.results[-1].pr_opened_at <= github_time + 1
     assert metric("streamfix_prs_merged_total") - merged_before == 1
     assert metric("streamfix_fix_success_ratio") == 1.0
     assert fake_github.pulls[1].merged  # merged by the fake (a human), never by the service
