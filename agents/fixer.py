@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from streamfix.core.records import PATTERNS, Pattern
 from streamfix.errors import WireError
 from streamfix.fixing.ports import NOT_BEFORE_HEADER
+from streamfix.fixing.revert import Reverter
 from streamfix.fixing.service import FixService
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import FixRequest, FixResult
@@ -31,8 +33,8 @@ def register(sf: StreamfixApp) -> None:
         await out.send("fix_results", result.fingerprint, result)
 
     async def park(request: FixRequest, not_before: float) -> None:
-        await out.send("fix_requests", request.fingerprint, request,
-                       headers=[(NOT_BEFORE_HEADER, f"{not_before:.3f}".encode())])
+        headers = [(NOT_BEFORE_HEADER, f"{not_before:.3f}".encode())]
+        await out.send("fix_requests", request.fingerprint, request, headers=headers)
 
     base = sf.views.get("fixes") or sf.tables.get("fixes")
     service = FixService.from_settings(settings, publish=publish, park=park, base=base)
@@ -40,9 +42,9 @@ def register(sf: StreamfixApp) -> None:
 
     dead_letter = dead_letter_sender(out, sf.topic_name("fix_requests"), "fixer")
 
-    @sf.app.agent(
-        sf.topics["fix_requests"], name=f"{settings.app_id}.fixer", concurrency=settings.fix_concurrency
-    )
+    name = f"{settings.app_id}.fixer"
+
+    @sf.app.agent(sf.topics["fix_requests"], name=name, concurrency=settings.fix_concurrency)
     async def fixer(stream: Any) -> None:
         async for event in stream.events():
             try:
@@ -58,3 +60,22 @@ def register(sf: StreamfixApp) -> None:
         await service.track()
 
     sf.app.timer(interval=settings.fix_track_interval, name=f"{settings.app_id}.fix-tracker")(track_fix_prs)
+
+    _register_reverter(sf, service, publish)
+
+
+def _register_reverter(sf: StreamfixApp, service: FixService, publish: Any) -> None:
+    """With ``fix_revert_enabled``: a timer that proposes revert pull requests for merged fixes whose
+    errors rise (:mod:`streamfix.fixing.revert`)."""
+    settings = sf.settings
+    reverter = Reverter.from_settings(settings, store=service.store, publish=publish)
+    patterns = sf.views.get("patterns") or sf.tables.get("patterns")
+    if reverter is None or patterns is None:
+        return
+
+    async def propose_reverts() -> None:
+        values = [v for v in list(patterns.values()) if v is not None]
+        await reverter.check(v if isinstance(v, Pattern) else PATTERNS.decode(v) for v in values)
+
+    name = f"{settings.app_id}.fix-reverter"
+    sf.app.timer(interval=settings.fix_track_interval, name=name)(propose_reverts)

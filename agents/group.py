@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from agents.liveness import liveness_for
+from streamfix.core.records import PATTERNS, Pattern
 from streamfix.errors import WireError
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.deadletter import dead_letter_sender, value_bytes
-from streamfix.services.grouping import GroupConfig, GroupTables, group_event
+from streamfix.services.grouping import GroupConfig, GroupTables, archive_sweep, group_event
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ class FaustWindowCounts:
         self.table[fingerprint] = value
 
 
+def _pattern(value: Any) -> Pattern:
+    return value if isinstance(value, Pattern) else PATTERNS.decode(value)
+
+
 def register(sf: StreamfixApp) -> None:
     config = GroupConfig.from_settings(sf.settings)
     tables = GroupTables(
@@ -41,6 +46,14 @@ def register(sf: StreamfixApp) -> None:
     out = TopicPublisher(sf.topics)
     dead_letter = dead_letter_sender(out, sf.topic_name("errors"), "group")
     live = liveness_for(sf)
+
+    patterns = sf.tables["patterns"]
+
+    async def sweep() -> None:  # this worker's partitions (and standbys: the owner checks again)
+        await archive_sweep((_pattern(v) for v in list(patterns.values()) if v is not None), config, out)
+
+    every = sf.settings.pattern_archive_sweep_seconds
+    sf.app.timer(interval=every, name=f"{sf.settings.app_id}.archive")(sweep)
 
     @sf.app.agent(sf.topics["errors"], name=f"{sf.settings.app_id}.group")
     async def group(stream: Any) -> None:
@@ -53,5 +66,5 @@ def register(sf: StreamfixApp) -> None:
                 if not isinstance(exc, WireError):
                     log.exception("error event could not be processed")
                 reason = exc.reason if isinstance(exc, WireError) else "processing_error"
-                await dead_letter(reason, str(exc), int(event.message.partition), int(event.message.offset),
-                                  event.key, value_bytes(event.value))
+                where = int(event.message.partition), int(event.message.offset)
+                await dead_letter(reason, str(exc), *where, event.key, value_bytes(event.value))

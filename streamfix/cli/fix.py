@@ -9,7 +9,9 @@ The pattern comes from one of:
 
 By default the fix is committed on ``auto-fix/{category}/{id}`` and pushed (with ``GITHUB_TOKEN``) but
 no pull request is opened; ``--create-pr`` opens it; ``--dry-run`` prints the patch and touches no
-branch. ``--repo`` names the repository (URL or local path) instead of ``STREAMFIX_REPO_URL``. Each state is printed to stderr; the final FixResult is printed to stdout as JSON (with
+branch. ``--report`` publishes every state to the fix-results topic (``STREAMFIX_BROKER``), so the
+worker's API, history and regression tracking know the fix; its attempt number is then one past the
+pattern's attempts on that topic, whoever made them. ``--repo`` names the repository (URL or local path) instead of ``STREAMFIX_REPO_URL``. Each state is printed to stderr; the final FixResult is printed to stdout as JSON (with
 ``--dry-run``, the diff). Exit status: 0 done, 1 the fix failed or was refused, 2 bad input, 75 Claude
 is unavailable (retry later).
 """
@@ -17,6 +19,7 @@ is unavailable (retry later).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from datetime import datetime
@@ -110,23 +113,37 @@ def request_from_stdin(fingerprint: str, text: str, *, create_pr: bool, dry_run:
     return request.model_copy(update={"create_pr": create_pr, "dry_run": dry_run, "trigger": "cli"})
 
 
-async def _run(request: FixRequest, overrides: dict[str, Any]) -> tuple[FixResult, bool]:
+def numbered(request: FixRequest, attempt: int) -> FixRequest:
+    """``request`` as attempt ``attempt`` (request id ``<fingerprint>#<attempt>``)."""
+    return request.model_copy(update={"attempt": attempt, "request_id": f"{request.fingerprint}#{attempt}"})
+
+
+async def _run(request: FixRequest, overrides: dict[str, Any], report: bool = False) -> tuple[FixResult, bool]:
     from streamfix.fixing.service import FixService
+    from streamfix.kafka.clients import KafkaPublisher
     from streamfix.runtime.logs import configure_logging
-
-    parked: list[float] = []
-
-    async def publish(result: FixResult) -> None:
-        note = f" ({result.error})" if result.error else ""
-        click.echo(f"{result.fix_id}: {result.status}{note}", err=True)
-
-    async def park(req: FixRequest, not_before: float) -> None:
-        parked.append(not_before)
+    from streamfix.services.attempts import last_attempt
 
     settings = load_settings(**overrides)
-    configure_logging(settings, process="fix")
-    service = FixService.from_settings(settings, publish=publish, park=park)
-    return await service.handle(request), bool(parked)
+    parked: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+        out = await stack.enter_async_context(KafkaPublisher(settings)) if report else None
+        if report:
+            request = numbered(request, await last_attempt(settings, request.fingerprint) + 1)
+
+        async def publish(result: FixResult) -> None:
+            note = f" ({result.error})" if result.error else ""
+            click.echo(f"{result.fix_id}: {result.status}{note}", err=True)
+            if out is not None and not request.dry_run:
+                await out.send_and_wait("fix_results", result.fingerprint, result)
+
+        async def park(req: FixRequest, not_before: float) -> None:
+            parked.append(not_before)
+
+        configure_logging(settings, process="fix")
+        service = FixService.from_settings(settings, publish=publish, park=park)
+        return await service.handle(request), bool(parked)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @click.command(name="fix")
@@ -139,11 +156,14 @@ async def _run(request: FixRequest, overrides: dict[str, Any]) -> tuple[FixResul
 )
 @click.option("--create-pr", is_flag=True, help="Open (or reuse) the pull request after pushing the branch.")
 @click.option("--dry-run", is_flag=True, help="Print the patch only: no branch, no push, no pull request.")
+@click.option("--report", is_flag=True,
+              help="Publish every state to the fix-results topic; number the attempt after the topic's.")
 @click.option(
     "--repo", "repo_url", help="Git URL or path of the repository to fix (default: STREAMFIX_REPO_URL)."
 )
 def command(
-    fingerprint: str, events_file: Path | None, create_pr: bool, dry_run: bool, repo_url: str | None
+    fingerprint: str, events_file: Path | None, create_pr: bool, dry_run: bool, report: bool,
+    repo_url: str | None,
 ) -> None:
     """Analyse the error pattern FINGERPRINT and propose a fix (see `docs/fixing.md`)."""
     if events_file is not None:
@@ -154,7 +174,7 @@ def command(
     else:
         raise click.UsageError("give the pattern with --from-file EVENTS.jsonl or a JSON FixRequest on stdin")
     try:
-        result, parked = asyncio.run(_run(request, {"repo_url": repo_url} if repo_url else {}))
+        result, parked = asyncio.run(_run(request, {"repo_url": repo_url} if repo_url else {}, report))
     except StreamfixError as exc:
         click.echo(f"streamfix fix: {exc}", err=True)
         sys.exit(1)

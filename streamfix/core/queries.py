@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -19,18 +19,23 @@ from streamfix.core.records import Pattern
 SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 
 
-def error_object(p: Pattern, *, count: int | None = None) -> dict[str, Any]:
-    """The documented error object: one pattern as the API shows it (no bookkeeping, no traceback)."""
+def error_object(p: Pattern, *, count: int | None = None, status: str | None = None) -> dict[str, Any]:
+    """The documented error object: one pattern as the API shows it (no bookkeeping, no traceback).
+
+    ``status`` is the pattern's lifecycle status (:func:`streamfix.core.lifecycle.status_of`) when the
+    caller knows it, else the stored one."""
     return {
         "timestamp": p.last_seen, "error_type": p.error_type, "message": p.message, "category": p.category,
         "severity": p.severity, "file": p.file, "line": p.line, "function": p.function,
         "count": p.count if count is None else count, "total_count": p.count, "fixable": p.fixable,
         "suggested_fix": p.suggested_fix, "fingerprint": p.fingerprint, "first_seen": p.first_seen,
-        "last_seen": p.last_seen, "services": p.services, "status": p.status, "title": p.title,
+        "last_seen": p.last_seen, "services": p.services, "status": status or p.status, "title": p.title,
     }
 
 
-Row = tuple[tuple[int, int, str], int, Pattern]
+Row = tuple[tuple[int, int, str], int, Pattern, str]
+"""``(sort key, count, pattern, lifecycle status)``."""
+ARCHIVED_FILTERS = ("exclude", "include", "only")
 
 
 def matching(
@@ -42,11 +47,16 @@ def matching(
     severities: frozenset[str] | None = None,
     fixable: bool | None = None,
     category: str | None = None,
+    status_of: Callable[[Pattern], str] | None = None,
+    archived: str = "include",
+    status: str | None = None,
 ) -> list[Row]:
-    """``(sort key, count, pattern)`` of the patterns that pass the filters, unsorted.
+    """``(sort key, count, pattern, status)`` of the patterns that pass the filters, unsorted.
 
     The sort key orders most severe, then most frequent, then by fingerprint. Only the patterns a
     caller shows need turning into error objects, so a page of 100 out of 10k stays cheap.
+    ``status_of`` gives a pattern's lifecycle status; ``archived`` (``exclude``, ``include`` or
+    ``only``) keeps archived patterns out, in, or alone; ``status`` keeps only that status.
     """
     since = -math.inf if hours is None else now - hours * 3600.0
     first_window = since if hours is None else float(window_start(since, window_seconds))
@@ -62,12 +72,17 @@ def matching(
             continue
         if category is not None and pattern.category != category:
             continue
+        shown = pattern.status if status_of is None else status_of(pattern)
+        if (archived == "exclude" and shown == "archived") or (archived == "only" and shown != "archived"):
+            continue
+        if status is not None and shown != status:
+            continue
         if (pattern.first_seen or 0.0) >= first_window:
             count = pattern.count  # every occurrence is in the period
         else:
             count = count_since(pattern, since, window_seconds)
         key = (SEVERITY_ORDER.get(pattern.severity, 9), -count, pattern.fingerprint)
-        out.append((key, count, pattern))
+        out.append((key, count, pattern, shown))
     return out
 
 
@@ -79,7 +94,7 @@ def page(
         chosen = heapq.nsmallest(offset + limit, rows, key=itemgetter(0))[offset:]
     else:
         chosen = sorted(rows, key=itemgetter(0))[offset:]
-    return [error_object(pattern, count=count) for _, count, pattern in chosen]
+    return [error_object(pattern, count=count, status=shown) for _, count, pattern, shown in chosen]
 
 
 def select(

@@ -14,8 +14,17 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["FIX_STATES", "PATTERNS", "UNSET", "Codec", "FixState", "Pattern", "PatternFrame", "RecordError",
-           "UnsetType"]
+__all__ = [
+    "FIX_STATES",
+    "PATTERNS",
+    "UNSET",
+    "Codec",
+    "FixState",
+    "Pattern",
+    "PatternFrame",
+    "RecordError",
+    "UnsetType",
+]
 
 
 class RecordError(ValueError):
@@ -63,6 +72,16 @@ class Pattern(msgspec.Struct, frozen=True, kw_only=True):
     applied: dict[str, tuple[int, int]] = msgspec.field(default_factory=dict)
     alias_of: str | UnsetType = UNSET
     merged_from: list[str] | UnsetType = UNSET
+    regressed_at: float | UnsetType = UNSET
+    regressions: int | UnsetType = UNSET
+    outcomes: dict[str, list[float]] | UnsetType = UNSET
+    """Per merged fix id: ``[merged_at, before, after]`` occurrences
+    (see :mod:`streamfix.core.effectiveness`)."""
+
+    @property
+    def regression_count(self) -> int:
+        """How many times the pattern came back after a merged fix or from the archive."""
+        return 0 if isinstance(self.regressions, UnsetType) else self.regressions
 
     @property
     def merged(self) -> bool:
@@ -83,6 +102,8 @@ class FixState(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: float = 0.0
     request_id: str | None = None
     fix_id: str | UnsetType = UNSET
+    merged_at: float | UnsetType = UNSET
+    """When the pattern's latest merged fix merged (kept while later attempts run)."""
 
     @property
     def attempts(self) -> int:

@@ -2,7 +2,8 @@
 
 A fixable pattern of a source with auto-fix enabled triggers once it crosses the threshold (default
 5 occurrences within 1 hour) or at once when it is CRITICAL. It never triggers twice, unless the
-earlier fix failed, or the pattern came back after its fix was merged.
+earlier fix failed, or the pattern came back after its fix was merged: then only occurrences whose
+event time is past the merge and its deploy grace period count (:mod:`streamfix.core.lifecycle`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from streamfix.core.lifecycle import merged_at
 from streamfix.core.patterns import count_since
 from streamfix.core.records import FixState, Pattern
 
@@ -23,6 +25,7 @@ class TriggerPolicy:
     window_seconds: int = 3600
     count_window_width: int = 60
     auto_fix_enabled: bool = False
+    regression_grace_seconds: float = 600.0
 
 
 AutoTrigger = Literal["critical", "threshold"]
@@ -35,18 +38,18 @@ def decide(pattern: Pattern, fix: FixState | None, now: float, policy: TriggerPo
     """
     if not (policy.auto_fix_enabled or pattern.auto_fix) or not pattern.fixable:
         return None
+    since = now - policy.window_seconds
     if fix is not None:
-        if fix.status in DONE_STATES:
-            # came back after the fix was merged: only occurrences after the merge count
-            if (pattern.last_seen or 0.0) <= fix.updated_at:
+        merge = merged_at(fix)
+        if merge is not None:
+            # came back after the fix was merged: only occurrences past the merge and its grace count
+            since = max(since, merge + policy.regression_grace_seconds)
+            if (pattern.last_seen or 0.0) <= merge + policy.regression_grace_seconds:
                 return None
         elif fix.status not in FAILED_STATES:
             return None  # a fix is pending, in progress, or its PR is open
     if pattern.severity == "CRITICAL":
         return "critical"
-    since = now - policy.window_seconds
-    if fix is not None and fix.status in DONE_STATES:
-        since = max(since, fix.updated_at)
     if count_since(pattern, since, policy.count_window_width) >= policy.threshold:
         return "threshold"
     return None

@@ -253,8 +253,9 @@ class ClaudeAnalyzer:
     async def close(self) -> None:
         await self._client.close()
 
-    async def analyze(self, prompt: str) -> Analysis:
-        """Analyse one prompt (already redacted). Raises ClaudeUnavailable or AnalysisFailed."""
+    async def analyze(self, prompt: str, *, model: str | None = None) -> Analysis:
+        """Analyse one prompt (already redacted) with ``model`` (default: the configured one).
+        Raises ClaudeUnavailable or AnalysisFailed."""
         last = ""
         messages: list[MessageParam] = [{"role": "user", "content": prompt}]
         choice: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME}
@@ -262,7 +263,7 @@ class ClaudeAnalyzer:
             started = time.perf_counter()
             try:
                 message = await self._client.messages.create(
-                    model=self._model,
+                    model=model or self._model,
                     max_tokens=self._max_tokens,
                     system=SYSTEM_PROMPT,
                     messages=messages,

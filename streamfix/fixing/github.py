@@ -198,6 +198,24 @@ class GitHubPulls:
             return "merged"
         return "closed" if pull.state == "closed" else "open"
 
+    def merged_at(self, number: int) -> float | None:
+        """When GitHub says the pull request merged (Unix seconds), or None."""
+        try:
+            when = self._get_repo().get_pull(number).merged_at
+        except GithubException as exc:
+            raise FixError(f"GitHub pull request #{number} lookup failed: HTTP {exc.status}") from None
+        if when is None:
+            return None
+        return float((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+    def merge_commit_sha(self, number: int) -> str | None:
+        """The commit a merged pull request left on its base branch (merge or squash commit)."""
+        try:
+            sha = self._get_repo().get_pull(number).merge_commit_sha
+        except GithubException as exc:
+            raise FixError(f"GitHub pull request #{number} lookup failed: HTTP {exc.status}") from None
+        return str(sha) if sha else None
+
     def find_issue(self, fingerprint: str) -> int | None:
         """An open issue (not a PR) whose title or body mentions the fingerprint, newest first."""
         try:

@@ -22,8 +22,10 @@ def short_id(fingerprint: str) -> str:
     return hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
-def fix_id(fingerprint: str) -> str:
-    return f"fix-{short_id(fingerprint)}"
+def fix_id(fingerprint: str, attempt: int = 1) -> str:
+    """``fix-<id>`` for a pattern's first attempt, ``fix-<id>-a<N>`` for attempt N: each attempt is kept."""
+    base = f"fix-{short_id(fingerprint)}"
+    return base if attempt <= 1 else f"{base}-a{attempt}"
 
 
 def branch_name(request: FixRequest) -> str:

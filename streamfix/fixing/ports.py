@@ -27,6 +27,12 @@ class Analyzer(Protocol):
     async def analyze(self, prompt: str) -> Analysis: ...
 
 
+class ModelAnalyzer(Protocol):
+    """An analyzer that can be told which model to use (``fix_models``: A/B over models)."""
+
+    async def analyze(self, prompt: str, *, model: str | None = None) -> Analysis: ...
+
+
 class GitPort(Protocol):
     root: Path
     default_branch: str

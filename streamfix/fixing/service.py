@@ -18,13 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from streamfix.core.editpolicy import EditContext
+from streamfix.core.effectiveness import arm_for
+from streamfix.core.strategies import apply_strategy, strategy_for
 from streamfix.errors import BrokerError, FixError, WireError
-from streamfix.fixing import apply
+from streamfix.fixing import apply, candidates
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
 from streamfix.fixing.github import GitHubPulls, pr_body, pr_labels, pr_title
@@ -33,6 +37,7 @@ from streamfix.fixing.policy import edit_context, edit_policy
 from streamfix.fixing.ports import (
     Analyzer,
     GitPort,
+    ModelAnalyzer,
     Park,
     Publish,
     PullsPort,
@@ -171,7 +176,7 @@ class FixService:
                         self._base(request, None), "fix_invalid", dry_run=True,
                         error=f"internal error: {exc.__class__.__name__}",
                     )
-                last = self.store.get(request.fingerprint, fix_id(request.fingerprint))
+                last = self.store.get(request.fingerprint, fix_id(request.fingerprint, request.attempt))
                 if last is None or last.request_id != request.request_id:
                     raise
                 status = "analysis_failed" if last.status in ("pending", "analyzing") else "pr_failed"
@@ -193,15 +198,36 @@ class FixService:
                     continue
                 if state == "merged":
                     PRS_MERGED.inc()
-                changed.append(await self._emit(result, state))
+                stamp: dict[str, Any] = {}
+                if state == "merged":
+                    stamp["merged_at"] = await self._merge_time(result.pr_number)
+                changed.append(await self._emit(result, state, **stamp))
         self._update_ratio()
         return changed
+
+    async def _merge_time(self, number: int) -> float:
+        """GitHub's merge time when the adapter reports it (not later than now), else now."""
+        now = self._clock()
+        lookup = getattr(self._pulls, "merged_at", None)
+        if lookup is None:
+            return now
+        try:
+            when = await asyncio.to_thread(lookup, number)
+        except FixError as exc:
+            log.warning("merge time unknown", extra={"pr": number, "error": str(exc)})
+            return now
+        return min(float(when), now) if isinstance(when, int | float) else now
 
     def _update_ratio(self) -> None:
         statuses = [r.status for r in self.store.values()]
         merged, closed = statuses.count("merged"), statuses.count("closed")
         if merged + closed:
             FIX_SUCCESS_RATIO.set(merged / (merged + closed))
+
+    def _model_for(self, request: FixRequest) -> str:
+        """The model of the request's A/B arm (stable per fingerprint), or the configured model."""
+        models = self.settings.fix_models
+        return arm_for(request.fingerprint, models) if models else self.settings.anthropic_model
 
     # --- the machine -------------------------------------------------------------------------------
     async def _emit(
@@ -219,7 +245,7 @@ class FixService:
         now = self._clock()
         known = secrets_of(request)
         return FixResult(
-            fix_id=fix_id(request.fingerprint),
+            fix_id=fix_id(request.fingerprint, request.attempt),
             request_id=request.request_id,
             fingerprint=request.fingerprint,
             status="pending",
@@ -230,17 +256,23 @@ class FixService:
             suggested_fix=scrub(request.suggested_fix, where="fix_result", known=known),
             created_at=existing.created_at if existing else now,
             updated_at=now,
+            attempt=request.attempt,
+            trigger=request.trigger,
+            model=self._model_for(request),
+            strategy=strategy_for(request.fingerprint, self.settings.fix_prompt_strategies),
         )
 
     async def _handle(self, request: FixRequest) -> FixResult:
-        fid = fix_id(request.fingerprint)
+        fid = fix_id(request.fingerprint, request.attempt)
         existing = None if request.dry_run else self.store.get(request.fingerprint, fid)
         if existing is not None and existing.request_id == request.request_id and existing.status in _SETTLED:
             log.info("fix already handled", extra={"fix_id": fid, "status": existing.status})
             return existing
-        if existing is not None and existing.status in _IN_REVIEW:
-            # a newer attempt while the fix is in review: it joins the open fix instead of starting over
-            return await self._emit(existing, existing.status, request_id=request.request_id)
+        in_review = None if request.dry_run else next(
+            (r for r in self.store.of_pattern(request.fingerprint) if r.status in _IN_REVIEW), None)
+        if in_review is not None:
+            # a newer attempt while a fix is in review: it joins the open fix instead of starting over
+            return await self._emit(in_review, in_review.status, request_id=request.request_id)
         base = self._base(request, existing)
         dry = request.dry_run
         result = await self._emit(base, "pending", dry_run=dry)
@@ -257,7 +289,13 @@ class FixService:
         result = await self._emit(result, "analyzing", dry_run=dry)
         try:
             windows, context = await self._context(request)
-            analysis = await self._analyzer.analyze(build_prompt(request, windows))
+            prompt = apply_strategy(build_prompt(request, windows), result.strategy or "default")
+            if len(self.settings.fix_candidate_models) >= 2 and self._git is not None:
+                analysis, result = await self._compare(prompt, result)
+            else:
+                analysis = await (
+                    cast(ModelAnalyzer, self._analyzer).analyze(prompt, model=result.model)
+                    if self.settings.fix_models else self._analyzer.analyze(prompt))
         except ClaudeUnavailable as exc:
             not_before = self._clock() + self.settings.fix_park_seconds
             await self._park(request, not_before)
@@ -291,6 +329,31 @@ class FixService:
                 error="no repository configured (repo_url): edits were not checked or applied",
             )
         return await self._apply_and_publish(request, result, analysis, context)
+
+    async def _compare(self, prompt: str, result: FixResult) -> tuple[Analysis, FixResult]:
+        """Ask every candidate model, check each candidate, keep the best (:mod:`.candidates`)."""
+        assert self._git is not None and self._analyzer is not None
+        git, models = self._git, self.settings.fix_candidate_models
+        answers = await candidates.ask_all(cast(ModelAnalyzer, self._analyzer), prompt, models)
+        found = [a for a in answers if isinstance(a, candidates.Candidate)]
+        if not found:
+            first = next((a for a in answers if isinstance(a, ClaudeUnavailable)), answers[0])
+            raise first if isinstance(first, FixError) else AnalysisFailed(str(first))
+        with tempfile.TemporaryDirectory(prefix="streamfix-candidates-") as folder:
+            async with self._repo_lock(git):
+                await asyncio.to_thread(git.sync)
+                base = await asyncio.to_thread(candidates.snapshot, git.root, Path(folder))
+            checked = {c.model: await asyncio.to_thread(candidates.check, base, c, self.settings) for c in found}
+        every = [checked.get(m) or candidates.Candidate(model=m, analysis=None, error=str(a)[:300])
+                 for m, a in zip(models, answers, strict=True)]
+        best = candidates.choose(every) or max(checked.values(), key=lambda c: c.score)
+        assert best.analysis is not None
+        for c in checked.values():
+            if c is not best and c.analysis is not None:
+                self.budget.record_tokens(c.analysis.input_tokens + c.analysis.output_tokens)
+        records = [c.record() for c in every]
+        log.info("candidates checked", extra={"chosen": best.model, "scores": [r["score"] for r in records]})
+        return best.analysis, result.model_copy(update={"model": best.model, "candidates": records})
 
     @contextlib.asynccontextmanager
     async def _repo_lock(self, git: GitPort) -> AsyncIterator[None]:
@@ -410,6 +473,9 @@ class FixService:
                 issue_number=issue,
                 known=known,
             )
+            if result.candidates:
+                body += "\n\n" + scrub(candidates.markdown(result.candidates, result.model or ""),
+                                        where="pr_body", known=known)
             labels = pr_labels(request)
             ref = await asyncio.to_thread(
                 lambda: pulls.open_pr(
@@ -423,7 +489,8 @@ class FixService:
             )
         except FixError as exc:
             return await self._emit(result, "pr_failed", error=str(exc))
-        return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="")
+        return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="",
+                                pr_opened_at=self._clock())
 
 
 def _scrubbed(result: FixResult) -> FixResult:

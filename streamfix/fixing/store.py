@@ -47,6 +47,18 @@ class MemoryStore:
     def put(self, result: FixResult) -> None:
         self._own[result.fix_id] = result
 
+    def of_pattern(self, fingerprint: str) -> list[FixResult]:
+        """Every attempt's latest result for one pattern."""
+        own = {r.fix_id: r for r in self._own.values() if r.fingerprint == fingerprint}
+        history = self._base.get(fingerprint) if self._base is not None else None
+        if isinstance(history, Mapping):
+            for fid, value in list(history.items()):
+                if fid not in own:
+                    decoded = _decode(value)
+                    if decoded is not None:
+                        own[fid] = decoded
+        return list(own.values())
+
     def values(self) -> Iterator[FixResult]:
         yield from list(self._own.values())
         if self._base is None:

@@ -166,6 +166,9 @@ class ErrorEventRecord(WireRecord):
     first_seen: float | None = Field(None, description="With merged_from: first occurrence of the merged pattern")
     last_seen: float | None = Field(None, description="With merged_from: last occurrence of the merged pattern")
     services: list[str] | None = Field(None, description="With merged_from: services of the merged pattern")
+    archive: bool | None = Field(
+        None, description="Not an occurrence: pattern `fingerprint` was found quiet for the archive period; "
+                          "its owner compacts it (optional)")
 
 
 class FixRequest(WireRecord):
@@ -224,6 +227,17 @@ class FixResult(WireRecord):
     output_tokens: int = 0
     created_at: float
     updated_at: float
+    attempt: int | None = Field(None, ge=1, description="Attempt number of the request (optional; else from request_id)")
+    trigger: Trigger | None = Field(None, description="What asked for the fix (optional)")
+    model: str | None = Field(None, description="Model whose analysis became the fix (optional)")
+    strategy: str | None = Field(None, description="Prompt strategy (A/B arm) of the analysis (optional)")
+    merged_at: float | None = Field(None, description="When the pull request was seen merged (optional)")
+    pr_opened_at: float | None = Field(None, description="When the pull request was opened (optional)")
+    revert_pr_number: int | None = Field(None, description="The pull request that reverts this merged fix (optional)")
+    revert_pr_url: str | None = Field(None, description="Its URL (optional)")
+    revert_reason: str | None = Field(None, description="Why the revert was proposed (optional)")
+    candidates: list[dict[str, Any]] | None = Field(
+        None, description="Every candidate fix with its checks and score, when several models were asked (optional)")
 
 
 class DeadLetter(WireRecord):

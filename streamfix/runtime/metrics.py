@@ -60,6 +60,21 @@ PRS_MERGED = Counter("streamfix_prs_merged_total", "Fix pull requests merged", r
 FIX_SUCCESS_RATIO = Gauge(
     "streamfix_fix_success_ratio", "Merged fix PRs divided by fix PRs that were merged or closed", registry=REGISTRY
 )
+REGRESSIONS = Counter(
+    "streamfix_regressions_total", "Patterns that came back after a merged fix or from the archive", ["category"],
+    registry=REGISTRY,
+)
+FIX_EFFECTIVE_RATIO = Gauge(
+    "streamfix_fix_effective_ratio",
+    "Judged merged fixes after which the pattern stopped, divided by judged merged fixes, per group",
+    ["by", "value"], registry=REGISTRY,
+)
+FIX_JUDGED = Gauge(
+    "streamfix_fixes_judged", "Merged fixes whose after-merge window has ended, per group", ["by", "value"],
+    registry=REGISTRY,
+)
+REVERT_PRS = Counter("streamfix_revert_prs_total", "Revert pull requests opened for merged fixes", ["reason"],
+                     registry=REGISTRY)
 CLAUDE_CALLS = Counter("streamfix_claude_calls_total", "Claude API calls", ["outcome"], registry=REGISTRY)
 CLAUDE_TOKENS = Counter("streamfix_claude_tokens_total", "Claude tokens used", ["direction"], registry=REGISTRY)
 CLAUDE_LATENCY = Histogram(

@@ -140,9 +140,41 @@ class Settings(BaseSettings):
     )
     fix_fork_owner: str | None = Field(None, description="GitHub owner of the fork (head of the PR is OWNER:BRANCH)")
     scrub_at_ingest: bool = Field(True, description="Redact secrets and PII from error events before they reach topics, tables and the API")
+    fix_regression_grace_seconds: float = Field(
+        600.0, ge=0, description="After a fix merges, occurrences within this deploy grace period (event time) "
+                                 "are not regressions (s)")
+    fix_resolve_quiet_seconds: float = Field(
+        259200.0, gt=0, description="A merged fix's pattern quiet this long after the merge is resolved (s)")
+    pattern_archive_days: float = Field(
+        30.0, gt=0, description="Patterns quiet this many days are archived: hidden from lists, kept small")
+    pattern_archive_sweep_seconds: float = Field(
+        3600.0, gt=0, description="How often the group agent looks for patterns to archive and compact (s)")
+    fix_effectiveness_window_seconds: float = Field(
+        86400.0, gt=0, description="Length of the equal windows before and after a merge that judge a fix (s)")
+    fix_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Models to compare (comma-separated): each pattern is analysed by the "
+                                          "model of its A/B arm (stable hash of the fingerprint); empty: anthropic_model")
+    fix_revert_enabled: bool = Field(
+        False, description="Open a revert pull request (never merged) for a merged fix whose errors rise")
+    fix_revert_threshold: int = Field(
+        10, ge=1, description="Occurrences after a merge (its pattern, or patterns in the files it changed) "
+                              "that call for a revert")
+    fix_revert_window_seconds: float = Field(
+        86400.0, gt=0, description="How long after a merge (and its grace period) occurrences count for a revert (s)")
+    fix_prompt_strategies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Prompt strategies to compare (comma-separated: default, minimal, "
+                                          "defensive, root-cause): each pattern gets the one of its A/B arm")
+    fix_candidate_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Two or more models (comma-separated): each request asks all of them, "
+                                          "checks every candidate and keeps the best by score")
+    fix_test_command: str | None = Field(
+        None, description="The project's test command, run in each candidate's isolated checkout (no shell)")
+    fix_test_timeout_seconds: float = Field(300.0, gt=0, description="Time limit of one candidate's test run (s)")
+    fix_ab_min_fixes: int = Field(
+        20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
 
     @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_allowed_paths", "fix_allow_sensitive_paths",
-                     mode="before")
+                     "fix_models", "fix_candidate_models", "fix_prompt_strategies", mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -163,6 +195,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Host header names the API answers (comma-separated; empty: the names of the bind address); others get 421",
     )
+
+    @field_validator("fix_prompt_strategies")
+    @classmethod
+    def _known_strategies(cls, value: list[str]) -> list[str]:
+        from streamfix.core.strategies import check
+
+        return check(value)
 
     @field_validator("api_cors_origins", "api_allowed_hosts", mode="before")
     @classmethod

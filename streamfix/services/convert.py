@@ -149,6 +149,11 @@ def _fields(pattern: Pattern) -> dict[str, Any]:
     return obj
 
 
+def severity_of(pattern: Pattern) -> SeverityName:
+    """The pattern's severity as the wire names it (MEDIUM when unknown)."""
+    return _severity(pattern)
+
+
 def fix_request_for(pattern: Pattern, attempt: int, trigger: Trigger, now: float) -> FixRequest:
     """The fix request for a pattern: id ``<fingerprint>#<attempt>``, so a repeat names the same request."""
     return FixRequest.model_validate({

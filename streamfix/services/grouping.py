@@ -15,10 +15,12 @@ fingerprint, so each pattern has one owner). The folding itself is pure (:mod:`s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from streamfix.core.effectiveness import EffectPolicy, record_occurrence
+from streamfix.core.lifecycle import LifecyclePolicy, after_occurrence, compact, due_for_archive
 from streamfix.core.patterns import (
     alias_pattern,
     apply_event,
@@ -32,7 +34,7 @@ from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import ErrorEventRecord
 from streamfix.runtime import metrics
 from streamfix.runtime.settings import Settings
-from streamfix.services.convert import fix_request_for, merge_record_for, pattern_of_merge
+from streamfix.services.convert import fix_request_for, merge_record_for, pattern_of_merge, severity_of
 
 
 class WindowCounts(Protocol):
@@ -48,6 +50,8 @@ class GroupConfig:
     window_seconds: int
     retention_seconds: int
     policy: TriggerPolicy
+    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    effect: EffectPolicy = field(default_factory=EffectPolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GroupConfig:
@@ -59,8 +63,24 @@ class GroupConfig:
                 window_seconds=settings.fix_threshold_window_seconds,
                 count_window_width=settings.window_seconds,
                 auto_fix_enabled=settings.auto_fix_enabled,
+                regression_grace_seconds=settings.fix_regression_grace_seconds,
             ),
+            lifecycle=lifecycle_policy(settings),
+            effect=effect_policy(settings),
         )
+
+
+def effect_policy(settings: Settings) -> EffectPolicy:
+    """The windows that judge a fix; at most half the count retention, so the before window is still kept."""
+    window = min(settings.fix_effectiveness_window_seconds, settings.window_retention_seconds / 2)
+    return EffectPolicy(window_seconds=window, grace_seconds=settings.fix_regression_grace_seconds,
+                        width=settings.window_seconds)
+
+
+def lifecycle_policy(settings: Settings) -> LifecyclePolicy:
+    return LifecyclePolicy(grace_seconds=settings.fix_regression_grace_seconds,
+                           resolve_seconds=settings.fix_resolve_quiet_seconds,
+                           archive_seconds=settings.pattern_archive_days * 86400.0)
 
 
 @dataclass(slots=True)
@@ -88,7 +108,10 @@ async def group_event(
     """Apply one errors-topic value; raises :class:`~streamfix.errors.WireError` when it is not a record."""
     record = ErrorEventRecord.from_obj(value)
     current = tables.pattern(record.fingerprint)
-    if record.alias_of:
+    if record.archive:
+        if current is not None and due_for_archive(current, clock(), config.lifecycle):
+            tables.put_pattern(compact(current))
+    elif record.alias_of:
         await _alias(record, current, tables, out, clock)
     elif current is not None and current.merged:
         if not is_duplicate(current, record.model_dump()):  # else counted here before the merge
@@ -101,6 +124,30 @@ async def group_event(
             tables.put_pattern(merged)
     else:
         await _occurrence(record, current, tables, config, out, clock)
+
+
+def archive_record_for(pattern: Pattern, now: float) -> ErrorEventRecord:
+    """The record that asks the owner of ``pattern`` to compact it (the owner checks again)."""
+    return ErrorEventRecord(fingerprint=pattern.fingerprint, archive=True, error_type=pattern.error_type,
+                            message=pattern.message, category=pattern.category, severity=severity_of(pattern),
+                            fixable=pattern.fixable, detected_at=now)
+
+
+async def archive_sweep(patterns: Iterable[Pattern], config: GroupConfig, out: Publisher,
+                        clock: Callable[[], float] = time.time) -> int:
+    """Ask for every pattern quiet for the archive period to be compacted; returns how many.
+
+    Timers cannot write tables, so the request goes through the errors topic (keyed by fingerprint) to
+    the pattern's owner, which compacts it in :func:`group_event`: the sample traceback, frames and
+    windows go, identity, counts and idempotence markers stay. Memory per archived pattern is bounded.
+    """
+    now = clock()
+    sent = 0
+    for pattern in patterns:
+        if due_for_archive(pattern, now, config.lifecycle):
+            await out.send("errors", pattern.fingerprint, archive_record_for(pattern, now))
+            sent += 1
+    return sent
 
 
 async def _alias(record: ErrorEventRecord, current: Pattern | None, tables: GroupTables, out: Publisher,
@@ -127,6 +174,11 @@ async def _occurrence(record: ErrorEventRecord, current: Pattern | None, tables:
         return  # redelivered: already counted
     now = clock()
     fix = tables.fix(fp)
+    seen_at = float(record.timestamp or record.detected_at)
+    updated = after_occurrence(current, updated, fix, seen_at, now, config.lifecycle)
+    updated = record_occurrence(current, updated, fix, seen_at, record.occurrences, config.effect)
+    if updated.status == "regressed" and (current is None or current.regressed_at != updated.regressed_at):
+        metrics.REGRESSIONS.labels(category=record.category).inc()
     trigger = decide(updated, fix, now, config.policy)
     if trigger is not None:
         attempt = next_attempt(fix)

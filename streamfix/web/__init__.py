@@ -10,7 +10,7 @@ from aiohttp import web
 
 from streamfix.kafka.publish import Publisher
 from streamfix.runtime.shared import StreamfixApp
-from streamfix.web import alerts, middleware, reads, ui, writes
+from streamfix.web import alerts, effectiveness, middleware, reads, ui, writes
 from streamfix.web.context import ApiContext, TableReader, faust_publisher, faust_reader
 
 CONTEXT_KEY = "web.api"
@@ -24,6 +24,7 @@ def register_views(sf: StreamfixApp, *, reader: TableReader | None = None,
     aiohttp_app: web.Application = sf.app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's app
     aiohttp_app.middlewares.append(middleware.make_middleware(ctx))
     writes.register(sf, ctx)  # before reads: /fixes/{fix_id} must not shadow POST-only /fixes/... routes
+    effectiveness.register(sf, ctx)  # before reads: /fixes/{fix_id} must not shadow it
     reads.register(sf, ctx)
     alerts.register(sf, ctx)
     ui.register(sf)

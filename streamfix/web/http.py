@@ -8,7 +8,7 @@ with a 4xx status; an unexpected exception becomes a logged 500 with a generic b
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -101,6 +101,16 @@ def boolean(query: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise _invalid(name, f"{name} must be true or false")
+
+
+def choice(query: Mapping[str, str], name: str, choices: Sequence[str], *, default: str | None) -> str | None:
+    """One of ``choices``, or ``default`` when the parameter is absent."""
+    raw = _raw(query, name, False)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise _invalid(name, f"{name} must be one of {', '.join(choices)}")
+    return raw
 
 
 def text(query: Mapping[str, str], name: str, *, max_length: int = 256) -> str:

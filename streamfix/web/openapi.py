@@ -166,7 +166,9 @@ def document() -> dict[str, Any]:
         f"{p}/errors/critical": _error_list_op("errors_critical", "CRITICAL patterns seen recently"),
         f"{p}/errors/fixable": _error_list_op("errors_fixable", "Fixable patterns seen recently"),
         f"{p}/errors/patterns": {"get": _op("errors_patterns", "Every pattern", _json(_ref("PatternPage"), "A page"),
-                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category")])},
+                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category"),
+                                                    _param("archived", {"enum": ["exclude", "include", "only"], "default": "exclude"}, "Leave out, include, or show only archived patterns"),
+                                                    _param("status", {"enum": ["active", "fixed", "regressed", "resolved", "archived"]}, "Only patterns in this lifecycle status")])},
         f"{p}/errors/timeline": {"get": _op("errors_timeline", "Occurrences per category over time",
                                             _json(_ref("Timeline"), "Series"), params=[HOURS])},
         f"{p}/patterns/{{fingerprint}}": {"get": _op(
@@ -177,6 +179,11 @@ def document() -> dict[str, Any]:
                                       params=[HOURS, _limit(10, 100)])},
         f"{p}/fixes/generated": {"get": _op("fixes_generated", "Every fix", _json(_ref("FixList"), "Fixes"), params=[
             _param("status", {"enum": FIX_STATUSES}, "Only fixes in this state"), _limit(100, 1000)])},
+        f"{p}/fixes/effectiveness": {"get": _op(
+            "fixes_effectiveness", "Whether merged fixes stopped their patterns, per group and A/B arm",
+            _json({"type": "object", "required": ["overall", "by", "ab", "fixes"]}, "The report"),
+            params=[_param("ab_by", {"enum": ["category", "error_type", "model", "strategy", "trigger"],
+                                     "default": "model"}, "What the A/B arms are")])},
         f"{p}/fixes/{{fix_id}}": {"get": _op(
             "fix_detail", "One fix", _json(_ref("FixResult"), "The fix"),
             params=[_param("fix_id", {"type": "string", "maxLength": 256}, "Fix id", where="path")], extra=NOT_FOUND)},

@@ -13,23 +13,43 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from streamfix.core import queries
+from streamfix.core import lifecycle, queries
 from streamfix.core.patterns import public_view
 from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
 from streamfix.runtime.redaction import scrub_tree
 from streamfix.runtime.shared import StreamfixApp
-from streamfix.web import http
+from streamfix.services.grouping import lifecycle_policy
+from streamfix.web import effectiveness, http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
 
 MAX_HOURS = 720.0
 Snapshot = tuple[list[Pattern], list[Any]]
 CRITICAL = frozenset({"CRITICAL"})
-FIX_STATUSES = frozenset({
-    "pending", "analyzing", "fix_generated", "fix_invalid", "analysis_failed", "skipped_budget",
-    "skipped_no_api_key", "branch_pushed", "pr_open", "pr_failed", "merged", "closed",
-})
+FIX_STATUSES = frozenset(
+    {
+        "pending",
+        "analyzing",
+        "fix_generated",
+        "fix_invalid",
+        "analysis_failed",
+        "skipped_budget",
+        "skipped_no_api_key",
+        "branch_pushed",
+        "pr_open",
+        "pr_failed",
+        "merged",
+        "closed",
+    }
+)
+
+
+def status_reader(ctx: ApiContext) -> Callable[[Pattern], str]:
+    """A pattern's lifecycle status now, from its record and its fix state."""
+    policy = lifecycle_policy(ctx.settings)
+    now = ctx.clock()
+    return lambda p: lifecycle.status_of(p, ctx.reader.fix_state(p.fingerprint), now, policy)
 
 
 def hours_param(request: web.Request, default: float = 24.0) -> float:
@@ -54,25 +74,38 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
 
     async def health(request: web.Request) -> web.StreamResponse:
         """Liveness and how many patterns this worker tracks."""
-        return http.json_response({
-            "status": "healthy",
-            "monitoring_enabled": settings.error_monitoring_enabled,
-            "error_patterns_tracked": patterns_tracked(),
-        })
+        return http.json_response(
+            {
+                "status": "healthy",
+                "monitoring_enabled": settings.error_monitoring_enabled,
+                "error_patterns_tracked": patterns_tracked(),
+            }
+        )
 
     async def prometheus(request: web.Request) -> web.StreamResponse:
         """Prometheus text exposition of streamfix's registry."""
         metrics.PATTERNS.set(patterns_tracked())
-        return web.Response(body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
-                            charset="utf-8")
+        effectiveness.update_metrics(ctx)
+        return web.Response(
+            body=metrics.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8"
+        )
 
     def error_list(kind: str, severities: frozenset[str] | None, fixable: bool | None) -> Any:
         async def handler(request: web.Request) -> web.StreamResponse:
             hours = hours_param(request)
             limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
-            return await cached(f"{kind}|{hours}|{limit}", lambda patterns, _: queries.select(
-                patterns, now=ctx.clock(), hours=hours, window_seconds=width, severities=severities,
-                fixable=fixable, limit=limit))
+            return await cached(
+                f"{kind}|{hours}|{limit}",
+                lambda patterns, _: queries.select(
+                    patterns,
+                    now=ctx.clock(),
+                    hours=hours,
+                    window_seconds=width,
+                    severities=severities,
+                    fixable=fixable,
+                    limit=limit,
+                ),
+            )
 
         handler.__doc__ = f"Patterns seen in the last `hours` ({kind})."
         return handler
@@ -82,12 +115,24 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         limit = http.integer(request.query, "limit", default=1000, low=1, high=10000)
         offset = http.integer(request.query, "offset", default=0, low=0, high=10_000_000)
         category = request.query.get("category") or None
+        archived = (
+            http.choice(request.query, "archived", queries.ARCHIVED_FILTERS, default="exclude") or "exclude"
+        )
+        status = http.choice(request.query, "status", lifecycle.STATUSES, default=None)
 
         def compute(patterns: list[Pattern], _: list[Any]) -> dict[str, Any]:
-            rows = queries.matching(patterns, now=ctx.clock(), window_seconds=width, category=category)
+            rows = queries.matching(
+                patterns,
+                now=ctx.clock(),
+                window_seconds=width,
+                category=category,
+                status_of=status_reader(ctx),
+                archived=archived,
+                status=status,
+            )
             return {"patterns": queries.page(rows, offset=offset, limit=limit), "total": len(rows)}
 
-        return await cached(f"patterns|{limit}|{offset}|{category}", compute)
+        return await cached(f"patterns|{limit}|{offset}|{category}|{archived}|{status}", compute)
 
     async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
         """One pattern with its sample traceback, frames, fix state and fixes."""
@@ -96,27 +141,39 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
             raise http.ApiError(404, "not_found", f"no pattern with fingerprint {fingerprint[:100]!r}")
         detail = public_view(pattern)
         state = ctx.reader.fix_state(fingerprint)
-        return http.json_response(scrub_tree({
-            "error": queries.error_object(pattern),
-            "traceback": detail["traceback"],
-            "frames": detail["frames"],
-            "incomplete": detail["incomplete"],
-            "fix_state": None if state is None else FIX_STATES.to_obj(state),
-            "fixes": queries.fix_list([ctx.reader.fix_history(fingerprint)]),
-        }))
+        return http.json_response(
+            scrub_tree(
+                {
+                    "error": queries.error_object(pattern, status=status_reader(ctx)(pattern)),
+                    "traceback": detail["traceback"],
+                    "frames": detail["frames"],
+                    "incomplete": detail["incomplete"],
+                    "fix_state": None if state is None else FIX_STATES.to_obj(state),
+                    "fixes": queries.fix_list([ctx.reader.fix_history(fingerprint)]),
+                }
+            )
+        )
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
         """Summary cards, recent critical and fixable patterns, latest fixes."""
         hours = hours_param(request)
         limit = http.integer(request.query, "limit", default=10, low=1, high=100)
-        return await cached(f"dashboard|{hours}|{limit}", lambda patterns, fixes: queries.dashboard(
-            patterns, fixes, now=ctx.clock(), hours=hours, window_seconds=width, limit=limit))
+        return await cached(
+            f"dashboard|{hours}|{limit}",
+            lambda patterns, fixes: queries.dashboard(
+                patterns, fixes, now=ctx.clock(), hours=hours, window_seconds=width, limit=limit
+            ),
+        )
 
     async def timeline(request: web.Request) -> web.StreamResponse:
         """Occurrences per category over time, from the per-window counts."""
         hours = hours_param(request)
-        return await cached(f"timeline|{hours}", lambda patterns, _: queries.timeline(
-            patterns, now=ctx.clock(), hours=hours, window_seconds=width))
+        return await cached(
+            f"timeline|{hours}",
+            lambda patterns, _: queries.timeline(
+                patterns, now=ctx.clock(), hours=hours, window_seconds=width
+            ),
+        )
 
     async def fixes(request: web.Request) -> web.StreamResponse:
         """Every fix, latest update first."""

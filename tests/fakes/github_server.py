@@ -10,9 +10,11 @@ answers points back to itself, as PyGithub requires. Requests are recorded in ``
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ class Pull:
     sha: str
     state: str = "open"
     merged: bool = False
+    merge_commit_sha: str | None = None
+    merged_at: str | None = None
     labels: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     head_owner: str = ""  # the owner of the fork the head branch lives in ("" : this repository)
@@ -69,10 +73,41 @@ class FakeGitHub(LocalHTTPServer):
             self.issues[number] = Issue(number, title, body)
             return number
 
-    def merge(self, number: int) -> None:
+    def merge(self, number: int, method: str | None = None) -> str | None:
+        """Mark the pull request merged. With ``method`` (``merge`` or ``squash``) and a remote, also
+        write the result on the base branch as GitHub does: a merge commit with the base and the head
+        as parents, or one new commit with the head's tree on top of the base; its SHA becomes the
+        pull request's ``merge_commit_sha``."""
         with self.lock:
-            self.pulls[number].merged = True
-            self.pulls[number].state = "closed"
+            pull = self.pulls[number]
+            if method is not None and self.remote is not None:
+                pull.merge_commit_sha = self._write_merge(pull, method)
+            pull.merged = True
+            pull.state = "closed"
+            pull.merged_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return pull.merge_commit_sha
+
+    def _git_remote(self, *args: str, env: dict[str, str] | None = None) -> str:
+        assert self.remote is not None
+        ident = {"GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com",
+                 "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+        return subprocess.run(["git", "--git-dir", str(self.remote), *args], capture_output=True, text=True,
+                              check=True, env={**os.environ, **ident, **(env or {})}).stdout.strip()
+
+    def _write_merge(self, pull: Pull, method: str) -> str:
+        base = self._git_remote("rev-parse", f"refs/heads/{pull.base}")
+        head = self._git_remote("rev-parse", f"refs/heads/{pull.head}")
+        tree = self._git_remote("merge-tree", "--write-tree", base, head).splitlines()[0]
+        title = f"{pull.title} (#{pull.number})"
+        if method == "squash":
+            sha = self._git_remote("commit-tree", tree, "-p", base, "-m", title)
+        elif method == "merge":
+            sha = self._git_remote("commit-tree", tree, "-p", base, "-p", head, "-m",
+                                   f"Merge pull request #{pull.number} from {self.owner}/{pull.head}")
+        else:
+            raise ValueError(f"unknown merge method {method!r}")
+        self._git_remote("update-ref", f"refs/heads/{pull.base}", sha, base)
+        return sha
 
     def close(self, number: int) -> None:
         with self.lock:
@@ -117,6 +152,8 @@ class FakeGitHub(LocalHTTPServer):
             "body": pull.body,
             "draft": pull.draft,
             "merged": pull.merged,
+            "merge_commit_sha": pull.merge_commit_sha,
+            "merged_at": pull.merged_at,
             "mergeable": True,
             "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in pull.labels],
             "head": {

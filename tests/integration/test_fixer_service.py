@@ -95,6 +95,11 @@ async def test_request_to_pr_open_to_merged(
     changed = await service.track()
     assert [r.status for r in changed] == ["merged"]
     assert rec.results[-1].status == "merged"
+    # the merge time is GitHub's (whole seconds), not the time the tracker noticed it
+    from datetime import datetime
+    github_time = datetime.fromisoformat(str(fake_github.pulls[1].merged_at).replace("Z", "+00:00")).timestamp()
+    assert rec.results[-1].merged_at == github_time
+    assert rec.results[-1].pr_opened_at is not None and rec.results[-1].pr_opened_at <= github_time + 1
     assert metric("streamfix_prs_merged_total") - merged_before == 1
     assert metric("streamfix_fix_success_ratio") == 1.0
     assert fake_github.pulls[1].merged  # merged by the fake (a human), never by the service
@@ -232,3 +237,29 @@ async def test_concurrent_duplicates_give_one_pr(
     assert {r.pr_number for r in results} == {1}
     assert len(fake_github.pulls) == 1
     assert git(sample_repo.remote, "rev-list", "--count", f"main..{results[0].branch}") == "1"
+
+
+async def test_model_and_strategy_arms_reach_claude_and_the_record(
+    sample_repo: SampleRepo, fake_claude: FakeAnthropic, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """With two models and two strategies configured, each pattern is analysed by the model and with
+    the instruction of its arms (stable hashes of the fingerprint), and the fix record says which."""
+    from streamfix.core.effectiveness import arm_for
+    from streamfix.core.strategies import STRATEGIES, strategy_for
+
+    fake_claude.script.extend(tool_reply(**analysis()) for _ in range(4))
+    models, strategies = ["claude-x", "claude-y"], ["default", "minimal"]
+    settings = fix_settings(tmp_path, sample_repo.remote, anthropic_base_url=fake_claude.base_url,
+                            fix_models=",".join(models), fix_prompt_strategies=",".join(strategies))
+    rec = Recorder()
+    service = build_service(settings, fake_github.base_url, rec)
+    tb = genuine_traceback(sample_repo.work)
+    fps = ["fp1:arm-a", "fp1:arm-b", "fp1:arm-c", "fp1:arm-d"]
+    finals = [await service.handle(make_request(tb, fingerprint=fp, request_id=f"{fp}#1", create_pr=False))
+              for fp in fps]
+    for fp, final, body in zip(fps, finals, fake_claude.requests, strict=True):
+        strategy = strategy_for(fp, strategies)
+        assert (final.model, final.strategy) == (arm_for(fp, models), strategy)
+        assert body["model"] == final.model
+        prompt = body["messages"][0]["content"]
+        assert (STRATEGIES["minimal"] in str(prompt)) == (strategy == "minimal")

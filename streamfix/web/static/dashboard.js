@@ -122,9 +122,26 @@
     } else {
       pr.textContent = "–";
     }
-    tr.append(node("td", f.fix_id), node("td", `${f.error_type || ""} ${f.category ? "(" + f.category + ")" : ""}`),
+    const attempt = f.attempt && f.attempt > 1 ? ` · attempt ${f.attempt}` : "";
+    tr.append(node("td", f.fix_id + attempt), node("td", `${f.error_type || ""} ${f.category ? "(" + f.category + ")" : ""}`),
               node("td", f.status, `status ${f.status}`), pr, node("td", when(f.updated_at)));
     return tr;
+  }
+
+  function pct(x) { return `${Math.round(x * 100)} %`; }
+
+  function effectRow(model, s) {
+    const tr = node("tr");
+    const rate = s.rate === null ? "–" : `${pct(s.rate)} (${pct(s.low)}–${pct(s.high)})`;
+    tr.append(node("td", model), node("td", s.fixes), node("td", s.judged), node("td", s.stopped), node("td", rate));
+    return tr;
+  }
+
+  function renderEffect(effect) {
+    const all = effect.overall;
+    $("card-effective").textContent = all.judged ? `${all.stopped}/${all.judged}` : "–";
+    const rows = Object.entries(effect.by.model).map(([model, s]) => effectRow(model, s));
+    fill("effect-table", rows, "No merged fix yet", 5);
   }
 
   function renderChart(timeline, hours) {
@@ -147,9 +164,9 @@
   async function refresh() {
     const hours = $("hours").value;
     try {
-      const [dash, timeline, fixes, trends] = await Promise.all([
+      const [dash, timeline, fixes, trends, effect] = await Promise.all([
         call(`/dashboard?hours=${hours}`), call(`/errors/timeline?hours=${hours}`), call("/fixes/generated?limit=50"),
-        call(`/errors/trends?hours=${hours}`),
+        call(`/errors/trends?hours=${hours}`), call("/fixes/effectiveness"),
       ]);
       trendsByFp = Object.fromEntries(trends.patterns.map((t) => [t.fingerprint, t]));
       $("card-total").textContent = dash.summary.total_patterns;
@@ -159,6 +176,7 @@
       fill("critical-table", dash.recent_critical.map(errorRow), "No critical errors in this period", 6);
       fill("fixable-table", dash.recent_fixable.map(errorRow), "No fixable errors in this period", 6);
       fill("fixes-table", fixes.fixes.map(fixRow), "No fixes yet", 5);
+      renderEffect(effect);
       renderChart(timeline, hours);
       $("status-line").textContent = `Updated ${new Date().toLocaleTimeString()}`;
       document.body.dataset.loaded = "true";
@@ -173,7 +191,7 @@
       const d = await call(`/patterns/${encodeURIComponent(fingerprint)}`);
       $("detail-title").textContent = `${d.error.error_type}: ${d.error.message}`;
       const state = d.fix_state ? ` · fix: ${d.fix_state.status}` : "";
-      $("detail-meta").textContent = `${d.error.category} · ${d.error.severity} · ${d.error.count} occurrences · ` +
+      $("detail-meta").textContent = `${d.error.status} · ${d.error.category} · ${d.error.severity} · ${d.error.count} occurrences · ` +
         `${(d.error.services || []).join(", ") || "no service"} · ${d.error.fingerprint}${state}`;
       $("detail-traceback").textContent = d.traceback || "(no sample traceback)";
       $("detail").hidden = false;

@@ -21,18 +21,21 @@ async def get_json(api: Api, path: str, status: int = 200) -> Any:
     return await resp.json()
 
 
-@pytest.mark.parametrize(("url", "doc_path"), [
-    pytest.param(f"{P}/health", f"{P}/health", id="health"),
-    pytest.param(f"{P}/errors/recent?hours=24", f"{P}/errors/recent", id="recent"),
-    pytest.param(f"{P}/errors/critical?hours=1", f"{P}/errors/critical", id="critical"),
-    pytest.param(f"{P}/errors/fixable?hours=0.5&limit=1", f"{P}/errors/fixable", id="fixable"),
-    pytest.param(f"{P}/errors/patterns", f"{P}/errors/patterns", id="patterns"),
-    pytest.param(f"{P}/errors/timeline?hours=6", f"{P}/errors/timeline", id="timeline"),
-    pytest.param(f"{P}/patterns/fp1:aa01", f"{P}/patterns/{{fingerprint}}", id="pattern-detail"),
-    pytest.param(f"{P}/dashboard", f"{P}/dashboard", id="dashboard"),
-    pytest.param(f"{P}/fixes/generated", f"{P}/fixes/generated", id="fixes"),
-    pytest.param(f"{P}/fixes/fix-1", f"{P}/fixes/{{fix_id}}", id="fix-detail"),
-])
+@pytest.mark.parametrize(
+    ("url", "doc_path"),
+    [
+        pytest.param(f"{P}/health", f"{P}/health", id="health"),
+        pytest.param(f"{P}/errors/recent?hours=24", f"{P}/errors/recent", id="recent"),
+        pytest.param(f"{P}/errors/critical?hours=1", f"{P}/errors/critical", id="critical"),
+        pytest.param(f"{P}/errors/fixable?hours=0.5&limit=1", f"{P}/errors/fixable", id="fixable"),
+        pytest.param(f"{P}/errors/patterns", f"{P}/errors/patterns", id="patterns"),
+        pytest.param(f"{P}/errors/timeline?hours=6", f"{P}/errors/timeline", id="timeline"),
+        pytest.param(f"{P}/patterns/fp1:aa01", f"{P}/patterns/{{fingerprint}}", id="pattern-detail"),
+        pytest.param(f"{P}/dashboard", f"{P}/dashboard", id="dashboard"),
+        pytest.param(f"{P}/fixes/generated", f"{P}/fixes/generated", id="fixes"),
+        pytest.param(f"{P}/fixes/fix-1", f"{P}/fixes/{{fix_id}}", id="fix-detail"),
+    ],
+)
 async def test_read_routes_match_the_document(make_api: ApiFactory, url: str, doc_path: str) -> None:
     api = await make_api()
     validate(await get_json(api, url), doc_path, "get", 200)
@@ -41,7 +44,10 @@ async def test_read_routes_match_the_document(make_api: ApiFactory, url: str, do
 async def test_health_shape(make_api: ApiFactory) -> None:
     api = await make_api()
     assert await get_json(api, f"{P}/health") == {
-        "status": "healthy", "monitoring_enabled": True, "error_patterns_tracked": 4}
+        "status": "healthy",
+        "monitoring_enabled": True,
+        "error_patterns_tracked": 4,
+    }
 
 
 async def test_error_lists_filter_by_period_severity_and_fixable(make_api: ApiFactory) -> None:
@@ -59,8 +65,12 @@ async def test_error_lists_filter_by_period_severity_and_fixable(make_api: ApiFa
 
 
 async def test_count_is_occurrences_in_the_period(make_api: ApiFactory) -> None:
-    api = await make_api(events=[event("fp1:bb01", ts=NOW - 60, offset=1),
-                                 event("fp1:bb01", ts=NOW - 5 * 3600, offset=2, occurrences=3)])
+    api = await make_api(
+        events=[
+            event("fp1:bb01", ts=NOW - 60, offset=1),
+            event("fp1:bb01", ts=NOW - 5 * 3600, offset=2, occurrences=3),
+        ]
+    )
     [short] = await get_json(api, f"{P}/errors/recent?hours=1")
     [long] = await get_json(api, f"{P}/errors/recent?hours=24")
     assert (short["count"], short["total_count"], long["count"]) == (1, 4, 4)
@@ -108,7 +118,11 @@ async def test_generate_for_a_fingerprint_publishes_one_request(make_api: ApiFac
     [(role, key, value)] = api.published
     assert (role, key) == ("fix_requests", "fp1:aa02")
     assert (value["trigger"], value["request_id"], value["create_pr"], value["occurrences"]) == (
-        "api", "fp1:aa02#1", False, 4)
+        "api",
+        "fp1:aa02#1",
+        False,
+        4,
+    )
 
 
 async def test_generate_for_a_category_takes_its_fixable_patterns(make_api: ApiFactory) -> None:
@@ -126,13 +140,16 @@ async def test_attempt_follows_the_fix_state(make_api: ApiFactory) -> None:
     assert (await resp.json())["request_ids"] == ["fp1:aa01#2"]
 
 
-@pytest.mark.parametrize(("query", "status", "error"), [
-    pytest.param("", 400, "missing_parameter", id="missing-id"),
-    pytest.param("error_id=fp1:zzzz", 404, "not_found", id="unknown-id"),
-    pytest.param("error_id=validation", 404, "no_fixable_patterns", id="category-without-fixable"),
-    pytest.param("error_id=fp1:aa01&create_pr=maybe", 422, "invalid_parameter", id="bad-bool"),
-    pytest.param("error_id=" + "x" * 300, 422, "invalid_parameter", id="too-long"),
-])
+@pytest.mark.parametrize(
+    ("query", "status", "error"),
+    [
+        pytest.param("", 400, "missing_parameter", id="missing-id"),
+        pytest.param("error_id=fp1:zzzz", 404, "not_found", id="unknown-id"),
+        pytest.param("error_id=validation", 404, "no_fixable_patterns", id="category-without-fixable"),
+        pytest.param("error_id=fp1:aa01&create_pr=maybe", 422, "invalid_parameter", id="bad-bool"),
+        pytest.param("error_id=" + "x" * 300, 422, "invalid_parameter", id="too-long"),
+    ],
+)
 async def test_generate_for_error_refuses_bad_input(
     make_api: ApiFactory, query: str, status: int, error: str
 ) -> None:
@@ -158,17 +175,20 @@ async def test_generate_batch(make_api: ApiFactory) -> None:
     assert resp.status == 400
 
 
-@pytest.mark.parametrize("url", [
-    pytest.param(f"{P}/errors/recent?hours=abc", id="not-a-number"),
-    pytest.param(f"{P}/errors/recent?hours=0", id="zero"),
-    pytest.param(f"{P}/errors/critical?hours=-1", id="negative"),
-    pytest.param(f"{P}/errors/fixable?hours=nan", id="nan"),
-    pytest.param(f"{P}/errors/recent?hours=1e9", id="too-long"),
-    pytest.param(f"{P}/errors/recent?limit=0", id="limit-zero"),
-    pytest.param(f"{P}/errors/patterns?offset=-1", id="offset"),
-    pytest.param(f"{P}/fixes/generated?status=bogus", id="status"),
-    pytest.param(f"{P}/dashboard?hours=inf", id="inf"),
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(f"{P}/errors/recent?hours=abc", id="not-a-number"),
+        pytest.param(f"{P}/errors/recent?hours=0", id="zero"),
+        pytest.param(f"{P}/errors/critical?hours=-1", id="negative"),
+        pytest.param(f"{P}/errors/fixable?hours=nan", id="nan"),
+        pytest.param(f"{P}/errors/recent?hours=1e9", id="too-long"),
+        pytest.param(f"{P}/errors/recent?limit=0", id="limit-zero"),
+        pytest.param(f"{P}/errors/patterns?offset=-1", id="offset"),
+        pytest.param(f"{P}/fixes/generated?status=bogus", id="status"),
+        pytest.param(f"{P}/dashboard?hours=inf", id="inf"),
+    ],
+)
 async def test_bad_parameters_are_422(make_api: ApiFactory, url: str) -> None:
     api = await make_api()
     body = await get_json(api, url, 422)
@@ -198,8 +218,9 @@ async def test_monitor_routes_say_loki_is_not_configured(make_api: ApiFactory) -
     assert resp.status == 422
 
 
-async def test_unexpected_exception_is_a_logged_generic_500(make_api: ApiFactory,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_exception_is_a_logged_generic_500(
+    make_api: ApiFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     api = await make_api()
 
     class Broken:
@@ -287,3 +308,36 @@ def test_reader_copies_plain_dicts_in_one_step() -> None:
     store = SimpleNamespace(data=SimpleNamespace(data={"c": 3}))  # a Faust table over the in-memory store
     reader = FaustReader({"view": view, "table": store, "plain": {"d": 4}})
     assert (reader.values("view"), reader.values("table"), reader.values("plain")) == ([1, 2], [3], [4])
+
+
+async def test_effectiveness_route(make_api: ApiFactory) -> None:
+    """A merged fix whose pattern stayed quiet for the after window counts as stopped; the route matches
+    its document and rejects an unknown grouping."""
+    from .conftest import fix_result
+
+    merged = {
+        **fix_result("fp1:aa03", "fix-3", "merged", NOW - 2 * 86400 - 700),
+        "merged_at": NOW - 2 * 86400 - 700,
+        "model": "claude-a",
+        "attempt": 1,
+    }
+    api = await make_api(fixes={"fp1:aa03": {"fix-3": merged}})
+    body = await get_json(api, f"{P}/fixes/effectiveness")
+    validate(body, f"{P}/fixes/effectiveness", "get", 200)
+    assert [(f["fix_id"], f["judged"], f["stopped"]) for f in body["fixes"]] == [("fix-3", True, True)]
+    assert body["by"]["model"]["claude-a"]["stopped"] == 1
+    assert body["ab"]["winner"] is None and body["ab"]["reason"] == "fewer than two arms"
+    bad = await api.client.get(f"{P}/fixes/effectiveness?ab_by=colour")
+    assert bad.status == 422
+
+
+async def test_archived_patterns_hidden_unless_asked(make_api: ApiFactory) -> None:
+    api = await make_api(pattern_archive_days=2.0)
+    default = await get_json(api, f"{P}/errors/patterns")
+    assert "fp1:aa04" not in {p["fingerprint"] for p in default["patterns"]}  # last seen 3 days ago
+    only = await get_json(api, f"{P}/errors/patterns?archived=only")
+    assert [(p["fingerprint"], p["status"]) for p in only["patterns"]] == [("fp1:aa04", "archived")]
+    included = await get_json(api, f"{P}/errors/patterns?archived=include")
+    assert included["total"] == default["total"] + 1
+    bad = await api.client.get(f"{P}/errors/patterns?archived=maybe")
+    assert bad.status == 422
