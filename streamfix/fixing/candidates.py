@@ -29,14 +29,16 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from streamfix.core.editpolicy import EditContext
 from streamfix.errors import FixError
 from streamfix.fixing import apply
 from streamfix.fixing.claude import Analysis
+from streamfix.fixing.policy import edit_policy
 from streamfix.runtime.redaction import scrub
 from streamfix.runtime.settings import Settings
 
@@ -111,8 +113,20 @@ def snapshot(clone_root: Path, into: Path) -> Path:
     return target
 
 
-def check(base: Path, candidate: Candidate, settings: Settings) -> Candidate:
-    """Check one candidate in a copy of ``base``; returns it with its checks and score."""
+def check(
+    base: Path,
+    candidate: Candidate,
+    settings: Settings,
+    *,
+    context: EditContext | None = None,
+    known: Iterable[str] = (),
+) -> Candidate:
+    """Check one candidate in a copy of ``base``; returns it with its checks and score.
+
+    The candidate's edits pass the same checks as the edits that get pushed (the edit allowlist and
+    content policy of :func:`streamfix.fixing.policy.edit_policy` against ``context``) before anything
+    is written or the test command runs, so a model's edit to a test, a build file or CI never runs
+    here either."""
     assert candidate.analysis is not None
     cap = settings.fix_max_diff_lines
     with tempfile.TemporaryDirectory(prefix="streamfix-candidate-") as folder:
@@ -120,7 +134,8 @@ def check(base: Path, candidate: Candidate, settings: Settings) -> Candidate:
         shutil.copytree(base, checkout, symlinks=True)
         try:
             planned = apply.plan(checkout, candidate.analysis.edits, blocked=settings.fix_blocked_paths,
-                                 max_diff_lines=cap)
+                                 max_diff_lines=cap, policy=edit_policy(settings),
+                                 context=context or EditContext(), known=known)
         except apply.UnsafeEdit as exc:
             compiles_fail = "does not compile" in str(exc)
             done = Candidate(model=candidate.model, analysis=candidate.analysis, policy=compiles_fail,

@@ -291,7 +291,7 @@ class FixService:
             windows, context = await self._context(request)
             prompt = apply_strategy(build_prompt(request, windows), result.strategy or "default")
             if len(self.settings.fix_candidate_models) >= 2 and self._git is not None:
-                analysis, result = await self._compare(prompt, result)
+                analysis, result = await self._compare(prompt, result, context, secrets_of(request))
             else:
                 analysis = await (
                     cast(ModelAnalyzer, self._analyzer).analyze(prompt, model=result.model)
@@ -330,7 +330,9 @@ class FixService:
             )
         return await self._apply_and_publish(request, result, analysis, context)
 
-    async def _compare(self, prompt: str, result: FixResult) -> tuple[Analysis, FixResult]:
+    async def _compare(
+        self, prompt: str, result: FixResult, context: EditContext, known: set[str]
+    ) -> tuple[Analysis, FixResult]:
         """Ask every candidate model, check each candidate, keep the best (:mod:`.candidates`)."""
         assert self._git is not None and self._analyzer is not None
         git, models = self._git, self.settings.fix_candidate_models
@@ -343,7 +345,12 @@ class FixService:
             async with self._repo_lock(git):
                 await asyncio.to_thread(git.sync)
                 base = await asyncio.to_thread(candidates.snapshot, git.root, Path(folder))
-            checked = {c.model: await asyncio.to_thread(candidates.check, base, c, self.settings) for c in found}
+            checked = {
+                c.model: await asyncio.to_thread(
+                    candidates.check, base, c, self.settings, context=context, known=known
+                )
+                for c in found
+            }
         every = [checked.get(m) or candidates.Candidate(model=m, analysis=None, error=str(a)[:300])
                  for m, a in zip(models, answers, strict=True)]
         best = candidates.choose(every) or max(checked.values(), key=lambda c: c.score)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from streamfix.core.editpolicy import EditContext
 from streamfix.fixing import candidates
 from streamfix.fixing.apply import Edit
 from streamfix.fixing.candidates import Candidate
@@ -18,6 +19,7 @@ GOOD = Edit(**GOOD_EDIT)
 DOC = Edit(path="shop/pricing.py", search='"""Order statistics."""\n', replace='"""Order stats."""\n')
 BROKEN = Edit(path="shop/pricing.py", search="    return total / len(orders)\n", replace="    return total /\n")
 BLOCKED = Edit(path="config/secrets.env", search="a", replace="b")
+CTX = EditContext(frame_files=frozenset({"shop/pricing.py"}))
 
 
 def analysis(*edits: Edit, confidence: float = 0.9) -> Analysis:
@@ -46,28 +48,30 @@ CASES = [
 @pytest.mark.parametrize(("a", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_check(base: Path, a: Analysis, expected: tuple[bool, bool, bool | None]) -> None:
     before = (base / "shop" / "pricing.py").read_text()
-    checked = candidates.check(base, Candidate(model="m", analysis=a), settings())
+    checked = candidates.check(base, Candidate(model="m", analysis=a), settings(), context=CTX)
     assert (checked.policy, checked.compiles, checked.tests) == expected
     assert (base / "shop" / "pricing.py").read_text() == before  # each candidate in its own copy
     assert checked.score == candidates.score(checked, 200)
 
 
 def test_without_test_command_tests_are_not_run(base: Path) -> None:
-    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD)), settings(fix_test_command=None))
+    checked = candidates.check(
+        base, Candidate(model="m", analysis=analysis(GOOD)), settings(fix_test_command=None), context=CTX
+    )
     assert (checked.tests, checked.detail) == (None, "no test command configured")
     assert checked.eligible
 
 
 def test_test_time_limit(base: Path) -> None:
     slow = settings(fix_test_command=f"{sys.executable} -c 'import time; time.sleep(30)'", fix_test_timeout_seconds=0.5)
-    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD)), slow)
+    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD)), slow, context=CTX)
     assert checked.tests is False and "timed out" in checked.detail
 
 
 def test_test_command_gets_no_secrets(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
     probe = settings(fix_test_command=f"{sys.executable} -c 'import os, sys; sys.exit(\"GITHUB_TOKEN\" in os.environ)'")
-    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD)), probe)
+    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD)), probe, context=CTX)
     assert checked.tests is True
 
 
@@ -96,3 +100,21 @@ def test_markdown_lists_every_candidate() -> None:
     table = candidates.markdown(records, "a")
     assert "| `a` | yes | yes | no | 1 | 0.97 | 12.50 | chosen |" in table
     assert "| `b` | no | no | n/a | 0 | n/a | 0.00 |  |" in table
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["shop/other.py", "tests/test_pricing.py", "conftest.py", "Makefile", ".github/workflows/ci.yml", "setup.py"],
+)
+def test_an_edit_outside_the_allowlist_is_refused_before_the_test_command_runs(base: Path, path: str) -> None:
+    """The test command runs the candidate's code: an edit the pushed fix could not make (a file outside
+    the error's frames, a test, a build or CI file) must not reach it either."""
+    target = base / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("value = 1\n")
+    marker = base.parent / "ran"
+    probe = settings(fix_test_command=f"{sys.executable} -c 'open(\"{marker}\", \"w\").close()'")
+    hostile = Edit(path=path, search="value = 1\n", replace="value = 2\n")
+    checked = candidates.check(base, Candidate(model="m", analysis=analysis(GOOD, hostile)), probe, context=CTX)
+    assert checked.policy is False and checked.tests is None
+    assert not marker.exists()
