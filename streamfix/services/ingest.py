@@ -8,6 +8,9 @@ no-op. The clock of the quiet-period flush is the batch's event time (its newest
 its ``sent_at``; :mod:`streamfix.core.eventtime`), so reprocessing a batch gives exactly the same events
 and a source outage does not cut a traceback. :func:`quiet_ticks` makes the empty "tick" batches that
 flush a stream silent for ``STREAMFIX_ASSEMBLY_IDLE_FLUSH_SECONDS`` of wall-clock time with a unit open.
+With ``ERROR_MONITORING_ENABLED=false`` a decoded batch is only counted
+(``streamfix_raw_batches_skipped_total{reason="monitoring_disabled"}``): its offset is committed as usual,
+nothing is extracted or published, and the stream's assembly state is left as it was.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class IngestConfig:
     max_line_bytes: int
     dedupe: DedupeWindow
     idle_flush_seconds: float
+    monitoring_enabled: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestConfig:
@@ -70,6 +74,7 @@ class IngestConfig:
             settings.max_line_bytes,
             DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_max_ids),
             max(settings.assembly_quiet_seconds, settings.assembly_idle_flush_seconds),
+            settings.error_monitoring_enabled,
         )
 
 
@@ -124,6 +129,9 @@ async def ingest_batch(
         batch = decode_batch(value)
     except WireError as exc:
         await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
+        return
+    if not config.monitoring_enabled:  # consumed (the offset is committed), nothing extracted
+        metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled").inc()
         return
     if raw_partitions and reroute is not None:
         home = stream_partition(batch.stream, raw_partitions)
