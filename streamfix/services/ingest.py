@@ -38,6 +38,7 @@ from streamfix.runtime.redaction import ingest_scrubber
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 from streamfix.services.offload import run_core
+from streamfix.services.sourcestate import SourceRegistry
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
 """``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""  # noqa: E501
@@ -111,12 +112,14 @@ async def ingest_batch(
     value: Any, key: bytes | None, partition: int, offset: int, *, assembly: MutableMapping[str, Any],
     config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
     headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
+    sources: SourceRegistry | None = None,
 ) -> None:
     """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset.
 
     ``headers`` are the record's (a batch the consumer could not decompress is marked there, see
     :mod:`streamfix.kafka.poison`); with ``raw_partitions`` and ``reroute``, a batch that arrived on a
     partition other than its stream's murmur2 home (a producer with another partitioner) is moved there.
+    ``sources`` counts every batch consumed here per source kind (for the health route).
     """
     value = value if value is not None else b""
     if (bad := undecodable(headers, offset)) is not None:  # a batch the consumer could not decode
@@ -131,6 +134,8 @@ async def ingest_batch(
         await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
         return
     if not config.monitoring_enabled:  # consumed (the offset is committed), nothing extracted
+        if sources is not None:
+            sources.record(batch, clock())
         metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled").inc()
         return
     if raw_partitions and reroute is not None:
@@ -146,6 +151,8 @@ async def ingest_batch(
     ):
         metrics.BATCHES_DUPLICATE.inc()
         return
+    if sources is not None:
+        sources.record(batch, clock())
 
     async def too_long(detail: str, data: bytes) -> None:
         await dead_letter("line_too_long", detail, partition, offset, key, data)

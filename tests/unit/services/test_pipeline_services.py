@@ -238,3 +238,18 @@ async def test_monitoring_disabled_drops_error_events_from_any_producer_ungroupe
     assert skipped._value.get() - before == len(events)
     assert disabled.tables.patterns == {} and disabled.tables.fix_state == {}
     assert disabled.out.sent["fix_requests"] == [] and disabled.out.sent["errors"] == []
+
+
+async def test_ingest_records_each_consumed_batch_per_source_kind_once() -> None:
+    from streamfix.services.sourcestate import SourceRegistry
+
+    for enabled in (True, False):
+        w = Worker(error_monitoring_enabled=enabled)
+        sources = SourceRegistry()
+        for offset in (0, 0, 1):  # the redelivered record is not counted twice
+            await ingest_batch(batch(calm(offset * 2), seq=offset), b"k", 0, offset, assembly=w.assembly,
+                               config=w.ingest_config, out=w.out, dead_letter=w.dead_letter,
+                               clock=lambda: NOW + 3, sources=sources)
+        seen = sources.kinds["test"]
+        expected = (2, 4) if enabled else (3, 6)  # disabled: nothing is deduplicated, everything counted
+        assert ((seen.batches, seen.lines), seen.lag_seconds) == (expected, 3.0)
