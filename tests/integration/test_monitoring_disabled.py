@@ -75,6 +75,7 @@ def test_monitoring_disabled_commits_raw_offsets_and_makes_no_pattern_or_fix_req
         assert f"{skipped} {result.batches}.0" in scrape
         health = httpx.get(f"{base}/health", timeout=5).json()
         assert (health["monitoring_enabled"], health["error_patterns_tracked"]) == (False, 0)
+        assert (health["sources"]["replay"]["batches"], health["sources"]["replay"]["lines"]) == (9, 33)
         assert httpx.get(f"{base}/errors/patterns", timeout=5).json()["total"] == 0
     for spec in (topics.ERRORS, topics.FIX_REQUESTS):
         assert sum(asyncio.run(end_offsets(settings, spec)).values()) == 0
