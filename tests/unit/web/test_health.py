@@ -85,24 +85,32 @@ async def test_loki_shipping_reports_pushes_and_the_last_failure(make_api: ApiFa
         handler = LokiShipHandler(loki.url, labels={"app": "streamfix"}, flush_interval=0.05)
         handler.setFormatter(logging.Formatter("%(message)s"))
         root = logging.getLogger()
-        root.addHandler(handler)
-        ship = logging.getLogger("streamfix.health-test")
+        others = [h for h in root.handlers if isinstance(h, LokiShipHandler)]
+        for other in others:
+            root.removeHandler(other)
+        root.addHandler(handler)  # as configure_logging installs it; records go to it directly
+
+        def ship(message: str) -> None:
+            handler.emit(logging.makeLogRecord({"msg": message, "levelname": "WARNING"}))
+
         try:
-            ship.warning("shipped")
+            ship("shipped")
             await asyncio.to_thread(handler.wait_idle, 5.0)
             state = (await health(api))["loki_shipping"]
             assert (state["enabled"], state["active"], state["working"]) == (True, True, True)
             assert state["records_shipped"] >= 1 and state["last_push_ok"].endswith("Z")
             loki.push_status = 503
-            ship.warning("lost")
+            ship("lost")
             await asyncio.to_thread(handler.wait_idle, 5.0)
             state = (await health(api))["loki_shipping"]
             assert state["working"] is False and state["records_dropped"] >= 1
             assert state["last_error"].startswith("HTTP 503") and state["last_push_failed"] is not None
             loki.push_status = 204
-            ship.warning("back")
+            ship("back")
             await asyncio.to_thread(handler.wait_idle, 5.0)
             assert (await health(api))["loki_shipping"]["working"] is True
         finally:
             root.removeHandler(handler)
+            for other in others:
+                root.addHandler(other)
             await asyncio.to_thread(handler.close)
