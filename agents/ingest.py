@@ -16,6 +16,7 @@ from streamfix.kafka.publish import TopicPublisher
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.deadletter import dead_letter_sender
 from streamfix.services.ingest import IngestConfig, ingest_batch, quiet_ticks
+from streamfix.services.sourcestate import source_registry
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ def register(sf: StreamfixApp) -> None:
 
     sf.app.timer(interval=max(0.5, config.quiet_seconds / 2))(flush_quiet_streams)
     apply = functools.partial(ingest_batch, assembly=assembly, config=config, out=out,
-                              dead_letter=dead_letter, raw_partitions=raw_partitions, reroute=reroute)
+                              dead_letter=dead_letter, raw_partitions=raw_partitions, reroute=reroute,
+                              sources=source_registry(sf.state))
 
     @sf.app.agent(raw_topic, name=f"{settings.app_id}.ingest")
     async def ingest(stream: Any) -> None:

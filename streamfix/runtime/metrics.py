@@ -22,6 +22,16 @@ BATCHES_INGESTED = Counter(
 BATCHES_DUPLICATE = Counter(
     "streamfix_batches_duplicate_total", "Redelivered raw batches skipped by ingest", registry=REGISTRY
 )
+RAW_BATCHES_SKIPPED = Counter(
+    "streamfix_raw_batches_skipped_total",
+    "Raw batches consumed and committed without extraction (monitoring_disabled: ERROR_MONITORING_ENABLED=false)",
+    ["reason"], registry=REGISTRY,
+)
+ERROR_EVENTS_SKIPPED = Counter(
+    "streamfix_error_events_skipped_total",
+    "Error events consumed and committed without grouping (monitoring_disabled: ERROR_MONITORING_ENABLED=false)",
+    ["reason"], registry=REGISTRY,
+)
 ERROR_EVENTS = Counter(
     "streamfix_error_events_total", "Error events extracted", ["category", "severity"], registry=REGISTRY
 )

@@ -286,7 +286,7 @@ def markdown_table() -> str:
         if field.annotation is not None and "SecretStr" in str(field.annotation):
             shown = "(secret)"
         meaning = field.description or {
-            "error_monitoring_enabled": "Run error extraction and grouping",
+            "error_monitoring_enabled": "Run error extraction and grouping (false: batches and events are consumed and counted only)",
             "auto_fix_enabled": "Turn fixable patterns over the threshold into fix requests",
             "loki_enabled": "Ship streamfix's own logs to Loki",
             "loki_push_url": "Loki push endpoint for streamfix's own logs",

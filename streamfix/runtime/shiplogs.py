@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from typing import Any
 
 import httpx
 import orjson
@@ -73,6 +74,9 @@ class LokiShipHandler(logging.Handler):
         self._healthy = True
         self.shipped = 0
         self.dropped = 0
+        self.last_push_ok_at: float | None = None
+        self.last_push_failed_at: float | None = None
+        self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="loki-log-shipper", daemon=True)
         self._thread.start()
 
@@ -127,16 +131,26 @@ class LokiShipHandler(logging.Handler):
         except httpx.HTTPError as exc:
             ok, detail = False, f"{type(exc).__name__}: {exc}"
         if ok:
+            self.last_push_ok_at = time.time()
             self.shipped += len(batch)
             if not self._healthy:
                 log.info("shipping logs to Loki again", extra={NO_SHIP: True})
             self._healthy = True
             return
+        self.last_push_failed_at, self.last_error = time.time(), detail
         self._drop(len(batch))
         if self._healthy:
             log.warning("cannot ship logs to Loki; dropping them until it answers",
                         extra={NO_SHIP: True, "error": detail, "url": self.url})
         self._healthy = False
+
+    def state(self) -> dict[str, Any]:
+        """Records shipped and dropped, and the time (Unix s) and outcome of the last pushes."""
+        ok, failed = self.last_push_ok_at, self.last_push_failed_at
+        working = None if ok is None and failed is None else (
+            failed is None or (ok is not None and ok > failed))
+        return {"working": working, "records_shipped": self.shipped, "records_dropped": self.dropped,
+                "last_push_ok_at": ok, "last_push_failed_at": failed, "last_error": self.last_error}
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until the queue is drained and the last batch was pushed (or dropped)."""
@@ -146,6 +160,29 @@ class LokiShipHandler(logging.Handler):
         self._stop.set()
         self._thread.join(timeout=self._timeout + 2)
         super().close()
+
+
+def installed_shipper(logger: logging.Logger | None = None) -> LokiShipHandler | None:
+    """The ship handler on ``logger`` (default: the root logger), if logging was set up with one."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if isinstance(handler, LokiShipHandler):
+            return handler
+    return None
+
+
+def shipping_state(settings: Settings, shipper: LokiShipHandler | None) -> dict[str, Any]:
+    """Whether this process ships its own logs to Loki, and how that goes.
+
+    ``working`` is true when the last push succeeded, false when it failed, null before the first push
+    (or when not shipping).
+    """
+    state: dict[str, Any] = {"enabled": settings.loki_enabled,
+                             "push_url_configured": bool(settings.loki_push_url),
+                             "active": shipper is not None}
+    state.update(shipper.state() if shipper is not None else {
+        "working": None, "records_shipped": 0, "records_dropped": 0, "last_push_ok_at": None,
+        "last_push_failed_at": None, "last_error": None})
+    return state
 
 
 def auth_headers(settings: Settings, org_id: str | None) -> dict[str, str]:

@@ -9,7 +9,8 @@ fingerprint, so each pattern has one owner). The folding itself is pure (:mod:`s
   its counts to the surviving one as a merge record;
 - an occurrence of a merged pattern is forwarded to the surviving pattern (``via`` keeps its marker
   apart);
-- a merge record adds the merged pattern's counts to the surviving one, once.
+- a merge record adds the merged pattern's counts to the surviving one, once;
+- with ``ERROR_MONITORING_ENABLED=false`` none of the above: events are consumed and counted only.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class GroupConfig:
     policy: TriggerPolicy
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     effect: EffectPolicy = field(default_factory=EffectPolicy)
+    monitoring_enabled: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GroupConfig:
@@ -67,6 +69,7 @@ class GroupConfig:
             ),
             lifecycle=lifecycle_policy(settings),
             effect=effect_policy(settings),
+            monitoring_enabled=settings.error_monitoring_enabled,
         )
 
 
@@ -105,8 +108,16 @@ async def group_event(
     value: Any, tables: GroupTables, config: GroupConfig, out: Publisher,
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """Apply one errors-topic value; raises :class:`~streamfix.errors.WireError` when it is not a record."""
+    """Apply one errors-topic value; raises :class:`~streamfix.errors.WireError` when it is not a record.
+
+    With monitoring disabled (``ERROR_MONITORING_ENABLED=false``) every record but an archive request is
+    consumed and counted in ``streamfix_error_events_skipped_total``, not grouped: no pattern changes and
+    no fix request, whoever produced the event.
+    """
     record = ErrorEventRecord.from_obj(value)
+    if not config.monitoring_enabled and not record.archive:
+        metrics.ERROR_EVENTS_SKIPPED.labels(reason="monitoring_disabled").inc()
+        return
     current = tables.pattern(record.fingerprint)
     if record.archive:
         if current is not None and due_for_archive(current, clock(), config.lifecycle):

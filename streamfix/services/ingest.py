@@ -8,6 +8,9 @@ no-op. The clock of the quiet-period flush is the batch's event time (its newest
 its ``sent_at``; :mod:`streamfix.core.eventtime`), so reprocessing a batch gives exactly the same events
 and a source outage does not cut a traceback. :func:`quiet_ticks` makes the empty "tick" batches that
 flush a stream silent for ``STREAMFIX_ASSEMBLY_IDLE_FLUSH_SECONDS`` of wall-clock time with a unit open.
+With ``ERROR_MONITORING_ENABLED=false`` a decoded batch is only counted
+(``streamfix_raw_batches_skipped_total{reason="monitoring_disabled"}``): its offset is committed as usual,
+nothing is extracted or published, and the stream's assembly state is left as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from streamfix.runtime.redaction import ingest_scrubber
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
 from streamfix.services.offload import run_core
+from streamfix.services.sourcestate import SourceRegistry
 
 DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[None]]
 """``dead_letter(reason, detail, partition, offset, key, value)``, see :mod:`streamfix.services.deadletter`."""  # noqa: E501
@@ -61,6 +65,7 @@ class IngestConfig:
     max_line_bytes: int
     dedupe: DedupeWindow
     idle_flush_seconds: float
+    monitoring_enabled: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestConfig:
@@ -70,6 +75,7 @@ class IngestConfig:
             settings.max_line_bytes,
             DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_max_ids),
             max(settings.assembly_quiet_seconds, settings.assembly_idle_flush_seconds),
+            settings.error_monitoring_enabled,
         )
 
 
@@ -106,12 +112,14 @@ async def ingest_batch(
     value: Any, key: bytes | None, partition: int, offset: int, *, assembly: MutableMapping[str, Any],
     config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
     headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
+    sources: SourceRegistry | None = None,
 ) -> None:
     """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset.
 
     ``headers`` are the record's (a batch the consumer could not decompress is marked there, see
     :mod:`streamfix.kafka.poison`); with ``raw_partitions`` and ``reroute``, a batch that arrived on a
     partition other than its stream's murmur2 home (a producer with another partitioner) is moved there.
+    ``sources`` counts every batch consumed here per source kind (for the health route).
     """
     value = value if value is not None else b""
     if (bad := undecodable(headers, offset)) is not None:  # a batch the consumer could not decode
@@ -124,6 +132,11 @@ async def ingest_batch(
         batch = decode_batch(value)
     except WireError as exc:
         await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
+        return
+    if not config.monitoring_enabled:  # consumed (the offset is committed), nothing extracted
+        if sources is not None:
+            sources.record(batch, clock())
+        metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled").inc()
         return
     if raw_partitions and reroute is not None:
         home = stream_partition(batch.stream, raw_partitions)
@@ -138,6 +151,8 @@ async def ingest_batch(
     ):
         metrics.BATCHES_DUPLICATE.inc()
         return
+    if sources is not None:
+        sources.record(batch, clock())
 
     async def too_long(detail: str, data: bytes) -> None:
         await dead_letter("line_too_long", detail, partition, offset, key, data)

@@ -44,7 +44,23 @@ def _fix_result_schema() -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": STR, "detail": {}}),
-    "Health": _obj({"status": {"const": "healthy"}, "monitoring_enabled": BOOL, "error_patterns_tracked": INT}),
+    "Health": _obj({
+        "status": {"const": "healthy"}, "monitoring_enabled": BOOL, "error_patterns_tracked": INT,
+        "sources": {"type": "object", "required": ["railway", "loki"], "additionalProperties": _ref("SourceState")},
+        "loki_shipping": _ref("LokiShipping"),
+    }),
+    "SourceState": _obj({
+        "configured": {"type": ["boolean", "null"]}, "seen": BOOL, "batches": INT, "lines": INT,
+        "last_line_seen": {"type": ["string", "null"], "format": "date-time"}, "last_line_seen_epoch": OPT_NUM,
+        "last_batch_received": {"type": ["string", "null"], "format": "date-time"},
+        "lag_seconds": OPT_NUM, "last_line_age_seconds": OPT_NUM,
+    }),
+    "LokiShipping": _obj({
+        "enabled": BOOL, "push_url_configured": BOOL, "active": BOOL, "working": {"type": ["boolean", "null"]},
+        "records_shipped": INT, "records_dropped": INT,
+        "last_push_ok": {"type": ["string", "null"], "format": "date-time"},
+        "last_push_failed": {"type": ["string", "null"], "format": "date-time"}, "last_error": OPT_STR,
+    }),
     "ErrorObject": _obj({
         "timestamp": OPT_NUM, "error_type": STR, "message": STR, "category": STR,
         "severity": {"enum": SEVERITIES}, "file": OPT_STR, "line": OPT_INT, "function": OPT_STR,
@@ -149,8 +165,8 @@ def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     p = PREFIX
     paths: dict[str, Any] = {
-        f"{p}/health": {"get": _op("health", "Liveness and pattern count", _json(_ref("Health"), "Healthy"),
-                                   secured=False)},
+        f"{p}/health": {"get": _op("health", "Liveness, pattern count, log sources seen, Loki shipping",
+                                   _json(_ref("Health"), "Healthy"), secured=False)},
         "/metrics": {"get": _op("metrics", "Prometheus metrics", {
             "description": "Text exposition format", "content": {"text/plain": {"schema": STR}}}, secured=False)},
         f"{p}/openapi.json": {"get": _op("openapi", "This document", _json({"type": "object"}, "OpenAPI 3.1"),

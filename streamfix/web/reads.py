@@ -18,8 +18,11 @@ from streamfix.core.patterns import public_view
 from streamfix.core.records import FIX_STATES, Pattern
 from streamfix.runtime import metrics
 from streamfix.runtime.redaction import scrub_tree
+from streamfix.runtime.settings import Settings
 from streamfix.runtime.shared import StreamfixApp
+from streamfix.runtime.shiplogs import LokiShipHandler, installed_shipper, shipping_state
 from streamfix.services.grouping import lifecycle_policy
+from streamfix.services.sourcestate import iso, source_registry, sources_health
 from streamfix.web import effectiveness, http
 from streamfix.web.context import ApiContext
 from streamfix.web.routing import mount
@@ -52,6 +55,14 @@ def status_reader(ctx: ApiContext) -> Callable[[Pattern], str]:
     return lambda p: lifecycle.status_of(p, ctx.reader.fix_state(p.fingerprint), now, policy)
 
 
+def shipping_health(settings: Settings, shipper: LokiShipHandler | None) -> dict[str, Any]:
+    """:func:`~streamfix.runtime.shiplogs.shipping_state` with its times as ISO 8601 UTC."""
+    state = shipping_state(settings, shipper)
+    for name in ("last_push_ok", "last_push_failed"):
+        state[name] = iso(state.pop(f"{name}_at"))
+    return state
+
+
 def hours_param(request: web.Request, default: float = 24.0) -> float:
     return http.number(request.query, "hours", default=default, low=0.0, high=MAX_HOURS)
 
@@ -73,12 +84,14 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         return queries.count_by(ctx.reader.patterns())
 
     async def health(request: web.Request) -> web.StreamResponse:
-        """Liveness and how many patterns this worker tracks."""
+        """Liveness, how many patterns this worker tracks, the log sources it consumed, Loki shipping."""
         return http.json_response(
             {
                 "status": "healthy",
                 "monitoring_enabled": settings.error_monitoring_enabled,
                 "error_patterns_tracked": patterns_tracked(),
+                "sources": sources_health(source_registry(sf.state), settings, ctx.clock()),
+                "loki_shipping": scrub_tree(shipping_health(settings, installed_shipper())),
             }
         )
 

@@ -115,8 +115,10 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
         patterns = wait_for_patterns(kafka_settings.web_port, expected, log=log)
         with httpx.Client(base_url=f"http://127.0.0.1:{kafka_settings.web_port}", timeout=10.0) as client:
             health = get_ok(client, f"{P}/health")
-            assert health == {"status": "healthy", "monitoring_enabled": True,
-                              "error_patterns_tracked": patterns["total"]}
+            assert {k: health[k] for k in ("status", "monitoring_enabled", "error_patterns_tracked")} == {
+                "status": "healthy", "monitoring_enabled": True, "error_patterns_tracked": patterns["total"]}
+            assert health["sources"]["replay"]["seen"] and health["sources"]["replay"]["lines"] > 0
+            validate(health, f"{P}/health", "get", 200)
             validate(patterns, f"{P}/errors/patterns", "get", 200)
             recent = get_ok(client, f"{P}/errors/recent?hours=24&limit=1000")
             critical = get_ok(client, f"{P}/errors/critical?hours=24&limit=1000")

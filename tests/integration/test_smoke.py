@@ -59,7 +59,9 @@ def test_worker_turns_a_raw_batch_into_an_error_event(kafka_settings: Settings, 
         assert records[0].key == event.fingerprint.encode()
         health = wait_http_json(f"http://127.0.0.1:{kafka_settings.web_port}/error-monitor/health",
                                 lambda b: b["error_patterns_tracked"] == 1)
-        assert health == {"status": "healthy", "monitoring_enabled": True, "error_patterns_tracked": 1}
+        assert {k: health[k] for k in ("status", "monitoring_enabled", "error_patterns_tracked")} == {
+            "status": "healthy", "monitoring_enabled": True, "error_patterns_tracked": 1}
+        assert (health["sources"]["replay"]["batches"], health["sources"]["replay"]["lines"]) == (1, 11)
         print(f"\nworker start to first record processed: {first_record_s:.2f} s")
         assert first_record_s < 10.0
     assert proc.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]

@@ -202,3 +202,54 @@ def test_a_merge_record_carries_the_whole_pattern_and_back() -> None:
     assert back.fingerprint == "fp1:old" and back.count == 2 and back.frames == pattern.frames
     assert (back.title, back.windows, back.services, back.first_seen) == (
         pattern.title, pattern.windows, pattern.services, pattern.first_seen)
+
+
+async def test_monitoring_disabled_consumes_raw_batches_without_extracting() -> None:
+    from streamfix.runtime import metrics
+
+    worker = Worker(error_monitoring_enabled=False, fix_threshold_count=1)
+    skipped = metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled")
+    before = skipped._value.get()
+    for seq in range(3):
+        await worker.ingest(batch(traceback(seq * 10) + calm(seq * 10 + 5), seq=seq), offset=seq)
+    await worker.group()
+    assert skipped._value.get() - before == 3
+    assert worker.out.sent["errors"] == [] and worker.out.sent["fix_requests"] == []
+    assert worker.assembly == {} and worker.tables.patterns == {}
+    await worker.ingest(b"not json", offset=3)  # bad input is still dead-lettered, never lost
+    assert len(worker.out.sent["dead_letters"]) == 1
+
+
+async def test_monitoring_disabled_drops_error_events_from_any_producer_ungrouped() -> None:
+    from streamfix.runtime import metrics
+
+    enabled = Worker(fix_threshold_count=1, auto_fix_enabled=True)
+    for seq in range(2):
+        await enabled.ingest(batch(traceback(seq * 10) + calm(seq * 10 + 5), seq=seq), offset=seq)
+    events = list(enabled.out.sent["errors"])
+    await enabled.group()
+    assert enabled.out.sent["fix_requests"]  # the same events make a fix request when enabled
+    disabled = Worker(error_monitoring_enabled=False, fix_threshold_count=1, auto_fix_enabled=True)
+    skipped = metrics.ERROR_EVENTS_SKIPPED.labels(reason="monitoring_disabled")
+    before = skipped._value.get()
+    for sent in events:
+        await group_event(orjson.loads(sent.value), disabled.tables, disabled.group_config, disabled.out,
+                          clock=lambda: NOW + 2)
+    assert skipped._value.get() - before == len(events)
+    assert disabled.tables.patterns == {} and disabled.tables.fix_state == {}
+    assert disabled.out.sent["fix_requests"] == [] and disabled.out.sent["errors"] == []
+
+
+async def test_ingest_records_each_consumed_batch_per_source_kind_once() -> None:
+    from streamfix.services.sourcestate import SourceRegistry
+
+    for enabled in (True, False):
+        w = Worker(error_monitoring_enabled=enabled)
+        sources = SourceRegistry()
+        for offset in (0, 0, 1):  # the redelivered record is not counted twice
+            await ingest_batch(batch(calm(offset * 2), seq=offset), b"k", 0, offset, assembly=w.assembly,
+                               config=w.ingest_config, out=w.out, dead_letter=w.dead_letter,
+                               clock=lambda: NOW + 3, sources=sources)
+        seen = sources.kinds["test"]
+        expected = (2, 4) if enabled else (3, 6)  # disabled: nothing is deduplicated, everything counted
+        assert ((seen.batches, seen.lines), seen.lag_seconds) == (expected, 3.0)
