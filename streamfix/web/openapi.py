@@ -163,8 +163,10 @@ def _op(op_id: str, summary: str, ok: dict[str, Any], *, params: list[dict[str, 
     return op
 
 
+_ANY_CASE = "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in SEVERITIES)
 SEVERITY_PARAM = _param(
-    "severity", {"type": "string", "maxLength": 64},
+    "severity", {"type": "string", "maxLength": 64,
+                 "pattern": rf"^ *(?:(?:{_ANY_CASE}) *(?:, *(?:{_ANY_CASE}) *)*)?$"},
     "Only these severities, comma-separated, in any case (critical, HIGH, ...)")
 
 
