@@ -27,12 +27,17 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from streamfix.core.models import Category, ErrorEvent, Frame, Severity
-from streamfix.core.rules.default import DEFAULT_RULES, RULES_VERSION, SUGGESTED_FIXES
+from streamfix.core.rules.default import (
+    DEFAULT_FIXABLE_CATEGORIES,
+    DEFAULT_RULES,
+    RULES_VERSION,
+    SUGGESTED_FIXES,
+)
 
 MATCH_FIELDS: tuple[str, ...] = ("type", "message", "logger", "level", "service", "path", "module", "library")
 _NODE_PACKAGE = re.compile(r"/node_modules/((?:@[^/]+/)?[^/]+)/")
@@ -203,8 +208,28 @@ def _default_match(event: ErrorEvent, rules: RuleSet) -> tuple[Rule | None, str]
     return rule, rule.name if rule else "fallback"
 
 
-def classify(event: ErrorEvent, user_rules: RuleSet | None = None, rules: RuleSet = DEFAULT_RULESET) -> ErrorEvent:
-    """Return ``event`` with category, severity, fixable, suggested_fix, title and rule filled in."""
+def check_categories(names: Iterable[str]) -> frozenset[str]:
+    """``names`` as a set of category names; :class:`RulesError` names any unknown one."""
+    known = {c.value for c in Category}
+    chosen = frozenset(name.strip().lower() for name in names if name.strip())
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise RulesError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)} "
+                         f"(known: {', '.join(c.value for c in Category)})")
+    return chosen
+
+
+def classify(
+    event: ErrorEvent,
+    user_rules: RuleSet | None = None,
+    rules: RuleSet = DEFAULT_RULESET,
+    fixable_categories: frozenset[str] = DEFAULT_FIXABLE_CATEGORIES,
+) -> ErrorEvent:
+    """Return ``event`` with category, severity, fixable, suggested_fix, title and rule filled in.
+
+    An event is fixable when its category is in ``fixable_categories`` (by default the ones
+    :data:`~streamfix.core.rules.default.SUGGESTED_FIXES` marks fixable), unless a user rule sets
+    ``fixable`` itself."""
     user = user_rules.first(_fields(event)) if user_rules else None
     default, rule_name = _default_match(event, rules)
     category = (user.category if user and user.category else None) or (default.category if default else None)
@@ -220,7 +245,8 @@ def classify(event: ErrorEvent, user_rules: RuleSet | None = None, rules: RuleSe
             severity = Severity.CRITICAL
         elif event.level == "WARNING":
             severity = _shift(severity, -1)
-    fixable, fix = SUGGESTED_FIXES[category.value]
+    fix = SUGGESTED_FIXES[category.value][1]
+    fixable = category.value in fixable_categories
     if user and user.fixable is not None:
         fixable = user.fixable
     if user and user.suggested_fix:

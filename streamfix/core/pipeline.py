@@ -23,6 +23,7 @@ from streamfix.core.extract import DEFAULT_IN_APP, InAppConfig, extract
 from streamfix.core.fingerprint import fingerprint_event
 from streamfix.core.models import ErrorEvent, Frame
 from streamfix.core.parse import parse_line
+from streamfix.core.rules.default import DEFAULT_FIXABLE_CATEGORIES
 
 STATE_VERSION = 1
 
@@ -31,13 +32,15 @@ Fingerprinter = Callable[[str, Sequence[Frame], str], str]
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    """What a deployment may tune: user rules (checked first) and which frames are application code."""
+    """What a deployment may tune: user rules (checked first), which frames are application code and
+    which categories are fixable."""
 
     user_rules: RuleSet | None = None
     in_app: InAppConfig = DEFAULT_IN_APP
     fmt: str = "auto"
     fingerprinter: Fingerprinter | None = None
     scrub: Callable[[ErrorEvent], ErrorEvent] | None = None  # redaction before classification (ingest)
+    fixable_categories: frozenset[str] = DEFAULT_FIXABLE_CATEGORIES
 
 
 DEFAULT_CONFIG = PipelineConfig()
@@ -65,7 +68,7 @@ def finish_event(event: ErrorEvent, config: PipelineConfig, fingerprinter: Finge
     :mod:`streamfix.core.bounds`)."""
     if len(event.message) > MESSAGE_MAX_CHARS or len(event.log_message or "") > MESSAGE_MAX_CHARS:
         event = replace(event, message=clip(event.message) or "", log_message=clip(event.log_message))
-    event = classify(event, config.user_rules)
+    event = classify(event, config.user_rules, fixable_categories=config.fixable_categories)
     default = fingerprinter(event.error_type, event.frames, event.message or event.log_message or "")
     custom = custom_fingerprint(event, config.user_rules, default)
     return replace(event, fingerprint=custom or default)

@@ -10,6 +10,7 @@ import heapq
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -17,6 +18,64 @@ from streamfix.core.patterns import count_since, window_start
 from streamfix.core.records import Pattern
 
 SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
+SEVERITY_NAMES = tuple(name.lower() for name in SEVERITY_ORDER)
+"""Severities as the API shows them (lowercase); the tables and topics keep the uppercase names."""
+TIME_KEYS = frozenset({"timestamp", "first_seen", "last_seen", "start", "end", "buckets"})
+"""Keys (besides every ``*_at``) whose epoch-second values the API shows as ISO 8601 UTC strings."""
+EPOCH_SUFFIX = "_epoch"
+
+
+def iso_utc(epoch: float) -> str:
+    """``epoch`` seconds as ISO 8601 UTC with second precision (``2024-11-16T10:25:00Z``), cut down."""
+    return datetime.fromtimestamp(math.floor(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_time_key(key: Any) -> bool:
+    return isinstance(key, str) and (key in TIME_KEYS or key.endswith("_at"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _api_time(value: Any) -> Any:
+    if _is_number(value):
+        return iso_utc(value)
+    if isinstance(value, list) and all(_is_number(v) for v in value):
+        return [iso_utc(v) for v in value]
+    return value
+
+
+def api_json(value: Any) -> Any:
+    """The REST API's representation of a JSON tree built from the tables: the one place it is made.
+
+    Every timestamp (``timestamp``, ``first_seen``, ``last_seen``, ``start``, ``end``, ``buckets`` and
+    every ``*_at`` key holding epoch seconds) becomes an ISO 8601 UTC string with second precision,
+    and its epoch value stays under ``<key>_epoch``, unrounded (null stays null in both). Every
+    ``severity`` is lowercase. Other values are kept as they are; a tree already converted is kept.
+    """
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            if is_time_key(key) and (item is None or _is_number(item) or (
+                    isinstance(item, list) and all(_is_number(v) for v in item))):
+                out[key] = _api_time(item)
+                epoch_key = f"{key}{EPOCH_SUFFIX}"
+                if epoch_key not in value:
+                    out[epoch_key] = item
+            elif key == "severity" and isinstance(item, str):
+                out[key] = item.lower()
+            else:
+                out[key] = api_json(item)
+        return out
+    if isinstance(value, list):
+        return [api_json(item) for item in value]
+    return value
+
+
+def severity_filter(values: Iterable[str]) -> frozenset[str]:
+    """The stored (uppercase) severities named by query values in any case (``critical``, ``HIGH``)."""
+    return frozenset(v.strip().upper() for v in values if v.strip())
 
 
 def error_object(p: Pattern, *, count: int | None = None, status: str | None = None) -> dict[str, Any]:

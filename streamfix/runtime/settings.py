@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from streamfix.core.rules.default import DEFAULT_FIXABLE_CATEGORIES
+
 
 def _env(name: str) -> AliasChoices:
     """Accept ``STREAMFIX_<NAME>`` and, for the documented names, the bare ``<NAME>``."""
@@ -59,6 +61,11 @@ class Settings(BaseSettings):
     window_retention_seconds: int = Field(86400, ge=60, description="How long count windows are kept (s)")
     fix_threshold_count: int = Field(5, ge=1, description="Occurrences that make a fixable pattern trigger a fix")
     fix_threshold_window_seconds: int = Field(3600, ge=60, description="Window of the fix threshold (s)")
+    fixable_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: sorted(DEFAULT_FIXABLE_CATEGORIES),
+        description="Categories whose patterns are fixable (comma-separated); add internal_error or "
+                    "validation_error to have code bugs or input handling fixed",
+    )
     stall_seconds: float = Field(
         60.0, ge=0, description="An input partition with records waiting and no commit for this long is read again "
                                 "from its committed offset (0: only report lag)",
@@ -245,6 +252,20 @@ class Settings(BaseSettings):
                                 "longer source outages than this can cut a traceback in two")
     batch_max_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Bytes of lines per raw batch at most (tailers, replay, scans)")
+
+    @field_validator("fixable_categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("fixable_categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from streamfix.core.classify import check_categories
+
+        return sorted(check_categories(value))
 
     @field_validator("broker")
     @classmethod

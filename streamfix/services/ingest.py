@@ -45,7 +45,7 @@ DeadLetterFn = Callable[[str, str, int, int, bytes | None, bytes], Awaitable[Non
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
-    """User rules and in-app paths from settings (read once, when the worker starts)."""
+    """User rules, in-app paths and fixable categories from settings (read once, when the worker starts)."""
     rules = None
     if settings.rules_file is not None:
         try:
@@ -55,7 +55,8 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     in_app = DEFAULT_IN_APP
     if settings.in_app_exclude:
         in_app = InAppConfig(not_app=(*DEFAULT_IN_APP.not_app, *settings.in_app_exclude))
-    return PipelineConfig(user_rules=rules, in_app=in_app, scrub=ingest_scrubber(settings))
+    return PipelineConfig(user_rules=rules, in_app=in_app, scrub=ingest_scrubber(settings),
+                          fixable_categories=frozenset(settings.fixable_categories))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from streamfix.core.queries import api_json
+
 JSON = "application/json"
 
 
@@ -36,7 +38,9 @@ class ApiError(Exception):
 
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    """The JSON body of an answer, in the API's representation (:func:`streamfix.core.queries.api_json`:
+    ISO 8601 UTC timestamps with their ``*_epoch`` values, lowercase severities)."""
+    return orjson.dumps(api_json(value), option=orjson.OPT_NON_STR_KEYS)
 
 
 def json_response(value: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamfix.core.queries import EPOCH_SUFFIX, is_time_key
 from streamfix.kafka.wire import FixResult
 
 PREFIX = "/error-monitor"
-SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
 FIX_STATUSES = list(FixResult.model_fields["status"].annotation.__args__)  # type: ignore[union-attr]
 
 
@@ -34,11 +35,37 @@ OPT_STR = {"type": ["string", "null"]}
 OPT_NUM = {"type": ["number", "null"]}
 OPT_INT = {"type": ["integer", "null"]}
 STR_LIST = {"type": "array", "items": STR}
+TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+        "description": "ISO 8601 UTC, second precision; the epoch seconds are in the <name>_epoch field"}
+OPT_TIME = {**TIME, "type": ["string", "null"]}
+
+
+def _timed(props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` with each timestamp (:func:`streamfix.core.queries.is_time_key`) as an ISO 8601 string
+    followed by its ``<name>_epoch`` number, as :func:`streamfix.core.queries.api_json` writes them."""
+    out: dict[str, Any] = {}
+    for name, schema in props.items():
+        if is_time_key(name) and name != "buckets":
+            nullable = "null" in str(schema.get("type", "")) or any(
+                option.get("type") == "null" for option in schema.get("anyOf", []))
+            out[name] = OPT_TIME if nullable else TIME
+            out[f"{name}{EPOCH_SUFFIX}"] = schema
+        else:
+            out[name] = schema
+    return out
 
 
 def _fix_result_schema() -> dict[str, Any]:
     schema = FixResult.model_json_schema(mode="serialization")
     schema.pop("title", None)
+    props = schema["properties"]
+    props["severity"] = {**props["severity"], "enum": SEVERITIES}
+    props["severity"].pop("default", None)
+    schema["properties"] = _timed(props)
+    schema["required"] = [
+        *schema.get("required", []),
+        *(f"{k}{EPOCH_SUFFIX}" for k in schema.get("required", []) if is_time_key(k)),
+    ]
     return schema
 
 
@@ -61,12 +88,12 @@ SCHEMAS: dict[str, Any] = {
         "last_push_ok": {"type": ["string", "null"], "format": "date-time"},
         "last_push_failed": {"type": ["string", "null"], "format": "date-time"}, "last_error": OPT_STR,
     }),
-    "ErrorObject": _obj({
+    "ErrorObject": _obj(_timed({
         "timestamp": OPT_NUM, "error_type": STR, "message": STR, "category": STR,
         "severity": {"enum": SEVERITIES}, "file": OPT_STR, "line": OPT_INT, "function": OPT_STR,
         "count": INT, "total_count": INT, "fixable": BOOL, "suggested_fix": STR, "fingerprint": STR,
         "first_seen": NUM, "last_seen": NUM, "services": STR_LIST, "status": STR, "title": STR,
-    }),
+    })),
     "ErrorList": {"type": "array", "items": _ref("ErrorObject")},
     "PatternPage": _obj({"patterns": _ref("ErrorList"), "total": INT}),
     "Frame": _obj({"file": STR, "line": OPT_INT, "function": STR, "in_app": BOOL}, ["file"], closed=False),
@@ -76,11 +103,12 @@ SCHEMAS: dict[str, Any] = {
         "fixes": {"type": "array", "items": _ref("FixResult")},
     }),
     "Timeline": _obj({
-        "start": INT, "end": INT, "bucket_seconds": INT, "buckets": {"type": "array", "items": INT},
+        **_timed({"start": INT, "end": INT}), "bucket_seconds": INT,
+        "buckets": {"type": "array", "items": TIME}, "buckets_epoch": {"type": "array", "items": INT},
         "series": {"type": "object", "additionalProperties": {"type": "array", "items": INT}},
     }),
     "Dashboard": _obj({
-        "timestamp": NUM,
+        **_timed({"timestamp": NUM}),
         "summary": _obj({
             "total_patterns": INT, "critical_errors": INT, "fixable_errors": INT, "generated_fixes": INT,
             "patterns_by_category": {"type": "object", "additionalProperties": INT},
@@ -151,8 +179,16 @@ def _op(op_id: str, summary: str, ok: dict[str, Any], *, params: list[dict[str, 
     return op
 
 
+_ANY_CASE = "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in SEVERITIES)
+SEVERITY_PARAM = _param(
+    "severity", {"type": "string", "maxLength": 64,
+                 "pattern": rf"^ *(?:(?:{_ANY_CASE}) *(?:, *(?:{_ANY_CASE}) *)*)?$"},
+    "Only these severities, comma-separated, in any case (critical, HIGH, ...)")
+
+
 def _error_list_op(op_id: str, summary: str) -> dict[str, Any]:
-    return {"get": _op(op_id, summary, _json(_ref("ErrorList"), "Error objects"), params=[HOURS, _limit(100, 1000)])}
+    return {"get": _op(op_id, summary, _json(_ref("ErrorList"), "Error objects"),
+                       params=[HOURS, _limit(100, 1000), SEVERITY_PARAM])}
 
 
 NOT_FOUND = {"404": _json(ERROR, "Not found")}
@@ -182,7 +218,7 @@ def document() -> dict[str, Any]:
         f"{p}/errors/critical": _error_list_op("errors_critical", "CRITICAL patterns seen recently"),
         f"{p}/errors/fixable": _error_list_op("errors_fixable", "Fixable patterns seen recently"),
         f"{p}/errors/patterns": {"get": _op("errors_patterns", "Every pattern", _json(_ref("PatternPage"), "A page"),
-                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category"),
+                                            params=[_limit(1000, 10000), _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many"), _param("category", {"type": "string", "maxLength": 256}, "Only this category"), SEVERITY_PARAM,
                                                     _param("archived", {"enum": ["exclude", "include", "only"], "default": "exclude"}, "Leave out, include, or show only archived patterns"),
                                                     _param("status", {"enum": ["active", "fixed", "regressed", "resolved", "archived"]}, "Only patterns in this lifecycle status")])},
         f"{p}/errors/timeline": {"get": _op("errors_timeline", "Occurrences per category over time",

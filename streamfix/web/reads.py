@@ -63,6 +63,21 @@ def shipping_health(settings: Settings, shipper: LokiShipHandler | None) -> dict
     return state
 
 
+def severity_param(request: web.Request) -> frozenset[str] | None:
+    """``?severity=critical,HIGH``: the stored severities it names, in any case; None when absent."""
+    raw = request.query.get("severity", "")
+    if not raw.strip():
+        return None
+    raw = http.text(request.query, "severity", max_length=64)
+    chosen = queries.severity_filter(raw.split(","))
+    if not chosen <= queries.SEVERITY_ORDER.keys():
+        raise http.ApiError(422, "invalid_parameter", {
+            "parameter": "severity",
+            "message": f"severity must be among {', '.join(queries.SEVERITY_NAMES)} (any case)",
+        })
+    return chosen
+
+
 def hours_param(request: web.Request, default: float = 24.0) -> float:
     return http.number(request.query, "hours", default=default, low=0.0, high=MAX_HOURS)
 
@@ -107,14 +122,16 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
         async def handler(request: web.Request) -> web.StreamResponse:
             hours = hours_param(request)
             limit = http.integer(request.query, "limit", default=100, low=1, high=1000)
+            asked = severity_param(request)
+            chosen = asked if severities is None else severities if asked is None else severities & asked
             return await cached(
-                f"{kind}|{hours}|{limit}",
+                f"{kind}|{hours}|{limit}|{sorted(chosen) if chosen is not None else ''}",
                 lambda patterns, _: queries.select(
                     patterns,
                     now=ctx.clock(),
                     hours=hours,
                     window_seconds=width,
-                    severities=severities,
+                    severities=chosen,
                     fixable=fixable,
                     limit=limit,
                 ),
@@ -132,6 +149,7 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
             http.choice(request.query, "archived", queries.ARCHIVED_FILTERS, default="exclude") or "exclude"
         )
         status = http.choice(request.query, "status", lifecycle.STATUSES, default=None)
+        severities = severity_param(request)
 
         def compute(patterns: list[Pattern], _: list[Any]) -> dict[str, Any]:
             rows = queries.matching(
@@ -139,13 +157,15 @@ def register(sf: StreamfixApp, ctx: ApiContext) -> None:
                 now=ctx.clock(),
                 window_seconds=width,
                 category=category,
+                severities=severities,
                 status_of=status_reader(ctx),
                 archived=archived,
                 status=status,
             )
             return {"patterns": queries.page(rows, offset=offset, limit=limit), "total": len(rows)}
 
-        return await cached(f"patterns|{limit}|{offset}|{category}|{archived}|{status}", compute)
+        shown = sorted(severities) if severities is not None else ""
+        return await cached(f"patterns|{limit}|{offset}|{category}|{archived}|{status}|{shown}", compute)
 
     async def pattern_detail(request: web.Request, fingerprint: str) -> web.StreamResponse:
         """One pattern with its sample traceback, frames, fix state and fixes."""

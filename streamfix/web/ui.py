@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
 from aiohttp import web
 
 from streamfix.web import http, openapi
@@ -30,7 +31,7 @@ def _load() -> dict[str, tuple[bytes, str]]:
 
 def register(sf: StreamfixApp) -> None:
     files = _load()
-    document = http.dumps(openapi.document())
+    document = orjson.dumps(openapi.document())  # a schema, not table data: no api_json
     no_store = {"Cache-Control": "no-cache"}
 
     def serve(name: str) -> web.Response:

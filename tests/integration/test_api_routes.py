@@ -125,7 +125,13 @@ def test_every_route_on_a_replayed_log(kafka_settings: Settings, tmp_path: Path)
             fixable = get_ok(client, f"{P}/errors/fixable?hours=24&limit=1000")
             assert len(recent) == patterns["total"] and sum(e["count"] for e in recent) == expected
             assert {e["fingerprint"] for e in critical} <= {e["fingerprint"] for e in recent}
-            assert all(e["severity"] == "CRITICAL" for e in critical)
+            assert all(e["severity"] == "critical" for e in critical)
+            assert get_ok(client, f"{P}/errors/recent?hours=24&limit=1000&severity=CRITICAL") == critical
+            assert all(e["severity"] in {"critical", "high", "medium", "low", "info"} for e in recent)
+            for e in recent:  # ISO 8601 UTC strings, with the epoch values alongside
+                for key in ("timestamp", "first_seen", "last_seen"):
+                    assert e[key] == datetime.fromtimestamp(int(e[f"{key}_epoch"]), tz=UTC).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"), (key, e)
             assert fixable and all(e["fixable"] for e in fixable)
             for e in recent[:3]:
                 for key in (

@@ -33,7 +33,7 @@ READS = [
 def normalised(path: str, body: Any) -> Any:
     """Drop what moves with the clock: the dashboard's timestamp and the timeline's bucket edges."""
     if path.startswith(f"{P}/dashboard"):
-        body = {k: v for k, v in body.items() if k != "timestamp"}
+        body = {k: v for k, v in body.items() if k not in ("timestamp", "timestamp_epoch")}
     if path.startswith(f"{P}/errors/timeline"):
         body = {category: sum(counts) for category, counts in body["series"].items()}
     return body

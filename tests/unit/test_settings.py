@@ -15,6 +15,12 @@ ENV_CASES = [
     ("prefixed", {"STREAMFIX_TOPIC_PARTITIONS": "8"}, "topic_partitions", 8),
     ("prefixed-documented", {"STREAMFIX_AUTO_FIX_ENABLED": "true"}, "auto_fix_enabled", True),
     ("list", {"STREAMFIX_IN_APP_EXCLUDE": "/opt/lib, /usr/share"}, "in_app_exclude", ["/opt/lib", "/usr/share"]),
+    ("fixable-default", {}, "fixable_categories",
+     ["auth_error", "cache_error", "database_error", "external_service_error", "provider_error", "rate_limit_error",
+      "timeout_error"]),
+    ("fixable-list", {"STREAMFIX_FIXABLE_CATEGORIES": "internal_error, Timeout_Error"}, "fixable_categories",
+     ["internal_error", "timeout_error"]),
+    ("fixable-none", {"STREAMFIX_FIXABLE_CATEGORIES": ""}, "fixable_categories", []),
     ("broker-scheme-added", {"STREAMFIX_BROKER": "10.0.0.1:9092"}, "broker", "kafka://10.0.0.1:9092"),
 ]
 
@@ -45,6 +51,19 @@ def test_invalid_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("STREAMFIX_TOPIC_PARTITIONS", "zero")
     with pytest.raises(ValueError, match="topic_partitions"):
         load_settings()
+
+
+def test_unknown_fixable_category_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMFIX_FIXABLE_CATEGORIES", "auth_error,code_bug")
+    with pytest.raises(ValueError, match=r"fixable_categories(.|\n)*unknown category code_bug"):
+        load_settings()
+
+
+def test_fixable_categories_reach_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamfix.services.ingest import pipeline_config
+
+    monkeypatch.setenv("STREAMFIX_FIXABLE_CATEGORIES", "internal_error")
+    assert pipeline_config(load_settings()).fixable_categories == {"internal_error"}
 
 
 def test_readme_configuration_table_is_current() -> None:

@@ -116,13 +116,18 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
 )
 
 SUGGESTED_FIXES: dict[str, tuple[bool, str]] = {
-    "provider_error": (True, "Retry with exponential backoff and fall back to another provider or model when the provider fails."),
-    "database_error": (True, "Use a connection pool with health checks, retry transient errors and check the query and schema."),
-    "rate_limit_error": (True, "Back off and retry honouring the Retry-After header; throttle or queue outgoing calls."),
-    "timeout_error": (True, "Set an explicit timeout on the call and retry with exponential backoff; move slow work off the request path."),
-    "auth_error": (False, "Rotate or fix the credentials (API key, token, password) in the service's environment."),
-    "validation_error": (True, "Validate and normalise the input at the boundary and return a clear client error."),
-    "cache_error": (True, "Degrade gracefully: treat cache failures as misses, add a short timeout and reconnect."),
-    "external_service_error": (True, "Add a timeout, retries with backoff and a circuit breaker around the external call; handle error statuses."),
-    "internal_error": (True, "Fix the code at the reported frame: guard the failing operation and add a regression test."),
+    # The default fixability and remedy per category: an operational failure the code can guard
+    # against is fixable; bad input (validation_error) and code bugs (internal_error) are not, since a
+    # patch there changes behaviour. ``STREAMFIX_FIXABLE_CATEGORIES`` chooses another set.
+    "provider_error": (True, "Retry with a fallback provider: retry with exponential backoff, then fall back to another provider or model."),
+    "database_error": (True, "Connection pool / retry: use a pooled connection with health checks and retry transient errors."),
+    "rate_limit_error": (True, "Exponential backoff: back off and retry honouring the Retry-After header; throttle or queue outgoing calls."),
+    "timeout_error": (True, "Increase the timeout / retry: set an explicit, longer timeout on the call and retry with backoff."),
+    "auth_error": (True, "Key rotation / refresh: rotate or refresh the credentials (API key, token) and reload them without a restart."),
+    "validation_error": (False, "Input validation: validate and normalise the input at the boundary and return a clear client error."),
+    "cache_error": (True, "Fallback to source: treat a cache failure as a miss and read from the source, with a short timeout."),
+    "external_service_error": (True, "Circuit breaker / retry: wrap the external call in a timeout, retries with backoff and a circuit breaker."),
+    "internal_error": (False, "Fix the code at the reported frame: guard the failing operation and add a regression test."),
 }
+DEFAULT_FIXABLE_CATEGORIES: frozenset[str] = frozenset(name for name, (fixable, _) in SUGGESTED_FIXES.items() if fixable)
+"""The categories whose patterns are fixable unless a setting or a user rule says otherwise."""

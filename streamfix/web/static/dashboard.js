@@ -34,6 +34,7 @@
     return n;
   }
 
+  /* epoch seconds (the *_epoch fields; the ISO 8601 fields are for people and other clients) */
   function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : "–"; }
 
   function where(e) {
@@ -82,7 +83,7 @@
     const first = node("td");
     first.append(node("span", e.severity, `sev ${e.severity}`), node("strong", e.error_type),
                  node("span", e.message, "msg"));
-    tr.append(first, node("td", where(e)), node("td", e.count), trendCell(e), node("td", when(e.last_seen)));
+    tr.append(first, node("td", where(e)), node("td", e.count), trendCell(e), node("td", when(e.last_seen_epoch)));
     const actions = node("td");
     if (e.fixable) {
       const button = node("button", "Generate fix", "generate-fix");
@@ -124,7 +125,7 @@
     }
     const attempt = f.attempt && f.attempt > 1 ? ` · attempt ${f.attempt}` : "";
     tr.append(node("td", f.fix_id + attempt), node("td", `${f.error_type || ""} ${f.category ? "(" + f.category + ")" : ""}`),
-              node("td", f.status, `status ${f.status}`), pr, node("td", when(f.updated_at)));
+              node("td", f.status, `status ${f.status}`), pr, node("td", when(f.updated_at_epoch)));
     return tr;
   }
 
@@ -149,7 +150,7 @@
     for (const name of names) if (!categoryOrder.includes(name)) categoryOrder.push(name);
     const ordered = {};
     for (const name of categoryOrder) if (timeline.series[name]) ordered[name] = timeline.series[name];
-    window.StreamfixChart.draw($("chart"), timeline.buckets, ordered, timeline.bucket_seconds, hours);
+    window.StreamfixChart.draw($("chart"), timeline.buckets_epoch, ordered, timeline.bucket_seconds, hours);
     const legend = Object.keys(ordered).map((name) => {
       const li = node("li");
       const sw = node("span", null, "swatch");

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from streamfix.core.classify import DEFAULT_RULESET, RulesError, classify, custom_fingerprint, load_rules
+from streamfix.core.classify import (
+    DEFAULT_RULESET,
+    RulesError,
+    check_categories,
+    classify,
+    custom_fingerprint,
+    load_rules,
+)
 from streamfix.core.models import Category, ErrorEvent, Frame, Severity
 from streamfix.core.rules.default import SUGGESTED_FIXES
 
@@ -108,9 +115,66 @@ def test_every_category_is_covered() -> None:
     assert {c for *_, c in CASES} == set(Category)
 
 
-def test_auth_is_not_fixable_and_critical() -> None:
+# The default fixability table and each category's remedy (the start of its suggested fix).
+SEED_TABLE: list[tuple[str, str, bool, str]] = [
+    ("openai.APIError", "provider down", True, "Retry with a fallback provider"),
+    ("psycopg2.OperationalError", "could not connect to server", True, "Connection pool / retry"),
+    ("openai.RateLimitError", "429", True, "Exponential backoff"),
+    ("httpx.ReadTimeout", "timed out", True, "Increase the timeout / retry"),
+    ("openai.AuthenticationError", "401", True, "Key rotation / refresh"),
+    ("pydantic.ValidationError", "1 validation error", False, "Input validation"),
+    ("redis.exceptions.ConnectionError", "Error 111 connecting to redis:6379", True, "Fallback to source"),
+    ("httpx.ConnectError", "connection refused", True, "Circuit breaker / retry"),
+    ("KeyError", "'user_id'", False, "Fix the code at the reported frame"),
+]
+
+
+@pytest.mark.parametrize(("error_type", "message", "fixable", "remedy"),
+                         [pytest.param(*case, id=case[0]) for case in SEED_TABLE])
+def test_default_fixability_and_remedy(error_type: str, message: str, fixable: bool, remedy: str) -> None:
+    result = classify(event(error_type, message))
+    assert (result.fixable, result.suggested_fix.split(":")[0]) == (fixable, remedy), result.category
+
+
+def test_seed_table_covers_every_category() -> None:
+    assert {classify(event(t, m)).category for t, m, *_ in SEED_TABLE} == set(Category)
+
+
+def test_auth_is_fixable_and_critical() -> None:
     result = classify(event("openai.AuthenticationError", "401"))
-    assert (result.fixable, result.severity) == (False, Severity.CRITICAL)
+    assert (result.fixable, result.severity) == (True, Severity.CRITICAL)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "error_type", "fixable"),
+    [
+        pytest.param({"internal_error"}, "KeyError", True, id="code-bugs-on"),
+        pytest.param({"internal_error"}, "openai.AuthenticationError", False, id="auth-off"),
+        pytest.param(set(), "httpx.ReadTimeout", False, id="none"),
+        pytest.param({c.value for c in Category}, "pydantic.ValidationError", True, id="all"),
+    ],
+)
+def test_fixable_categories_choose(chosen: set[str], error_type: str, fixable: bool) -> None:
+    assert classify(event(error_type, ""), fixable_categories=frozenset(chosen)).fixable is fixable
+
+
+def test_user_rule_fixable_beats_fixable_categories() -> None:
+    rules = load_rules('[[rules]]\ntype = "KeyError"\nfixable = true\n')
+    assert classify(event("KeyError"), rules, fixable_categories=frozenset()).fixable is True
+
+
+@pytest.mark.parametrize(
+    ("names", "result"),
+    [pytest.param(["auth_error", " Internal_Error "], {"auth_error", "internal_error"}, id="normalised"),
+     pytest.param(["", "cache_error"], {"cache_error"}, id="blank-skipped"),
+     pytest.param(["bug"], None, id="unknown"), pytest.param(["auth"], None, id="short-name")],
+)
+def test_check_categories(names: list[str], result: set[str] | None) -> None:
+    if result is None:
+        with pytest.raises(RulesError, match="unknown category"):
+            check_categories(names)
+    else:
+        assert check_categories(names) == result
 
 
 def test_chained_cause_decides_when_outer_is_generic() -> None:

@@ -145,8 +145,24 @@ async def test_a_quiet_stream_with_an_open_traceback_gets_a_tick() -> None:
     assert record.incomplete
 
 
+@pytest.mark.parametrize(
+    ("fixable_categories", "requests"),
+    [pytest.param(None, 0, id="default-code-bugs-not-fixable"),
+     pytest.param("internal_error", 1, id="setting-makes-code-bugs-fixable")],
+)
+async def test_fixable_categories_decide_whether_a_code_bug_triggers(
+        fixable_categories: str | None, requests: int) -> None:
+    chosen = {} if fixable_categories is None else {"fixable_categories": fixable_categories}
+    w = Worker(auto_fix_enabled=True, fix_threshold_count=3, **chosen)
+    for offset in range(1, 6):
+        await w.ingest(batch([*traceback(0), *calm(5)], seq=offset), offset)
+        await w.group()
+    assert len(w.out.records("fix_requests", FixRequest)) == requests
+    assert [p.fixable for p in w.patterns().values()] == [requests == 1]
+
+
 async def test_threshold_triggers_one_fix_request_then_waits_for_its_result() -> None:
-    w = Worker(auto_fix_enabled=True, fix_threshold_count=3)
+    w = Worker(auto_fix_enabled=True, fix_threshold_count=3, fixable_categories="internal_error")
     for offset in range(1, 6):
         await w.ingest(batch([*traceback(0), *calm(5)], seq=offset), offset)
         await w.group()
@@ -223,7 +239,7 @@ async def test_monitoring_disabled_consumes_raw_batches_without_extracting() -> 
 async def test_monitoring_disabled_drops_error_events_from_any_producer_ungrouped() -> None:
     from streamfix.runtime import metrics
 
-    enabled = Worker(fix_threshold_count=1, auto_fix_enabled=True)
+    enabled = Worker(fix_threshold_count=1, auto_fix_enabled=True, fixable_categories="internal_error")
     for seq in range(2):
         await enabled.ingest(batch(traceback(seq * 10) + calm(seq * 10 + 5), seq=seq), offset=seq)
     events = list(enabled.out.sent["errors"])

@@ -74,3 +74,56 @@ def test_dashboard_counts_and_limits() -> None:
     body = queries.dashboard(patterns, [], now=NOW, hours=24, window_seconds=60, limit=10)
     assert body["summary"]["critical_errors"] == 30 and len(body["recent_critical"]) == 10
     assert body["summary"]["generated_fixes"] == 0 and body["recent_fixes"] == []
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [
+        pytest.param(0.0, "1970-01-01T00:00:00Z", id="epoch-zero"),
+        pytest.param(1731752700.0, "2024-11-16T10:25:00Z", id="seed-example"),
+        pytest.param(1731752700.999, "2024-11-16T10:25:00Z", id="fraction-cut-not-rounded"),
+        pytest.param(NOW, "2025-11-28T10:00:00Z", id="now"),
+    ],
+)
+def test_iso_utc(epoch: float, text: str) -> None:
+    assert queries.iso_utc(epoch) == text
+
+
+API_JSON_CASES: list[tuple[str, Any, Any]] = [
+    ("error-object", {"timestamp": 1731752700.5, "severity": "MEDIUM", "first_seen": 0, "count": 3},
+     {"timestamp": "2024-11-16T10:25:00Z", "timestamp_epoch": 1731752700.5, "severity": "medium",
+      "first_seen": "1970-01-01T00:00:00Z", "first_seen_epoch": 0, "count": 3}),
+    ("null-time", {"timestamp": None}, {"timestamp": None, "timestamp_epoch": None}),
+    ("suffix-at", {"created_at": 1731752700.0, "pr_opened_at": None, "merged_at": 1.5},
+     {"created_at": "2024-11-16T10:25:00Z", "created_at_epoch": 1731752700.0, "pr_opened_at": None,
+      "pr_opened_at_epoch": None, "merged_at": "1970-01-01T00:00:01Z",
+      "merged_at_epoch": 1.5}),
+    ("nested", {"fixes": [{"severity": "CRITICAL", "updated_at": 60}]},
+     {"fixes": [{"severity": "critical", "updated_at": "1970-01-01T00:01:00Z",
+                 "updated_at_epoch": 60}]}),
+    ("bucket-list", {"buckets": [0, 60]},
+     {"buckets": ["1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z"], "buckets_epoch": [0, 60]}),
+    ("already-converted", {"timestamp": "2024-11-16T10:25:00Z", "timestamp_epoch": 1.0},
+     {"timestamp": "2024-11-16T10:25:00Z", "timestamp_epoch": 1.0}),
+    ("not-a-time", {"count_at_most": "x", "start_ns": 5, "line": 3, "ok": True},
+     {"count_at_most": "x", "start_ns": 5, "line": 3, "ok": True}),
+    ("bool-is-not-a-time", {"created_at": True}, {"created_at": True}),
+    ("other-keys-kept", {"category": "AUTH_ERROR", "status": "OPEN"},
+     {"category": "AUTH_ERROR", "status": "OPEN"}),
+]
+
+
+@pytest.mark.parametrize(("tree", "expected"), [pytest.param(t, e, id=i) for i, t, e in API_JSON_CASES])
+def test_api_json(tree: Any, expected: Any) -> None:
+    assert queries.api_json(tree) == expected
+    assert queries.api_json(queries.api_json(tree)) == expected  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("values", "chosen"),
+    [pytest.param(["critical"], {"CRITICAL"}, id="lower"),
+     pytest.param(["HIGH", " low "], {"HIGH", "LOW"}, id="mixed"),
+     pytest.param(["", " "], set(), id="blank")],
+)
+def test_severity_filter(values: list[str], chosen: set[str]) -> None:
+    assert queries.severity_filter(values) == chosen

@@ -81,7 +81,7 @@ async def test_count_is_occurrences_in_the_period(make_api: ApiFactory) -> None:
 async def test_dashboard_summary(make_api: ApiFactory) -> None:
     api = await make_api()
     body = await get_json(api, f"{P}/dashboard")
-    assert body["timestamp"] == NOW
+    assert (body["timestamp"], body["timestamp_epoch"]) == ("2025-11-28T10:00:00Z", NOW)
     assert body["summary"] == {
         "total_patterns": 4,
         "critical_errors": 1,
@@ -343,3 +343,57 @@ async def test_archived_patterns_hidden_unless_asked(make_api: ApiFactory) -> No
     assert included["total"] == default["total"] + 1
     bad = await api.client.get(f"{P}/errors/patterns?archived=maybe")
     assert bad.status == 422
+
+
+async def test_error_objects_use_iso_times_and_lowercase_severities(make_api: ApiFactory) -> None:
+    api = await make_api()
+    [first, *_] = await get_json(api, f"{P}/errors/recent?hours=1")
+    assert first["severity"] == "critical"
+    assert (first["last_seen"], first["last_seen_epoch"]) == ("2025-11-28T09:59:00Z", NOW - 60)
+    assert first["timestamp"] == first["last_seen"] and first["timestamp_epoch"] == first["last_seen_epoch"]
+    first_seen = (first["first_seen"], first["first_seen_epoch"])
+    assert first_seen == ("2025-11-28T09:50:00Z", NOW - 600)
+    detail = await get_json(api, f"{P}/patterns/fp1:aa01")
+    assert (detail["error"]["severity"], detail["error"]["last_seen"]) == ("critical", "2025-11-28T09:59:00Z")
+    fix = await get_json(api, f"{P}/fixes/fix-1")
+    assert isinstance(fix["created_at"], str) and fix["created_at"].endswith("Z")
+    assert isinstance(fix["created_at_epoch"], float) and fix["severity"].islower()
+
+
+@pytest.mark.parametrize(
+    ("query", "fingerprints"),
+    [
+        pytest.param("severity=critical", ["fp1:aa01"], id="lowercase"),
+        pytest.param("severity=CRITICAL", ["fp1:aa01"], id="uppercase"),
+        pytest.param("severity=High,critical", ["fp1:aa01", "fp1:aa02"], id="mixed-list"),
+        pytest.param("severity=low", [], id="none-recent"),
+        pytest.param("severity=", ["fp1:aa01", "fp1:aa02"], id="empty-is-all"),
+    ],
+)
+async def test_severity_parameter_accepts_either_case(make_api: ApiFactory, query: str,
+                                                      fingerprints: list[str]) -> None:
+    api = await make_api()
+    body = await get_json(api, f"{P}/errors/recent?hours=1&{query}")
+    assert [e["fingerprint"] for e in body] == fingerprints
+    page = await get_json(api, f"{P}/errors/patterns?{query}")
+    assert {e["fingerprint"] for e in page["patterns"]} >= set(fingerprints)
+
+
+async def test_critical_route_with_another_severity_is_empty(make_api: ApiFactory) -> None:
+    api = await make_api()
+    assert await get_json(api, f"{P}/errors/critical?hours=24&severity=high") == []
+    assert len(await get_json(api, f"{P}/errors/critical?hours=24&severity=Critical")) == 1
+
+
+async def test_unknown_severity_is_a_422(make_api: ApiFactory) -> None:
+    api = await make_api()
+    body = await get_json(api, f"{P}/errors/recent?severity=urgent", status=422)
+    assert body["error"] == "invalid_parameter" and body["detail"]["parameter"] == "severity"
+
+
+async def test_timeline_buckets_are_iso_with_epochs(make_api: ApiFactory) -> None:
+    api = await make_api()
+    body = await get_json(api, f"{P}/errors/timeline?hours=3")
+    assert len(body["buckets"]) == len(body["buckets_epoch"])
+    assert all(isinstance(b, str) and b.endswith("Z") for b in body["buckets"])
+    assert body["start_epoch"] == body["buckets_epoch"][0] and body["start"] == body["buckets"][0]
