@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from streamfix.core.cursor import Cursor
 from streamfix.core.formats import Format
+from streamfix.core.trace import trace_id_for
 from streamfix.errors import BrokerError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
@@ -242,12 +243,14 @@ class BatchPipeline:
     def _batch(self, stream: str, buf: _Buffer, now: float) -> RawBatch:
         seq = self._seq.get(stream, 0)
         self._seq[stream] = seq + 1
+        batch_id = (
+            self._batch_id(stream, buf.lines, buf.timestamps)
+            if self._batch_id is not None
+            else f"{self._run_id}:{seq}:{stream}"[:256]
+        )
         return RawBatch(
-            batch_id=(
-                self._batch_id(stream, buf.lines, buf.timestamps)
-                if self._batch_id is not None
-                else f"{self._run_id}:{seq}:{stream}"[:256]
-            ),
+            batch_id=batch_id,
+            trace_id=trace_id_for(batch_id),  # a trace starts at each batch
             source=self.source,
             stream=stream,
             seq=seq,
