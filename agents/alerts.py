@@ -20,9 +20,11 @@ from streamfix.kafka.clients import stream_partition
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import AlertRecord, ErrorEventRecord, FixResult
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import trace
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.alert_setup import alert_context
 from streamfix.services.alerts import on_error, on_fix_result, quiet_resolves
+from streamfix.services.convert import event_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,8 @@ def register(sf: StreamfixApp) -> None:
                 continue  # the group agent dead-letters it
             if record.alias_of or record.merged_from:
                 continue  # bookkeeping between patterns, not an occurrence
-            await step(record.fingerprint, lambda cur, r=record: on_error(cur, r, ctx, time.time()))
+            with trace(event_trace_id(record)):
+                await step(record.fingerprint, lambda cur, r=record: on_error(cur, r, ctx, time.time()))
 
     @sf.app.agent(sf.topics["fix_results"], name=f"{settings.app_id}.alerts-fixes")
     async def alerts_from_fixes(stream: Any) -> None:
@@ -61,7 +64,8 @@ def register(sf: StreamfixApp) -> None:
                 result = FixResult.from_obj(value)
             except WireError:
                 continue  # the fix-results agent counts it
-            await step(result.fingerprint, lambda cur, r=result: on_fix_result(cur, r, ctx, time.time()))
+            with trace(result.trace_id):
+                await step(result.fingerprint, lambda cur, r=result: on_fix_result(cur, r, ctx, time.time()))
 
     sf.app.timer(
         interval=max(1.0, min(60.0, settings.alert_resolve_quiet_seconds / 4)),

@@ -189,8 +189,8 @@ async def ingest_batch(
                                   "batch_ids": batch_ids}
         metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
         metrics.BATCHES_INGESTED.inc()
-        log.debug("raw batch applied", extra=log_fields(batch_id=batch.batch_id, stream=batch.stream,
-                                                        events=len(records)))
+        log.log(logging.INFO if records else logging.DEBUG, "raw batch applied",
+                extra=log_fields(batch_id=batch.batch_id, stream=batch.stream, events=len(records)))
 
 
 def quiet_ticks(assembly: MutableMapping[str, Any], now: float, idle_seconds: float) -> list[RawBatch]:
