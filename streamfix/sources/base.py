@@ -35,6 +35,7 @@ from streamfix.core.trace import trace_id_for
 from streamfix.errors import BrokerError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import trace
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -306,10 +307,11 @@ class BatchPipeline:
             except Exception as exc:
                 if attempt >= SEND_ATTEMPTS:
                     raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
-                log.warning(
-                    "resending batch",
-                    extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
-                )
+                with trace(batch.trace_id):
+                    log.warning(
+                        "resending batch",
+                        extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
+                    )
                 attempt += 1
                 fut = await self._sender.send_batch(batch)
 
