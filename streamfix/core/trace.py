@@ -25,3 +25,10 @@ def is_trace_id(value: object) -> bool:
     """A valid trace id: 32 lowercase hex digits, not all zero (W3C Trace Context)."""
     return isinstance(value, str) and bool(_TRACE_ID.match(value)) and value != _INVALID
 
+
+
+def traceparent(trace_id: str, hop: str) -> str:
+    """A W3C ``traceparent`` header value (version 00, sampled) for ``trace_id``; the parent id is
+    derived from ``hop`` (e.g. topic and key), so a record published again gets the same header."""
+    span = hashlib.sha256(f"{trace_id}\x00{hop}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"00-{trace_id}-{span if span != '0' * 16 else '0' * 15 + '1'}-01"

@@ -31,15 +31,15 @@ fake_claude = fixtures.fake_claude
 fake_github = fixtures.fake_github
 
 
-async def fix_results_until_pr(settings: Settings) -> list[FixResult]:
+async def fix_results_until_pr(settings: Settings) -> list[tuple[FixResult, dict[str, bytes]]]:
     consumer = AIOKafkaConsumer(topics.FIX_RESULTS.name(settings), auto_offset_reset="earliest",
                                 bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
-    seen: list[FixResult] = []
+    seen: list[tuple[FixResult, dict[str, bytes]]] = []
     try:
-        while not seen or seen[-1].status != "pr_open":
+        while not seen or seen[-1][0].status != "pr_open":
             for messages in (await consumer.getmany(timeout_ms=500)).values():
-                seen.extend(FixResult.loads(m.value) for m in messages)
+                seen.extend((FixResult.loads(m.value), dict(m.headers)) for m in messages)
         return seen
     finally:
         await consumer.stop()
@@ -87,13 +87,15 @@ def test_one_trace_id_from_raw_batch_to_pull_request(
     with running_worker(kafka_settings, worker_log, **env) as proc:
         done = asyncio.run(replay(kafka_settings, log, service="shop-worker", auto_fix=True))
         assert done.lines == len(log.read_text().splitlines())
-        results = asyncio.run(asyncio.wait_for(fix_results_until_pr(kafka_settings), timeout=180))
+        read = asyncio.run(asyncio.wait_for(fix_results_until_pr(kafka_settings), timeout=180))
     assert proc.returncode == 0, worker_log.read_text()[-3000:]
 
+    results = [result for result, _ in read]
     opened = results[-1]
     trace_id = opened.trace_id
     assert trace_id is not None and is_trace_id(trace_id)
     assert {r.trace_id for r in results} == {trace_id}
+    assert {headers["traceparent"].decode().split("-")[1] for _, headers in read} == {trace_id}
     # the trace is the one of the replayed batch that carried the traceback
     lines = json_lines(worker_log)
     [applied] = [line for line in lines if line["message"] == "raw batch applied" and line.get("events")]

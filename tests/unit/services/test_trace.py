@@ -14,11 +14,12 @@ import pytest
 
 from streamfix.core.patterns import apply_event
 from streamfix.core.records import PATTERNS
-from streamfix.core.trace import is_trace_id, trace_id_for
+from streamfix.core.trace import is_trace_id, trace_id_for, traceparent
 from streamfix.fixing.claude import Analysis
 from streamfix.fixing.github import pr_body
 from streamfix.fixing.naming import commit_message
 from streamfix.fixing.service import FixService
+from streamfix.kafka.publish import MemoryPublisher
 from streamfix.kafka.wire import ErrorEventRecord, FixRequest, RawBatch
 from streamfix.runtime.logs import configure_logging, current_trace_id, new_trace_id, trace
 from streamfix.runtime.settings import Settings
@@ -195,3 +196,20 @@ def test_a_malformed_trace_id_never_reaches_a_commit_or_a_pr() -> None:
     assert "Signed-off-by" not in commit_message(request, "root", "explanation")
     assert "Signed-off-by" not in pr_body(request, root_cause="r", explanation="e", confidence=0.9,
                                           changed_lines=2)
+
+
+async def test_published_records_with_a_trace_carry_a_w3c_traceparent_header() -> None:
+    out = MemoryPublisher()
+    batch = RawBatch(batch_id="b-1", source="s", stream="x", lines=[], sent_at=1.0, trace_id=TRACE)
+    await out.send_batch(batch)
+    own = b"00-" + b"1" * 32 + b"-" + b"2" * 16 + b"-01"
+    await out.send("raw", "x", batch, headers=[("traceparent", own)])
+    await out.send("raw", "x", batch.model_copy(update={"trace_id": None}))
+    await out.send("raw", "x", b"{}")
+    first, given, untraced, raw_bytes = (dict(s.headers) for s in out.sent["raw"])
+    version, trace_id, parent, flags = first["traceparent"].decode().split("-")
+    assert (version, trace_id, flags) == ("00", TRACE, "01")
+    assert len(parent) == 16 and parent != "0" * 16 and int(parent, 16) >= 0
+    assert given["traceparent"] == own  # a producer's own header is kept
+    assert untraced == raw_bytes == {}
+    assert traceparent(TRACE, "raw\x00x") == first["traceparent"].decode()  # stable per hop
