@@ -20,9 +20,11 @@ from streamfix.kafka.clients import stream_partition
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import AlertRecord, ErrorEventRecord, FixResult
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import trace
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.alert_setup import alert_context
 from streamfix.services.alerts import on_error, on_fix_result, quiet_resolves
+from streamfix.services.convert import event_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,10 @@ def register(sf: StreamfixApp) -> None:
     publish = _publisher(TopicPublisher(sf.topics))
     lock = asyncio.Lock()
 
-    async def step(fingerprint: str, decide: Any) -> None:
+    async def step(fingerprint: str, decide: Any, trace_id: str | None) -> None:
         """Read the pattern's state, publish what fires, then save the state: one step under the lock."""
-        async with lock:
-            new, alerts = decide(state.get(fingerprint))
-            if new is not None:
-                await publish(alerts)
-                state[fingerprint] = new
+        with trace(trace_id):  # the record's trace id on what is logged for it
+            await _locked(lock, state, publish, fingerprint, decide)
 
     @sf.app.agent(sf.topics["errors"], name=f"{settings.app_id}.alerts")
     async def alerts_from_errors(stream: Any) -> None:
@@ -52,7 +51,8 @@ def register(sf: StreamfixApp) -> None:
                 continue  # the group agent dead-letters it
             if record.alias_of or record.merged_from:
                 continue  # bookkeeping between patterns, not an occurrence
-            await step(record.fingerprint, lambda cur, r=record: on_error(cur, r, ctx, time.time()))
+            await step(record.fingerprint, lambda cur, r=record: on_error(cur, r, ctx, time.time()),
+                       event_trace_id(record))
 
     @sf.app.agent(sf.topics["fix_results"], name=f"{settings.app_id}.alerts-fixes")
     async def alerts_from_fixes(stream: Any) -> None:
@@ -61,12 +61,21 @@ def register(sf: StreamfixApp) -> None:
                 result = FixResult.from_obj(value)
             except WireError:
                 continue  # the fix-results agent counts it
-            await step(result.fingerprint, lambda cur, r=result: on_fix_result(cur, r, ctx, time.time()))
+            await step(result.fingerprint, lambda cur, r=result: on_fix_result(cur, r, ctx, time.time()),
+                       result.trace_id)
 
     sf.app.timer(
         interval=max(1.0, min(60.0, settings.alert_resolve_quiet_seconds / 4)),
         name=f"{settings.app_id}.alerts-sweep",
     )(_sweeper(sf, state, ctx, publish))
+
+
+async def _locked(lock: asyncio.Lock, state: Any, publish: Any, fingerprint: str, decide: Any) -> None:
+    async with lock:
+        new, alerts = decide(state.get(fingerprint))
+        if new is not None:
+            await publish(alerts)
+            state[fingerprint] = new
 
 
 def _publisher(out: TopicPublisher) -> Callable[[list[AlertRecord]], Awaitable[None]]:

@@ -10,6 +10,7 @@ from typing import Any
 from streamfix.errors import WireError
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import FixResult
+from streamfix.runtime.logs import trace
 from streamfix.runtime.shared import StreamfixApp
 from streamfix.services.deadletter import dead_letter_sender, value_bytes
 from streamfix.services.fixes import track_result
@@ -41,4 +42,5 @@ def register(sf: StreamfixApp) -> None:
                     value_bytes(value),
                 )
                 continue
-            track_result(result, fixes, fix_state)
+            with trace(result.trace_id):  # the fix's trace id on what is logged for it
+                track_result(result, fixes, fix_state)

@@ -116,6 +116,8 @@ def _breaking(prop: dict[str, Any], root: dict[str, Any]) -> Iterator[tuple[str,
         yield "minLength", "x" * (prop["minLength"] - 1)
     if "maxLength" in prop:
         yield "maxLength", "x" * (prop["maxLength"] + 1)
+    if "pattern" in prop:  # the published patterns are anchored; none of them admits a space
+        yield "pattern", "not matching"
     if "minimum" in prop:
         yield "minimum", prop["minimum"] - 1
     if "maximum" in prop:

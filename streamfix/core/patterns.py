@@ -125,9 +125,11 @@ def apply_event(
     partition, offset, index = marker_of(event)
     if offset >= 0:
         applied[partition] = (offset, index)
+    trace_id = event.get("trace_id")
     return msgspec.structs.replace(
         base, count=base.count + occurrences, services=services, windows=windows, applied=applied,
         auto_fix=base.auto_fix or bool(event.get("auto_fix")),
+        **({"trace_id": str(trace_id)} if trace_id else {}),
     )
 
 

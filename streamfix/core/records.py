@@ -77,6 +77,8 @@ class Pattern(msgspec.Struct, frozen=True, kw_only=True):
     outcomes: dict[str, list[float]] | UnsetType = UNSET
     """Per merged fix id: ``[merged_at, before, after]`` occurrences
     (see :mod:`streamfix.core.effectiveness`)."""
+    trace_id: str | UnsetType = UNSET
+    """Trace id of the latest occurrence folded in: a fix request it triggers carries it on."""
 
     @property
     def regression_count(self) -> int:

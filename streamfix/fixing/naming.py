@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from streamfix.core.trace import is_trace_id
 from streamfix.core.trusted import neutralise, quote_block, safe_category, safe_error_type, safe_fingerprint
 from streamfix.kafka.wire import FixRequest
 from streamfix.runtime.redaction import scrub
@@ -64,4 +65,10 @@ def commit_message(
         "Analysis (written by a model from untrusted log text; quoted, not instructions):",
         quote_block(neutralise(analysis, allowed_hosts=allowed_hosts)),
     ]
-    return scrub("\n".join(body).strip() + "\n", where="commit_message", known=known)
+    message = scrub("\n".join(body).strip() + "\n", where="commit_message", known=known)
+    return message + trace_trailer(request.trace_id)
+
+
+def trace_trailer(trace_id: str | None) -> str:
+    """The ``Trace-Id:`` git trailer (its own last paragraph) that ties a commit to the logs of its trace."""
+    return f"\nTrace-Id: {trace_id}\n" if is_trace_id(trace_id) else ""

@@ -47,6 +47,7 @@ from streamfix.fixing.redact import secrets_of
 from streamfix.fixing.repo import SourceWindow, gather_context
 from streamfix.fixing.store import MemoryStore
 from streamfix.kafka.wire import FixRequest, FixResult
+from streamfix.runtime.logs import trace
 from streamfix.runtime.metrics import FIX_SUCCESS_RATIO, FIXES, PRS_MERGED
 from streamfix.runtime.redaction import scrub, scrub_code
 from streamfix.runtime.settings import Settings
@@ -164,7 +165,7 @@ class FixService:
         """Run one request through the state machine and return its last state."""
         if not_before is not None and not_before > self._clock():
             await self._sleep(not_before - self._clock())
-        async with self._slots:
+        async with self._slots, _traced(request.trace_id):
             try:
                 return await self._handle(request)
             except (BrokerError, asyncio.CancelledError):
@@ -189,21 +190,26 @@ class FixService:
             for result in list(self.store.values()):
                 if result.status != "pr_open" or result.pr_number is None:
                     continue
-                try:
-                    state = await asyncio.to_thread(self._pulls.pr_state, result.pr_number)
-                except FixError as exc:
-                    log.warning("PR state unknown", extra={"fix_id": result.fix_id, "error": str(exc)})
-                    continue
-                if state == "open":
-                    continue
-                if state == "merged":
-                    PRS_MERGED.inc()
-                stamp: dict[str, Any] = {}
-                if state == "merged":
-                    stamp["merged_at"] = await self._merge_time(result.pr_number)
-                changed.append(await self._emit(result, state, **stamp))
+                with trace(result.trace_id):
+                    changed += await self._track_one(result, result.pr_number)
         self._update_ratio()
         return changed
+
+    async def _track_one(self, result: FixResult, number: int) -> list[FixResult]:
+        assert self._pulls is not None
+        try:
+            state = await asyncio.to_thread(self._pulls.pr_state, number)
+        except FixError as exc:
+            log.warning("PR state unknown", extra={"fix_id": result.fix_id, "error": str(exc)})
+            return []
+        if state == "open":
+            return []
+        if state == "merged":
+            PRS_MERGED.inc()
+        stamp: dict[str, Any] = {}
+        if state == "merged":
+            stamp["merged_at"] = await self._merge_time(number)
+        return [await self._emit(result, state, **stamp)]
 
     async def _merge_time(self, number: int) -> float:
         """GitHub's merge time when the adapter reports it (not later than now), else now."""
@@ -260,6 +266,7 @@ class FixService:
             trigger=request.trigger,
             model=self._model_for(request),
             strategy=strategy_for(request.fingerprint, self.settings.fix_prompt_strategies),
+            trace_id=request.trace_id,
         )
 
     async def _handle(self, request: FixRequest) -> FixResult:
@@ -498,6 +505,13 @@ class FixService:
             return await self._emit(result, "pr_failed", error=str(exc))
         return await self._emit(result, "pr_open", pr_number=ref.number, pr_url=ref.url, error="",
                                 pr_opened_at=self._clock())
+
+
+@contextlib.asynccontextmanager
+async def _traced(trace_id: str | None) -> AsyncIterator[None]:
+    """The request's trace id on every line logged while it is handled (the task's context only)."""
+    with trace(trace_id):
+        yield
 
 
 def _scrubbed(result: FixResult) -> FixResult:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from streamfix.core.trace import TRACE_ID_PATTERN
 from streamfix.kafka.wire import json_schemas
 
 _BASE = "https://streamfix.dev/schemas/changelog"
@@ -74,6 +75,8 @@ _PATTERN = {
             "description": "Occurrences per window start (Unix seconds, as a string)",
         },
         "applied": _APPLIED,
+        "trace_id": {**_STRING, "pattern": TRACE_ID_PATTERN,
+                     "description": "Trace id of the latest occurrence (optional; see FixRequest.trace_id)"},
     },
 }
 

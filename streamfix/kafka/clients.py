@@ -24,6 +24,7 @@ from aiokafka.partitioner import murmur2
 
 from streamfix.errors import BrokerError
 from streamfix.kafka import topics
+from streamfix.kafka.publish import traced_headers
 from streamfix.kafka.wire import RawBatch, WireRecord
 from streamfix.runtime.settings import Settings
 
@@ -165,6 +166,7 @@ class KafkaPublisher:
     ) -> asyncio.Future[object]:
         """Queue one record; the returned future resolves when the broker has acknowledged it."""
         value = record if isinstance(record, bytes) else record.dumps()
+        headers = traced_headers(role, key, record, headers)
         try:
             fut: asyncio.Future[object] = await self._producer.send(
                 self._names[role], value=value, key=key.encode("utf-8"), headers=headers

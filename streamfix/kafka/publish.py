@@ -24,10 +24,21 @@ from typing import Any, Protocol
 
 import orjson
 
+from streamfix.core.trace import is_trace_id, traceparent
 from streamfix.kafka.wire import RawBatch, WireRecord
 
 Headers = list[tuple[str, bytes]]
 Record = WireRecord | bytes
+TRACEPARENT = "traceparent"
+
+
+def traced_headers(role: str, key: str, record: Record, headers: Headers | None) -> Headers | None:
+    """``headers`` plus a W3C ``traceparent`` for a record that carries a trace id (the record's
+    ``trace_id`` field stays the source of truth; the header is for tools that read only headers)."""
+    trace_id = getattr(record, "trace_id", None)
+    if not is_trace_id(trace_id) or any(name == TRACEPARENT for name, _ in headers or ()):
+        return headers
+    return [*(headers or ()), (TRACEPARENT, traceparent(str(trace_id), f"{role}\x00{key}").encode())]
 
 
 class Publisher(Protocol):
@@ -79,6 +90,7 @@ class TopicPublisher(SendOnly):
         self, role: str, key: str, record: Record, headers: Headers | None = None
     ) -> asyncio.Future[Any]:
         topic = self._topics[role]
+        headers = traced_headers(role, key, record, headers)
         # the raw topic's values are bytes; the others are JSON objects encoded by the topic's codec
         value: Any
         if role == "raw":
@@ -121,6 +133,7 @@ class MemoryPublisher(SendOnly):
         if self.fail is not None:
             fut.set_exception(self.fail)
             return fut
+        headers = traced_headers(role, key, record, headers)
         partition = zlib.crc32(key.encode("utf-8")) % self.partitions
         offset = self._next.get((role, partition), 0)
         self._next[(role, partition)] = offset + 1

@@ -20,10 +20,16 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from streamfix.core.formats import Format
+from streamfix.core.trace import TRACE_ID_PATTERN
 from streamfix.errors import WireError
 from streamfix.kafka.schemas import integral_floats_as_ints, version_of
 
 SCHEMA_VERSION = 1
+
+
+def _trace_field(carried: str) -> Any:
+    return Field(None, pattern=TRACE_ID_PATTERN,
+                 description=f"Trace id (32 lowercase hex digits, W3C trace-id shape) {carried} (optional)")
 
 FixStatus = Literal[
     "pending",
@@ -105,6 +111,7 @@ class RawBatch(WireRecord):
     timestamps_ns: list[int] | None = Field(None, description="Per-line timestamps (ns), when the source has them")
     sent_at: float = Field(..., description="Unix time (s) at which the batch was published")
     auto_fix: bool = Field(False, description="Whether fix requests may be made for errors of this source")
+    trace_id: str | None = _trace_field("that starts here; when absent, derived from batch_id")
 
 
 class FrameRecord(BaseModel):
@@ -169,6 +176,7 @@ class ErrorEventRecord(WireRecord):
     archive: bool | None = Field(
         None, description="Not an occurrence: pattern `fingerprint` was found quiet for the archive period; "
                           "its owner compacts it (optional)")
+    trace_id: str | None = _trace_field("of the raw batch the event completed in")
 
 
 class FixRequest(WireRecord):
@@ -197,6 +205,7 @@ class FixRequest(WireRecord):
     create_pr: bool = True
     dry_run: bool = False
     requested_at: float
+    trace_id: str | None = _trace_field("of the occurrence that led to the request")
 
 
 class FixResult(WireRecord):
@@ -238,6 +247,7 @@ class FixResult(WireRecord):
     revert_reason: str | None = Field(None, description="Why the revert was proposed (optional)")
     candidates: list[dict[str, Any]] | None = Field(
         None, description="Every candidate fix with its checks and score, when several models were asked (optional)")
+    trace_id: str | None = _trace_field("of the fix request")
 
 
 class DeadLetter(WireRecord):

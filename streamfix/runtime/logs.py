@@ -46,7 +46,8 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
 
 
 def new_trace_id() -> str:
-    return secrets.token_hex(8)
+    """A random trace id (32 lowercase hex digits, the W3C trace-id shape)."""
+    return secrets.token_hex(16)
 
 
 def current_trace_id() -> str:

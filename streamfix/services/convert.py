@@ -15,6 +15,7 @@ import msgspec
 
 from streamfix.core.models import ErrorEvent
 from streamfix.core.records import PATTERNS, Pattern
+from streamfix.core.trace import trace_id_for
 from streamfix.kafka.wire import ErrorEventRecord, FixRequest, FrameRecord, RawBatch, SeverityName, Trigger
 
 MAX_TRACEBACK_CHARS = 16_000
@@ -38,6 +39,16 @@ def to_epoch(ts: str | None) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+def batch_trace_id(batch: RawBatch) -> str:
+    """The batch's trace id: the one its producer set, else one derived from its id (stable on redelivery)."""
+    return batch.trace_id or trace_id_for(batch.batch_id)
+
+
+def event_trace_id(record: ErrorEventRecord) -> str | None:
+    """An error record's trace id: its own, else its batch's derived one (records from older producers)."""
+    return record.trace_id or (trace_id_for(record.batch_id) if record.batch_id else None)
 
 
 def event_record(
@@ -79,6 +90,7 @@ def event_record(
         source_partition=partition,
         source_offset=offset,
         event_index=index,
+        trace_id=batch_trace_id(batch),
     )
 
 
@@ -102,6 +114,7 @@ def alias_records(
             severity=like.severity if like else "MEDIUM", fixable=like.fixable if like else False,
             stream=batch.stream, source=batch.source, batch_id=batch.batch_id, detected_at=detected_at,
             published_at=batch.sent_at, source_partition=partition, source_offset=offset, event_index=index,
+            trace_id=batch_trace_id(batch),
         ))
     return out
 
@@ -174,6 +187,8 @@ def merge_record_for(pattern: Pattern, source: str, target: str, now: float) -> 
 def pattern_of_merge(record: ErrorEventRecord) -> Pattern:
     """The pattern a merge record carries (see :func:`streamfix.core.patterns.merge_pattern`)."""
     obj = record.model_dump(exclude={"alias_of", "merged_from", "via"})
+    if obj.get("trace_id") is None:
+        obj.pop("trace_id", None)
     obj.update(fingerprint=str(record.merged_from), count=record.occurrences, windows=record.windows or {},
                services=record.services or [])
     return PATTERNS.decode(obj)

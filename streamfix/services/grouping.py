@@ -15,6 +15,7 @@ fingerprint, so each pattern has one owner). The folding itself is pure (:mod:`s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -34,8 +35,17 @@ from streamfix.core.trigger import TriggerPolicy, decide, next_attempt
 from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import ErrorEventRecord
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import log_fields, trace
 from streamfix.runtime.settings import Settings
-from streamfix.services.convert import fix_request_for, merge_record_for, pattern_of_merge, severity_of
+from streamfix.services.convert import (
+    event_trace_id,
+    fix_request_for,
+    merge_record_for,
+    pattern_of_merge,
+    severity_of,
+)
+
+log = logging.getLogger(__name__)
 
 
 class WindowCounts(Protocol):
@@ -112,12 +122,19 @@ async def group_event(
 
     With monitoring disabled (``ERROR_MONITORING_ENABLED=false``) every record but an archive request is
     consumed and counted in ``streamfix_error_events_skipped_total``, not grouped: no pattern changes and
-    no fix request, whoever produced the event.
+    no fix request, whoever produced the event. Runs under the record's trace id, so every line logged
+    for it (and a fix request it triggers) carries it.
     """
     record = ErrorEventRecord.from_obj(value)
     if not config.monitoring_enabled and not record.archive:
         metrics.ERROR_EVENTS_SKIPPED.labels(reason="monitoring_disabled").inc()
         return
+    with trace(event_trace_id(record)):
+        await _apply(record, tables, config, out, clock)
+
+
+async def _apply(record: ErrorEventRecord, tables: GroupTables, config: GroupConfig, out: Publisher,
+                 clock: Callable[[], float]) -> None:
     current = tables.pattern(record.fingerprint)
     if record.archive:
         if current is not None and due_for_archive(current, clock(), config.lifecycle):
@@ -199,6 +216,8 @@ async def _occurrence(record: ErrorEventRecord, current: Pattern | None, tables:
         tables.fix_state[fp] = FIX_STATES.to_obj(
             FixState(attempt=attempt, status="pending", updated_at=now, request_id=request.request_id))
         metrics.FIX_REQUESTS.labels(trigger=trigger, category=record.category).inc()
+        log.info("fix requested", extra=log_fields(fingerprint=fp, request_id=request.request_id,
+                                                   trigger=trigger, batch_id=record.batch_id))
     tables.put_pattern(updated)
     window_value = apply_window_count(tables.counts.current(fp), event)
     if window_value is not None:

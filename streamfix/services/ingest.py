@@ -16,6 +16,7 @@ nothing is extracted or published, and the stream's assembly state is left as it
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import tomllib
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -34,9 +35,16 @@ from streamfix.kafka.poison import undecodable
 from streamfix.kafka.publish import Publisher
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import log_fields, trace
 from streamfix.runtime.redaction import ingest_scrubber
 from streamfix.runtime.settings import Settings
-from streamfix.services.convert import alias_records, event_record, fold_by_fingerprint, render_traceback
+from streamfix.services.convert import (
+    alias_records,
+    batch_trace_id,
+    event_record,
+    fold_by_fingerprint,
+    render_traceback,
+)
 from streamfix.services.offload import run_core
 from streamfix.services.sourcestate import SourceRegistry
 
@@ -79,6 +87,8 @@ class IngestConfig:
             settings.error_monitoring_enabled,
         )
 
+
+log = logging.getLogger(__name__)
 
 Reroute = Callable[[str, int, bytes], Awaitable[None]]
 """``reroute(stream, partition, value)``: put a raw record on the partition that owns its stream."""
@@ -139,61 +149,64 @@ async def ingest_batch(
             sources.record(batch, clock())
         metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled").inc()
         return
-    if raw_partitions and reroute is not None:
-        home = stream_partition(batch.stream, raw_partitions)
-        if partition != home:  # not where a murmur2 producer puts the stream: its state lives there
-            await reroute(batch.stream, home, bytes(value))
-            metrics.BATCHES_REROUTED.inc()
+    with trace(batch_trace_id(batch)):  # every line logged for this batch carries its trace id
+        if raw_partitions and reroute is not None:
+            home = stream_partition(batch.stream, raw_partitions)
+            if partition != home:  # not where a murmur2 producer puts the stream: its state lives there
+                await reroute(batch.stream, home, bytes(value))
+                metrics.BATCHES_REROUTED.inc()
+                return
+        previous = assembly.get(batch.stream)
+        if previous is not None and (
+            (previous["partition"] == partition and previous["offset"] >= offset)
+            or seen(previous.get("batch_ids"), batch.batch_id)
+        ):
+            metrics.BATCHES_DUPLICATE.inc()
             return
-    previous = assembly.get(batch.stream)
-    if previous is not None and (
-        (previous["partition"] == partition and previous["offset"] >= offset)
-        or seen(previous.get("batch_ids"), batch.batch_id)
-    ):
-        metrics.BATCHES_DUPLICATE.inc()
-        return
-    if sources is not None:
-        sources.record(batch, clock())
+        if sources is not None:
+            sources.record(batch, clock())
 
-    async def too_long(detail: str, data: bytes) -> None:
-        await dead_letter("line_too_long", detail, partition, offset, key, data)
+        async def too_long(detail: str, data: bytes) -> None:
+            await dead_letter("line_too_long", detail, partition, offset, key, data)
 
-    lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
-    result = await run_core(
-        process,
-        lines,
-        previous["state"] if previous else None,
-        config=config.pipeline,
-        now=batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick"),
-        quiet_seconds=config.quiet_seconds,
-    )
-    detected_at = clock()
-    records = [
-        event_record(found, batch=batch, partition=partition, offset=offset, index=index,
-                     occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
-        for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
-    ]
-    records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
-                             detected_at=detected_at)
-    pending = []
-    for record in records:
-        pending.append(await out.send("errors", record.fingerprint, record))
-        if record.alias_of is None:
-            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
-                record.occurrences
-            )
-    # The events must be on the broker before the marker that says "batch applied" can be.
-    # A crash in between redelivers the batch; the group agent drops the repeated events.
-    if pending:
-        await asyncio.gather(*pending)
-    batch_ids = previous.get("batch_ids") if previous else None
-    if batch.source != "tick":
-        batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, config.dedupe)
-    assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
-                              "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source,
-                              "batch_ids": batch_ids}
-    metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
-    metrics.BATCHES_INGESTED.inc()
+        lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
+        result = await run_core(
+            process,
+            lines,
+            previous["state"] if previous else None,
+            config=config.pipeline,
+            now=batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick"),
+            quiet_seconds=config.quiet_seconds,
+        )
+        detected_at = clock()
+        records = [
+            event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                         occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
+            for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
+        ]
+        records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
+                                 detected_at=detected_at)
+        pending = []
+        for record in records:
+            pending.append(await out.send("errors", record.fingerprint, record))
+            if record.alias_of is None:
+                metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
+                    record.occurrences
+                )
+        # The events must be on the broker before the marker that says "batch applied" can be.
+        # A crash in between redelivers the batch; the group agent drops the repeated events.
+        if pending:
+            await asyncio.gather(*pending)
+        batch_ids = previous.get("batch_ids") if previous else None
+        if batch.source != "tick":
+            batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, config.dedupe)
+        assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
+                                  "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source,
+                                  "batch_ids": batch_ids}
+        metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
+        metrics.BATCHES_INGESTED.inc()
+        log.log(logging.INFO if records else logging.DEBUG, "raw batch applied",
+                extra=log_fields(batch_id=batch.batch_id, stream=batch.stream, events=len(records)))
 
 
 def quiet_ticks(assembly: MutableMapping[str, Any], now: float, idle_seconds: float) -> list[RawBatch]:

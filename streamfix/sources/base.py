@@ -31,9 +31,11 @@ from typing import Any, Protocol
 
 from streamfix.core.cursor import Cursor
 from streamfix.core.formats import Format
+from streamfix.core.trace import trace_id_for
 from streamfix.errors import BrokerError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
+from streamfix.runtime.logs import trace
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -242,12 +244,14 @@ class BatchPipeline:
     def _batch(self, stream: str, buf: _Buffer, now: float) -> RawBatch:
         seq = self._seq.get(stream, 0)
         self._seq[stream] = seq + 1
+        batch_id = (
+            self._batch_id(stream, buf.lines, buf.timestamps)
+            if self._batch_id is not None
+            else f"{self._run_id}:{seq}:{stream}"[:256]
+        )
         return RawBatch(
-            batch_id=(
-                self._batch_id(stream, buf.lines, buf.timestamps)
-                if self._batch_id is not None
-                else f"{self._run_id}:{seq}:{stream}"[:256]
-            ),
+            batch_id=batch_id,
+            trace_id=trace_id_for(batch_id),  # a trace starts at each batch
             source=self.source,
             stream=stream,
             seq=seq,
@@ -303,10 +307,11 @@ class BatchPipeline:
             except Exception as exc:
                 if attempt >= SEND_ATTEMPTS:
                     raise BrokerError(f"batch {batch.batch_id} not acknowledged: {exc}") from exc
-                log.warning(
-                    "resending batch",
-                    extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
-                )
+                with trace(batch.trace_id):
+                    log.warning(
+                        "resending batch",
+                        extra={"batch_id": batch.batch_id, "attempt": attempt, "error": str(exc)},
+                    )
                 attempt += 1
                 fut = await self._sender.send_batch(batch)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamfix.core.trace import trace_id_for
 from streamfix.kafka.clients import Publisher, ensure_topics
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
@@ -51,9 +52,10 @@ def batches(
 
 def _batch(chunk: list[str], seq: int, run: str, stream: str, source: str, labels: dict[str, str],
            fmt: str, auto_fix: bool) -> RawBatch:
+    batch_id = f"{source}:{run}:{seq}"
     return RawBatch(
-        batch_id=f"{source}:{run}:{seq}", source=source, stream=stream, seq=seq, labels=labels,
-        format=fmt, lines=chunk, sent_at=time.time(), auto_fix=auto_fix,
+        batch_id=batch_id, trace_id=trace_id_for(batch_id), source=source, stream=stream, seq=seq,
+        labels=labels, format=fmt, lines=chunk, sent_at=time.time(), auto_fix=auto_fix,
     )
 
 

@@ -2,8 +2,9 @@
 
 Covers ``type`` (object, array, string, integer, number, boolean, null), ``enum``, ``anyOf``, local
 ``$ref`` into ``$defs``, ``properties``/``required``/``additionalProperties``, ``items``,
-``minLength``/``maxLength`` and ``minimum``/``maximum``. An unknown keyword is an error, so a schema
-that grows a rule this generator does not know fails loudly instead of being under-tested.
+``minLength``/``maxLength``, ``pattern`` (anchored) and ``minimum``/``maximum``. An unknown keyword is
+an error, so a schema that grows a rule this generator does not know fails loudly instead of being
+under-tested.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ KNOWN = {
     "maximum",
     "minLength",
     "minimum",
+    "pattern",
     "properties",
     "required",
     "title",
@@ -52,6 +54,8 @@ def from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None) -> s
         return st.none()
     if kind == "boolean":
         return st.booleans()
+    if kind == "string" and "pattern" in schema:
+        return st.from_regex(schema["pattern"], fullmatch=True)
     if kind == "string":
         return st.text(
             st.characters(codec="utf-8"),
