@@ -13,15 +13,16 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import BinaryIO
 
 from streamfix.core.cursor import Cursor
 from streamfix.core.formats import stream_key
-from streamfix.sources.base import BatchPipeline, Digests, Format
+from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, Digests, Format
 
 log = logging.getLogger(__name__)
 
+PublishedAfter = Callable[[dict[str, Cursor]], Awaitable[dict[str, int]]]
 READ_SIZE = 1 << 20
 MAX_LINES_PER_POLL = 20_000  # a big backlog is read over several steps, so memory stays bounded
 MAX_PARTIAL = 4 * 1024 * 1024  # a "line" longer than this is cut and published in pieces
@@ -30,14 +31,17 @@ MAX_PARTIAL = 4 * 1024 * 1024  # a "line" longer than this is cut and published 
 class FileFollower:
     """Follows one path across rotation and truncation. Call :meth:`poll` repeatedly."""
 
-    def __init__(self, path: str, *, from_start: bool = True, resume: tuple[int, ...] = ()) -> None:
+    def __init__(self, path: str, *, from_start: bool = True, resume: tuple[int, ...] = (),
+                 skip_lines: int = 0) -> None:
         self.path = path
         self._resume = resume
+        self._skip = skip_lines  # complete lines after ``resume`` that were already published
         self._fh: BinaryIO | None = None
         self._inode: tuple[int, int] | None = None
         self._offset = 0
         self._partial = b""
         self._from_start = from_start
+        self.skipping = 0  # lines still to drop: set when the resume position holds (same file)
         self.rotations = 0
         self.truncations = 0
         self.max_lines = MAX_LINES_PER_POLL
@@ -59,6 +63,7 @@ class FileFollower:
         if len(self._resume) == 3:
             if self._resume[:2] == self._inode and st.st_size >= self._resume[2]:
                 self._offset = self._resume[2]
+                self.skipping = self._skip
             else:
                 log.warning("file replaced or truncated while not watched; reading it from the start",
                             extra={"path": self.path})
@@ -94,6 +99,14 @@ class FileFollower:
 
     def poll(self) -> list[str]:
         """One step: the complete new lines (without line endings) since the previous step."""
+        lines = self._poll()
+        if self.skipping and lines:
+            dropped = min(self.skipping, len(lines))
+            self.skipping -= dropped
+            lines = lines[dropped:]
+        return lines
+
+    def _poll(self) -> list[str]:
         if self._fh is None and not self._open():
             return []
         raw = self._read_all(self.max_lines)
@@ -129,27 +142,29 @@ def cursor_key(path: str) -> str:
 
 
 async def follow_files(pipeline: BatchPipeline, paths: Sequence[str], *, interval: float = 0.25,
-                       from_start: bool = True, cursors: dict[str, Cursor] | None = None) -> None:
+                       from_start: bool = True, cursors: dict[str, Cursor] | None = None,
+                       published: dict[str, int] | None = None) -> None:
     """Follow ``paths`` until cancelled; stream key ``file/<path>``.
 
     With ``cursors`` (by :func:`cursor_key`), each file resumes after the last line published
-    before, if it is still the same file (device and inode) and not shorter.
+    before, if it is still the same file (device and inode) and not shorter; ``published`` gives, per
+    key, the lines found on the raw topic after that cursor (a hard kill), which are not sent again.
     """
-    known = cursors or {}
-    followers = [
-        FileFollower(
-            p, from_start=from_start, resume=known[cursor_key(p)].position if cursor_key(p) in known else ()
-        )
-        for p in paths
-    ]
+    known, after = cursors or {}, published or {}
+    followers = []
+    for p in paths:
+        key = cursor_key(p)
+        resume = known[key].position if key in known else ()
+        followers.append(FileFollower(p, from_start=from_start, resume=resume, skip_lines=after.get(key, 0)))
     try:
         while True:
             busy = False
             for follower in followers:
                 lines = follower.poll()
                 busy = busy or bool(lines)
-                stream, labels = stream_key("file", path=follower.path), {"path": follower.path}
                 key = cursor_key(follower.path)
+                stream = stream_key("file", path=follower.path)
+                labels = {"path": follower.path, CURSOR_LABEL: key}
                 for line in lines:
                     if pipeline.add(stream, labels, line):
                         await pipeline.flush()  # the cursor set below waits for the next flush
@@ -214,11 +229,14 @@ class FileSource(StopOnDemand):
     """Files followed like ``tail -F`` (:func:`follow_files`); one cursor (a file position) per path."""
 
     kind = "file"
-    digests: Digests | None = None  # a position is exact: nothing to find again on the raw topic
+    digests: Digests | None = None  # a position is exact; lines after it are counted instead
 
     def __init__(self, paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True,
-                 fmt: Format = "auto") -> None:
+                 fmt: Format = "auto", published_after: PublishedAfter | None = None) -> None:
+        """``published_after(cursors)``: lines each key published after its cursor (see
+        :func:`streamfix.sources.cursors.lines_published_after`), asked once before following."""
         self.paths = list(paths)
+        self.published_after = published_after
         self.interval = interval
         self.from_start = from_start
         self.fmt: Format = fmt
@@ -236,8 +254,9 @@ class FileSource(StopOnDemand):
 
     async def run(self, pipeline: BatchPipeline) -> int:
         self._started()
+        published = await self.published_after(self.cursors) if self.published_after and self.cursors else {}
         await follow_files(pipeline, self.paths, interval=self.interval, from_start=self.from_start,
-                           cursors=self.cursors)
+                           cursors=self.cursors, published=published)
         return 0  # not reached: follows until cancelled
 
 

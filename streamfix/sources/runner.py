@@ -9,6 +9,7 @@ way out flushes its last batch and writes its cursors.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from streamfix.runtime.settings import Settings
 from streamfix.runtime.shiplogs import auth_headers
 from streamfix.sources import railway
 from streamfix.sources.base import BatchPipeline, Digests, Format, Source
-from streamfix.sources.cursors import CursorStore, load_cursors, recover
+from streamfix.sources.cursors import CursorStore, lines_published_after, load_cursors, recover
 from streamfix.sources.files import FileSource, StdinSource
 from streamfix.sources.loki import LokiPoller, LokiTarget, line_digests, make_client
 from streamfix.sources.loki import stream_key as loki_stream_key
@@ -197,7 +198,8 @@ async def watch_files(
     auto_fix: bool = False,
     fmt: Format = "auto",
 ) -> None:
-    source = FileSource(paths, interval=interval, from_start=from_start, fmt=fmt)
+    source = FileSource(paths, interval=interval, from_start=from_start, fmt=fmt,
+                        published_after=functools.partial(lines_published_after, settings))
     await run_source(settings, source, auto_fix=auto_fix)
 
 

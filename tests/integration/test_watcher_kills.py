@@ -1,6 +1,6 @@
 """A watcher SIGKILLed again and again while a log with hundreds of tracebacks is written: every
-traceback stays whole (never cut in two by the outages), and (known wrong for the file watcher) is
-counted exactly once."""
+traceback stays whole (never cut in two by the outages) and is counted exactly once (a restarted
+file watcher skips the lines it published after its last cursor, counted on the raw topic)."""
 
 from __future__ import annotations
 
@@ -158,12 +158,6 @@ def test_ten_watcher_kills_keep_every_traceback_whole(kafka_settings: Settings, 
     assert all(got[kind] >= n for kind, n in expected.items())  # nothing lost
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known wrong: the file watcher publishes again, after a hard kill, the lines "
-    "it had published but not yet saved its cursor for (Railway and Loki "
-    "watchers recover them from the raw topic; files do not)",
-)
 def test_ten_watcher_kills_count_every_traceback_once(kafka_settings: Settings, tmp_path: Path) -> None:
     got, expected, _ = scenario(kafka_settings, tmp_path, TRACEBACKS, KILLS)
     assert got == expected

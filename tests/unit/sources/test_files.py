@@ -8,6 +8,8 @@ import io
 import os
 from pathlib import Path
 
+import pytest
+
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import BatchPipeline
 from streamfix.sources.cursors import MemoryCursorStore
@@ -143,3 +145,35 @@ def test_a_backlog_is_read_in_bounded_steps(tmp_path: Path) -> None:
     assert [len(s) for s in steps] == [30, 30, 30, 10, 0]
     assert [line for s in steps for line in s] == [f"{i:03d}" for i in range(100)]
     f.close()
+
+
+@pytest.mark.parametrize(
+    ("same_file", "skip", "expected"),
+    [
+        pytest.param(True, 0, ["c", "d", "e"], id="resume-after-the-cursor"),
+        pytest.param(True, 2, ["e"], id="lines-published-after-the-cursor-are-not-sent-again"),
+        pytest.param(True, 5, [], id="more-published-than-written-yet"),
+        pytest.param(False, 2, ["a", "b", "c", "d", "e"], id="replaced-file-is-read-whole-no-skip"),
+    ],
+)
+def test_resume_skips_lines_published_after_the_cursor(
+    tmp_path: Path, same_file: bool, skip: int, expected: list[str]
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("a\nb\n")
+    first = FileFollower(str(log))
+    assert first.poll() == ["a", "b"]
+    cursor = first.position
+    first.close()
+    if same_file:
+        with log.open("a") as fh:
+            fh.write("c\nd\ne\n")
+    else:  # a new file (another inode) moved over the path, as log rotation does
+        new = tmp_path / "app.log.new"
+        new.write_text("a\nb\nc\nd\ne\n")
+        os.replace(new, log)
+    again = FileFollower(str(log), resume=cursor, skip_lines=skip)
+    got = []
+    for _ in range(3):
+        got += again.poll()
+    assert got == expected
