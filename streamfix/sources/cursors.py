@@ -8,7 +8,7 @@ reading the single partition from the beginning to its end offset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,47 @@ class Resume:
     _first: tuple[int, str] | None = None
 
 
+RecordVisitor = Callable[[bytes, int, int], None]
+"""``visit(value, partition, offset)`` for each raw record read back."""
+
+
+async def read_back(settings: Settings, cursors: Mapping[str, Cursor | None], visit: RecordVisitor) -> None:
+    """Read each raw partition from just after the lowest offset stored with ``cursors`` (the last
+    :data:`TAIL_RECORDS` records where one of them has none) to its end, calling ``visit`` on every
+    record: what the watchers of those cursors may have published after writing them (a hard kill)."""
+    name = topics.RAW.name(settings)
+    consumer = new_consumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    try:
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        ends: dict[Any, int] = await consumer.end_offsets(tps) if tps else {}
+        remaining = set()
+        for tp in tps:
+            known = [c.offsets.get(tp.partition) if c else None for c in cursors.values()]
+            if known and all(o is not None for o in known):
+                start = min(o for o in known if o is not None) + 1
+            else:
+                start = max(0, ends[tp] - TAIL_RECORDS)
+            if start < ends[tp]:
+                consumer.seek(tp, start)
+                remaining.add(tp)
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for rec in records:
+                    if rec.offset < ends[tp] and rec.value is not None:
+                        visit(rec.value, tp.partition, rec.offset)
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read back {name}: {exc}") from exc
+    finally:
+        await consumer.stop()
+
+
 async def recover(
     settings: Settings, wanted: dict[str, Cursor | None], digests: Digests
 ) -> dict[str, Resume]:
@@ -121,38 +162,8 @@ async def recover(
     so a hole (a batch lost with the process while a later one made it) is filled, not skipped.
     A key without a stored cursor resumes from the first line found for it.
     """
-    name = topics.RAW.name(settings)
     out = {key: Resume(cursor.copy() if cursor else Cursor()) for key, cursor in wanted.items()}
-    consumer = new_consumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    try:
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps) if tps else {}
-        remaining = set()
-        for tp in tps:
-            known = [c.offsets.get(tp.partition) if c else None for c in wanted.values()]
-            if known and all(o is not None for o in known):
-                start = min(o for o in known if o is not None) + 1
-            else:
-                start = max(0, ends[tp] - TAIL_RECORDS)
-            if start < ends[tp]:
-                consumer.seek(tp, start)
-                remaining.add(tp)
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for rec in records:
-                    if rec.offset < ends[tp]:
-                        _apply(rec.value, out, digests)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read back {name}: {exc}") from exc
-    finally:
-        await consumer.stop()
+    await read_back(settings, wanted, lambda value, _partition, _offset: _apply(value, out, digests))
     for key, resume in out.items():
         if resume.skip:
             if not resume.cursor.ts_ns and resume._first is not None:
@@ -167,40 +178,11 @@ async def lines_published_after(settings: Settings, cursors: dict[str, Cursor]) 
 
     For sources that publish a key's lines in order to one partition with an idempotent producer (the
     file watcher: one stream per file), these are the lines that follow the cursor's position, so
-    skipping that many on restart publishes each line once. Reads each raw partition from just after
-    the offset stored with the cursors to its end and counts the lines of batches labelled with a key.
+    skipping that many on restart publishes each line once (:func:`read_back`).
     """
-    name = topics.RAW.name(settings)
     counts = dict.fromkeys(cursors, 0)
-    consumer = new_consumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    try:
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps) if tps else {}
-        remaining = set()
-        for tp in tps:
-            known = [c.offsets.get(tp.partition) for c in cursors.values()]
-            start = min((o for o in known if o is not None), default=None)
-            if start is None:
-                continue  # no cursor names this partition: none of these keys published to it
-            if start + 1 < ends[tp]:
-                consumer.seek(tp, start + 1)
-                remaining.add(tp)
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for rec in records:
-                    if rec.offset < ends[tp] and rec.value is not None:
-                        _count_lines(rec.value, tp.partition, rec.offset, cursors, counts)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read back {name}: {exc}") from exc
-    finally:
-        await consumer.stop()
+    await read_back(settings, cursors, lambda value, partition, offset: _count_lines(
+        value, partition, offset, cursors, counts))
     for key, n in counts.items():
         if n:
             log.warning("lines published after the last cursor were found; they will not be sent again",
@@ -219,7 +201,7 @@ def _count_lines(value: bytes, partition: int, offset: int, cursors: dict[str, C
     if cursor is None:
         return
     stored = cursor.offsets.get(partition)
-    if stored is None or offset > stored:
+    if stored is not None and offset > stored:  # the key's stream is on a partition its cursor names
         counts[key] += len(batch.lines)
 
 

@@ -30,11 +30,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
-from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
 
 from streamfix.core.cursor import Backoff, Cursor, format_ts_ns
 from streamfix.core.railway_history import (
@@ -46,14 +43,12 @@ from streamfix.core.railway_history import (
     plan_windows,
     split_window,
 )
-from streamfix.errors import BrokerError, SourceError, WireError
-from streamfix.kafka import topics
-from streamfix.kafka.clients import new_consumer
+from streamfix.errors import SourceError, WireError
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime import metrics
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL, BatchPipeline, count_dropped
-from streamfix.sources.cursors import TAIL_RECORDS
+from streamfix.sources.cursors import read_back
 from streamfix.sources.railway_cli import RunResult, SpawnLimiter, collect, resolve_command, run_cli
 
 __all__ = ["Plan", "RailwayOptions", "RailwayWatcher", "SpawnLimiter", "prepare", "recover_counts",
@@ -414,38 +409,9 @@ async def recover_counts(settings: Settings, cursors: dict[str, Cursor | None]) 
     counts, per cursor key, the lines of batches labelled with that key that lie after the offset
     stored with that key's cursor -- so two copies of one line in two batches count as two.
     """
-    name = topics.RAW.name(settings)
     out: dict[str, Counter[tuple[int, str]]] = {key: Counter() for key in cursors}
-    consumer = new_consumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None)
-    try:
-        await consumer.start()
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps)
-        remaining = set()
-        for tp in tps:
-            known = [c.offsets.get(tp.partition) if c else None for c in cursors.values()]
-            if known and all(o is not None for o in known):
-                start = min(o for o in known if o is not None) + 1
-            else:
-                start = max(0, ends[tp] - TAIL_RECORDS)
-            if start < ends[tp]:
-                consumer.seek(tp, start)
-                remaining.add(tp)
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for rec in records:
-                    if rec.offset < ends[tp] and rec.value is not None:
-                        _count(rec.value, tp.partition, rec.offset, cursors, out)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read back {name}: {exc}") from exc
-    finally:
-        await consumer.stop()
+    await read_back(settings, cursors, lambda value, partition, offset: _count(
+        value, partition, offset, cursors, out))
     for key, counts in out.items():
         if counts:
             log.warning("lines published after the last cursor were found; they will not be sent again",
