@@ -298,10 +298,22 @@ def test_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
     )
 
 
-async def test_no_secret_of_the_corpus_reaches_any_channel(tmp_path: Path, fake: FakeAlertServices) -> None:
-    from tests.unit.fixing.secrets_corpus import lines
+def _corpus(name: str) -> list[tuple[str, str, str]]:
+    """``(kind, log line, secret value)``: the redaction corpus, or the safe fixer's red-team draw."""
+    if name == "redaction":
+        from tests.unit.fixing.secrets_corpus import lines
 
-    corpus = lines()
+        return list(lines())
+    from tests.unit.fixing.redteam_corpora import secrets
+
+    return list(secrets(1))
+
+
+@pytest.mark.parametrize("name", ["redaction", "redteam"])
+async def test_no_secret_of_the_corpus_reaches_any_channel(
+    tmp_path: Path, fake: FakeAlertServices, name: str
+) -> None:
+    corpus = _corpus(name)
     store, clock = DeliveryStore(tmp_path / "a.sqlite"), Clock()
     d = deliverer(store, fake, clock, digest_threshold=1000, rate_per_minute=60000.0)
     for n, (_, line, _) in enumerate(corpus):
