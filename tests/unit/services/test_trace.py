@@ -119,7 +119,7 @@ async def test_the_events_of_a_batch_carry_its_trace_id_and_redelivery_keeps_it(
 
 async def test_the_fix_request_carries_the_trace_of_the_occurrence_that_triggered_it() -> None:
     out = json_log()
-    w = Worker(auto_fix_enabled=True, fix_threshold_count=2)
+    w = Worker(auto_fix_enabled=True, fix_threshold_count=2, fixable_categories="internal_error")
     traces = [new_trace_id() for _ in range(3)]
     for seq, trace_id in enumerate(traces, 1):
         await w.ingest(raw([*traceback(0), *calm(5)], seq=seq, trace_id=trace_id), seq)
