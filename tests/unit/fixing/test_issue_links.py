@@ -121,3 +121,10 @@ async def test_rate_limited_search_still_opens_the_pr(
     body = await fix_with_issues(sample_repo, fake_claude, fake_github, tmp_path)
     assert "Fixes #" not in body and "Related:" not in body
     assert searches(fake_github)
+
+
+def test_search_422_links_nothing(fake_github: FakeGitHub) -> None:
+    fake_github.add_issue("Crash", f"pattern {FINGERPRINT}")
+    gone = GitHubPulls(fake_github.base_url, fake_github.token, "acme/gone", seconds_between_requests=0)
+    assert gone.find_issues(SIG, labels=["prod-errors"]) == IssueLinks()
+    assert len(searches(fake_github)) == 1
