@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from github import Auth, Github, GithubException
 
+from streamfix.core.issuelink import ErrorSignature, IssueCandidate, IssueLinks, match_issues, search_terms
 from streamfix.core.trace import is_trace_id
 from streamfix.core.trusted import (
     fence,
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 PullState = Literal["open", "merged", "closed"]
 MAX_TRACEBACK_CHARS = 6000
+ISSUES_PER_QUERY = 50
+MAX_ISSUE_LABELS = 5
+NO_ISSUES = IssueLinks()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ def pr_body(
     explanation: str,
     confidence: float,
     changed_lines: int,
-    issue_number: int | None = None,
+    issues: IssueLinks = NO_ISSUES,
     known: Iterable[str] = (),
     allowed_hosts: Iterable[str] = (),
 ) -> str:
@@ -117,8 +121,11 @@ def pr_body(
         f"{int(changed_lines)} changed lines. "
         "Please review carefully; this pull request is never merged automatically.",
     ]
-    if issue_number is not None:
-        lines += ["", f"Fixes #{int(issue_number)}"]  # found through the GitHub API, not from text
+    # issue numbers come from the GitHub API (ints), never from issue or log text
+    if issues.exact:
+        lines += ["", ", ".join(f"Fixes #{int(n)}" for n in issues.exact)]
+    if issues.related:
+        lines += ["", "Related: " + ", ".join(f"#{int(n)}" for n in issues.related)]
     return scrub("\n".join(lines), where="pr_body", known=known)
 
 
@@ -144,6 +151,14 @@ class GitHubPulls:
             seconds_between_writes=seconds_between_writes,
         )
         self._repo_name = repo_name
+        # issue lookups are best effort: no retries, so a rate limit never makes a fix wait for its reset
+        self._lookup = Github(
+            base_url=api_url.rstrip("/"),
+            auth=Auth.Token(token),
+            timeout=timeout,
+            retry=None,
+            seconds_between_requests=seconds_between_requests,
+        )
         self._head_owner = head_owner  # owner of the fork the branch was pushed to (None: same repo)
         self._repo: Any = None
 
@@ -154,6 +169,7 @@ class GitHubPulls:
 
     def close(self) -> None:
         self._gh.close()
+        self._lookup.close()
 
     def _find_open(self, branch: str, base: str) -> Any | None:
         repo = self._get_repo()
@@ -218,15 +234,55 @@ class GitHubPulls:
             raise FixError(f"GitHub pull request #{number} lookup failed: HTTP {exc.status}") from None
         return str(sha) if sha else None
 
-    def find_issue(self, fingerprint: str) -> int | None:
-        """An open issue (not a PR) whose title or body mentions the fingerprint, newest first."""
+    def find_issues(self, signature: ErrorSignature, *, labels: Sequence[str] = ()) -> IssueLinks:
+        """Open issues to link: found with the search API (pattern id, error type and location) and,
+        for each configured label, the repository's open issues carrying it; matched by
+        :func:`~streamfix.core.issuelink.match_issues`. Any GitHub error links nothing (logged)."""
+        candidates: list[IssueCandidate] = []
         try:
-            issues = self._get_repo().get_issues(state="open", sort="created", direction="desc")
-            for seen, issue in enumerate(issues):
-                if seen >= 100:
-                    break
-                if issue.pull_request is None and fingerprint in f"{issue.title}\n{issue.body or ''}":
-                    return int(issue.number)
-        except GithubException as exc:
-            log.warning("issue lookup failed", extra={"status": exc.status})
-        return None
+            for terms in search_terms(signature):
+                query = " ".join(f'"{term}"' for term in terms) + f" repo:{self._repo_name} is:issue is:open"
+                data = self._get_json("/search/issues", {"q": query, "per_page": ISSUES_PER_QUERY})
+                items = data.get("items") if isinstance(data, dict) else None
+                candidates += _candidates(items)
+            for label in list(dict.fromkeys(labels))[:MAX_ISSUE_LABELS]:
+                data = self._get_json(
+                    f"/repos/{self._repo_name}/issues",
+                    {"state": "open", "labels": label, "per_page": ISSUES_PER_QUERY},
+                )
+                candidates += _candidates(data)
+        except (GithubException, OSError, ValueError) as exc:
+            status = exc.status if isinstance(exc, GithubException) else type(exc).__name__
+            log.warning("issue lookup failed: no issue linked", extra={"status": status})
+            return IssueLinks()
+        return match_issues(candidates, signature, labels=labels)
+
+    def _get_json(self, url: str, parameters: dict[str, Any]) -> Any:
+        """One page of a GET, as GitHub's JSON (read raw: an issue object that PyGithub builds from a
+        list would fetch itself again to answer ``pull_request``, one request per issue)."""
+        _headers, data = self._lookup.requester.requestJsonAndCheck("GET", url, parameters=parameters)
+        return data
+
+
+def _candidates(items: Any) -> list[IssueCandidate]:
+    """Issue objects of GitHub's JSON as candidates; anything malformed is skipped."""
+    out: list[IssueCandidate] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("number"), int):
+            continue
+        labels = item.get("labels")
+        title, body = item.get("title"), item.get("body")
+        out.append(
+            IssueCandidate(
+                number=item["number"],
+                title=title if isinstance(title, str) else "",
+                body=body if isinstance(body, str) else "",
+                labels=tuple(
+                    str(label.get("name")) if isinstance(label, dict) else str(label)
+                    for label in (labels if isinstance(labels, list) else [])
+                ),
+                state=str(item.get("state") or ""),
+                is_pull_request=item.get("pull_request") is not None,
+            )
+        )
+    return out

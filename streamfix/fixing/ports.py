@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from streamfix.core.issuelink import ErrorSignature, IssueLinks
 from streamfix.fixing.claude import Analysis
 from streamfix.fixing.github import PullRef, PullState
 from streamfix.kafka.wire import FixRequest, FixResult
@@ -51,7 +52,7 @@ class PullsPort(Protocol):
         self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str], draft: bool
     ) -> PullRef: ...
     def pr_state(self, number: int) -> PullState: ...
-    def find_issue(self, fingerprint: str) -> int | None: ...
+    def find_issues(self, signature: ErrorSignature, *, labels: Sequence[str] = ()) -> IssueLinks: ...
 
 
 def not_before_of(headers: Any) -> float | None:

@@ -26,13 +26,14 @@ from typing import Any, cast
 
 from streamfix.core.editpolicy import EditContext
 from streamfix.core.effectiveness import arm_for
+from streamfix.core.issuelink import ErrorSignature
 from streamfix.core.strategies import apply_strategy, strategy_for
 from streamfix.errors import BrokerError, FixError, WireError
 from streamfix.fixing import apply, candidates
 from streamfix.fixing.budget import Budget
 from streamfix.fixing.claude import Analysis, AnalysisFailed, ClaudeAnalyzer, ClaudeUnavailable, build_prompt
 from streamfix.fixing.github import GitHubPulls, pr_body, pr_labels, pr_title
-from streamfix.fixing.naming import branch_name, commit_message, fix_id
+from streamfix.fixing.naming import branch_name, commit_message, fix_id, short_id
 from streamfix.fixing.policy import edit_context, edit_policy
 from streamfix.fixing.ports import (
     Analyzer,
@@ -476,7 +477,17 @@ class FixService:
         assert self._pulls is not None
         pulls = self._pulls
         try:
-            issue = await asyncio.to_thread(pulls.find_issue, request.fingerprint)
+            signature = ErrorSignature(
+                fingerprint=request.fingerprint,
+                pattern_id=short_id(request.fingerprint),
+                error_type=request.error_type,
+                file=request.file,
+                line=request.line,
+                function=request.function,
+            )
+            issues = await asyncio.to_thread(
+                lambda: pulls.find_issues(signature, labels=self.settings.fix_issue_labels)
+            )
             known = secrets_of(request)
             body = pr_body(
                 request,
@@ -484,7 +495,7 @@ class FixService:
                 explanation=analysis.explanation,
                 confidence=analysis.confidence,
                 changed_lines=changed_lines,
-                issue_number=issue,
+                issues=issues,
                 known=known,
             )
             if result.candidates:

@@ -179,9 +179,13 @@ class Settings(BaseSettings):
     fix_test_timeout_seconds: float = Field(300.0, gt=0, description="Time limit of one candidate's test run (s)")
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
+    fix_issue_labels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Issue labels (comma-separated): open issues carrying one are listed "
+                                          "as related in the fix pull request")
 
     @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_allowed_paths", "fix_allow_sensitive_paths",
-                     "fix_models", "fix_candidate_models", "fix_prompt_strategies", mode="before")
+                     "fix_models", "fix_candidate_models", "fix_prompt_strategies", "fix_issue_labels",
+                     mode="before")
     @classmethod
     def _split_fix_lists(cls, value: Any) -> Any:
         if isinstance(value, str):

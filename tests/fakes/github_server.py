@@ -3,22 +3,30 @@
 It serves one repository: the repo itself, git refs (read from a real bare remote when one is given,
 so a pull request can only be opened for a branch that was really pushed), pulls (list with
 ``state``/``head``/``base`` filters, create with 422 "A pull request already exists", get with merge
-state, merge/close driven by the test), issue labels, issue comments, and issues. Every URL in its
-answers points back to itself, as PyGithub requires. Requests are recorded in ``calls``.
+state, merge/close driven by the test), issue labels, issue comments, issues (list with ``state`` and
+``labels``, comma-separated, all required; pull requests are listed too, with a ``pull_request`` key, as
+GitHub does), and issue search (``GET /search/issues``: ``{"total_count", "incomplete_results",
+"items"}``; qualifiers ``repo:``, ``is:issue``/``is:pull-request``, ``is:open``/``is:closed``,
+``state:``, ``label:``; other terms must all appear in the title or body, case-insensitively; paged by
+``per_page``/``page`` with a ``Link`` header). ``search_rate_limited`` makes search answer GitHub's
+403 rate-limit error. Every URL in its answers points back to itself, as PyGithub requires. Requests
+are recorded in ``calls``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from tests.fakes.local_http import LocalHTTPServer
 
@@ -47,6 +55,11 @@ class Issue:
     title: str
     body: str
     state: str = "open"
+    labels: list[str] = field(default_factory=list)
+
+
+_SEARCH_TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
+_QUALIFIERS = frozenset({"repo", "is", "state", "label", "type", "in"})
 
 
 class FakeGitHub(LocalHTTPServer):
@@ -60,6 +73,7 @@ class FakeGitHub(LocalHTTPServer):
         self.calls: list[tuple[str, str, Any]] = []
         self.lock = threading.Lock()
         self._next_number = 1
+        self.search_rate_limited = False
         self._serve(self._handler())
 
     @property
@@ -67,10 +81,12 @@ class FakeGitHub(LocalHTTPServer):
         return f"{self.owner}/{self.repo}"
 
     # --- test controls -----------------------------------------------------------------------------
-    def add_issue(self, title: str, body: str) -> int:
+    def add_issue(
+        self, title: str, body: str, *, labels: list[str] | None = None, state: str = "open"
+    ) -> int:
         with self.lock:
             number = self._take_number()
-            self.issues[number] = Issue(number, title, body)
+            self.issues[number] = Issue(number, title, body, state, list(labels or []))
             return number
 
     def merge(self, number: int, method: str | None = None) -> str | None:
@@ -184,14 +200,16 @@ class FakeGitHub(LocalHTTPServer):
                 "pull_request": {"url": f"{self._repo_url()}/pulls/{number}"},
             }
         issue = self.issues[number]
-        return {
+        return {  # a plain issue has no "pull_request" key at all
+            "id": 5000 + number,
             "number": number,
             "url": url,
+            "repository_url": self._repo_url(),
+            "html_url": f"{self.base_url}/{self.full_name}/issues/{number}",
             "title": issue.title,
             "body": issue.body,
             "state": issue.state,
-            "labels": [],
-            "pull_request": None,
+            "labels": [{"name": n, "url": f"{self._repo_url()}/labels/{n}"} for n in issue.labels],
         }
 
     def _branch_sha(self, branch: str, owner: str = "") -> str | None:
@@ -209,7 +227,72 @@ class FakeGitHub(LocalHTTPServer):
         return out.stdout.strip() or None
 
     # --- routing -----------------------------------------------------------------------------------
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+    def _search_issues(self, q: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if self.search_rate_limited:
+            return 403, {
+                "message": "API rate limit exceeded for user ID 1.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            }, {
+                "x-ratelimit-limit": "30",
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": "30",
+                "x-ratelimit-reset": str(int(time.time()) + 60),
+                "x-ratelimit-resource": "search",
+            }
+        query = q.get("q", "").strip()
+        if not query:
+            return 422, {"message": "Validation Failed",
+                         "errors": [{"resource": "Search", "field": "q", "code": "missing"}]}, {}
+        kinds: set[str] = set()
+        states: set[str] = set()
+        labels: list[str] = []
+        terms: list[str] = []
+        for qualifier, quoted, bare in _SEARCH_TOKEN.findall(query):
+            value = quoted or bare
+            key = qualifier.lower()
+            if key not in _QUALIFIERS:
+                terms.append(f"{qualifier}:{value}" if qualifier else value)
+            elif key == "repo" and value.lower() != self.full_name.lower():
+                return 422, {"message": "Validation Failed", "errors": [{
+                    "message": "The listed users and repositories cannot be searched either because the "
+                               "resources do not exist or you do not have permission to view them.",
+                    "resource": "Search", "field": "q", "code": "invalid"}]}, {}
+            elif key in ("is", "type") and value.lower() in ("issue", "pr", "pull-request"):
+                kinds.add("pr" if value.lower() != "issue" else "issue")
+            elif key in ("is", "state") and value.lower() in ("open", "closed"):
+                states.add(value.lower())
+            elif key == "label":
+                labels.append(value.lower())
+        if not kinds:
+            return 422, {"message": "Query must include 'is:issue' or 'is:pull-request'"}, {}
+        found = []
+        for number in sorted(set(self.issues) | set(self.pulls), reverse=True):
+            item = self._issue_json(number)
+            text = f"{item['title']}\n{item['body'] or ''}".lower()
+            names = {label["name"].lower() for label in item["labels"]}
+            if (
+                ("pr" if "pull_request" in item else "issue") in kinds
+                and (not states or item["state"] in states)
+                and all(label in names for label in labels)
+                and all(term.lower() in text for term in terms)
+            ):
+                found.append({**item, "score": 1.0})
+        per_page = min(int(q.get("per_page", "30")), 100)
+        page = int(q.get("page", "1"))
+        items = found[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(found):
+            headers["link"] = (
+                f'<{self.base_url}/search/issues?{urlencode({**q, "page": page + 1})}>; rel="next"'
+            )
+        return 200, {"total_count": len(found), "incomplete_results": False, "items": items}, headers
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any] | tuple[int, Any, dict[str, str]]:
+        if path == "/search/issues" and method == "GET":
+            with self.lock:
+                return self._search_issues({k: v[0] for k, v in query.items()})
         prefix = f"/repos/{self.full_name}"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
@@ -299,8 +382,13 @@ class FakeGitHub(LocalHTTPServer):
         if not parts and method == "GET":
             numbers = sorted(set(self.issues) | set(self.pulls), reverse=True)
             state = q.get("state", "open")
+            wanted = [name.strip().lower() for name in q.get("labels", "").split(",") if name.strip()]
             out = [self._issue_json(n) for n in numbers]
-            return 200, [i for i in out if state in ("all", i["state"])]
+            return 200, [
+                i for i in out
+                if state in ("all", i["state"])
+                and all(name in {label["name"].lower() for label in i["labels"]} for name in wanted)
+            ]
         if not parts[0].isdigit() or not (int(parts[0]) in self.issues or int(parts[0]) in self.pulls):
             return 404, {"message": "Not Found"}
         number = int(parts[0])
@@ -336,11 +424,15 @@ class FakeGitHub(LocalHTTPServer):
                 fake.calls.append((method, url.path, body))
                 auth = self.headers.get("authorization", "")
                 if auth not in (f"token {fake.token}", f"Bearer {fake.token}"):
-                    status, payload = 401, {"message": "Bad credentials"}
+                    status, payload, headers = 401, {"message": "Bad credentials"}, {}
                 else:
-                    status, payload = fake.route(method, url.path, parse_qs(url.query), body)
+                    answer = fake.route(method, url.path, parse_qs(url.query), body)
+                    status, payload = answer[0], answer[1]
+                    headers = answer[2] if len(answer) == 3 else {}
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json; charset=utf-8")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

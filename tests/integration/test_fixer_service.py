@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from streamfix.core.issuelink import IssueLinks
 from streamfix.runtime.metrics import REGISTRY
 from tests.fakes.anthropic_server import FakeAnthropic, tool_reply
 from tests.fakes.github_server import FakeGitHub
@@ -156,8 +157,8 @@ class CrashingPulls:
     def __init__(self, real: Any) -> None:
         self.real = real
 
-    def find_issue(self, fingerprint: str) -> int | None:
-        return None
+    def find_issues(self, signature: Any, *, labels: Any = ()) -> IssueLinks:
+        return IssueLinks()
 
     def open_pr(self, **kwargs: Any) -> Any:
         raise SimulatedCrash

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from streamfix.core.issuelink import IssueLinks
 from streamfix.errors import FixError
 from streamfix.fixing.github import GitHubPulls, pr_body
 from tests.fakes.github_server import FakeGitHub
@@ -83,17 +84,11 @@ def test_bad_token(fake_github: FakeGitHub) -> None:
         ).pr_state(1)
 
 
-def test_find_issue_by_fingerprint(fake_github: FakeGitHub) -> None:
-    fake_github.add_issue("Other", "nothing here")
-    number = fake_github.add_issue("Crash in reports", "pattern fp1:5f2c0e9a4b7d1c3e keeps firing")
-    assert pulls(fake_github).find_issue("fp1:5f2c0e9a4b7d1c3e") == number
-    assert pulls(fake_github).find_issue("fp1:none") is None
-
-
 def test_body_is_redacted_and_links_the_issue(tmp_path: Path) -> None:
     secret = "AKIA" + "IOSFODNN7EXAMPLE"
     request = make_request('  File "/app/shop/pricing.py", line 14, in f\nKeyError: ' + secret)
-    body = pr_body(request, root_cause="r", explanation="e", confidence=0.9, changed_lines=2, issue_number=7)
+    body = pr_body(request, root_cause="r", explanation="e", confidence=0.9, changed_lines=2,
+                   issues=IssueLinks(exact=(7,)))
     assert secret not in body
     assert body.rstrip().endswith("Fixes #7")
     assert "| Occurrences | 42 |" in body
