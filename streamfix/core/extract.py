@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from streamfix.core import dotnet
 from streamfix.core.assemble import (
     GO_START,
     NODE_PREAMBLE,
@@ -369,6 +370,8 @@ def _embedded_language(texts: Sequence[str], exc_text: str) -> str:
         return "rust"
     if RUBY_START.match(first):
         return "ruby"
+    if dotnet.DOTNET_START.match(first):
+        return "dotnet"
     return "node" if "    at " in exc_text else "java"
 
 
@@ -410,6 +413,8 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
             panic_at = _panic_frame(frames, panic_file, panic_line)
         elif language == "ruby":
             error_type, message, frames, chained = _ruby(texts, in_app)
+        elif language == "dotnet":
+            error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
         elif language == "python":
             error_type, message, frames, chained, missing = _python(texts, in_app)
             incomplete = incomplete or missing
@@ -428,13 +433,15 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         error_type, message, frames = _go(texts, in_app)
     elif unit.kind == "ruby":
         error_type, message, frames, chained = _ruby(texts, in_app)
+    elif unit.kind == "dotnet":
+        error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
     elif unit.kind == "rust":
         error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
         panic_at = _panic_frame(frames, panic_file, panic_line)
     else:
         error_type, message = _from_message(head.message)
         log_message = head.message
-    where = panic_at or _innermost(frames)
+    where = panic_at or (dotnet.where(frames) if language == "dotnet" else _innermost(frames))
     message = _capped(message)
     if log_message is not None:
         log_message = _capped(log_message)
@@ -446,7 +453,7 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         message=message,
         line_start=unit.line_start,
         line_end=unit.line_end,
-        file=where.file if where else None,
+        file=(where.file or None) if where else None,
         line=where.line if where else None,
         function=(where.function or None) if where else None,
         frames=frames,

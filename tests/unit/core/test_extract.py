@@ -80,7 +80,7 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {}
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.name for p in PROGRAMS])
 def test_genuine_traceback(program: Program, shape: str) -> None:
     if not program.available:
-        pytest.skip(f"{program.requires} is not installed")
+        pytest.skip(f"{program.missing} is not installed")
     if (program.name, shape) in KNOWN_WRONG:
         pytest.xfail(KNOWN_WRONG[(program.name, shape)])
     result = run_batch(SHAPES[shape](stderr_of(program)), final=True)
