@@ -44,8 +44,9 @@ RUST_MSG = "rust_msg"  # a Rust panic's message, after "thread '...' panicked at
 RUST_BT = "rust_bt"  # a Rust RUST_BACKTRACE "stack backtrace:"
 RUBY = "ruby"  # a Ruby exception: its header line, "from" lines, causes
 DOTNET_HEAD = "dotnet_head"  # after Mono's "Unhandled Exception:": the exception line is next
-DOTNET = "dotnet"  # an unhandled .NET exception: frames, inner-exception markers, Mono's repeat of it
-_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY, DOTNET})
+DOTNET_MSG = "dotnet_msg"  # after a .NET exception line: its message continues until the first frame
+DOTNET = "dotnet"  # an unhandled .NET exception's frames, inner-exception markers, Mono's repeat of it
+_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY, DOTNET_MSG, DOTNET})
 _CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK, DOTNET_HEAD})  # no exception line seen yet
 MAX_PREAMBLE = 6
 
@@ -298,7 +299,7 @@ class Assembler:
         elif RUBY_START.match(text):
             self._open(line, RUBY, "ruby", now)
         elif DOTNET_START.match(text):
-            self._open(line, DOTNET_HEAD if text.startswith("Unhandled Exception:") else DOTNET, "dotnet", now)
+            self._open(line, DOTNET_HEAD if text.startswith("Unhandled Exception:") else DOTNET_MSG, "dotnet", now)
         elif line.is_error_level and NODE_PREAMBLE.match(text):
             self._open(line, NODE_PRE, "node", now)
         elif STACK_AT.match(text) and line.is_error_level:
@@ -429,18 +430,8 @@ class Assembler:
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
-        elif state == DOTNET_HEAD:
-            if text.strip() and not _has_header(line):
-                cur.lines.append(line)
-                cur.state = DOTNET
-            else:
-                self._restart(key, line, now, out, incomplete=True)
-        elif state == DOTNET:
-            # Mono repeats the exception after "[ERROR] FATAL UNHANDLED EXCEPTION:" (a header once parsed): same event.
-            if DOTNET_REPEAT.match(text) or (not _has_header(line) and DOTNET_LINE.match(text)):
-                cur.lines.append(line)
-            else:
-                self._restart(key, line, now, out)
+        elif state in (DOTNET_HEAD, DOTNET_MSG, DOTNET):
+            self._dotnet(cur, line, now, out)
         elif state in (RUST_MSG, RUST_BT):
             self._rust(cur, line, now, out)
         else:  # STACK
@@ -449,6 +440,31 @@ class Assembler:
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
+
+    def _dotnet(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        if DOTNET_REPEAT.match(text):  # Mono's "[ERROR] FATAL UNHANDLED EXCEPTION:" repeat: the same event
+            cur.lines.append(line)
+            cur.state = DOTNET_MSG
+            cur.count = 0
+        elif _has_header(line):
+            self._restart(key, line, now, out, incomplete=cur.state == DOTNET_HEAD)
+        elif cur.state == DOTNET_HEAD:
+            if text.strip():
+                cur.lines.append(line)
+                cur.state = DOTNET_MSG
+                cur.count = 0
+            else:
+                self._restart(key, line, now, out, incomplete=True)
+        elif DOTNET_LINE.match(text):
+            cur.lines.append(line)
+            cur.state = DOTNET
+        elif cur.state == DOTNET_MSG and cur.count < MAX_CONTINUATION and not TB_START.match(text):
+            cur.lines.append(line)  # the exception message's next line ("Parameter name: key")
+            cur.count += 1
+        else:
+            self._restart(key, line, now, out)
 
     def _rust(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         key = line.stream

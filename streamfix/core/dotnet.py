@@ -47,7 +47,8 @@ DOTNET_LINE = re.compile(
     r"|\s*---> \S|.*<---\s*$|\s*$)"
 )
 _HEAD_PREFIX = re.compile(r"^(?:Unhandled exception\. |(?:\[ERROR\] )?FATAL UNHANDLED EXCEPTION: )")
-_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.`+]*)(?::\s?(?P<msg>.*))?$")
+# "TYPE: MESSAGE", "TYPE (0x80004005): MESSAGE" (an HResult or error code, as Npgsql and sockets print it)
+_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.`+]*)(?: \((?:0x[0-9A-Fa-f]+|-?\d+)\))?(?::\s?(?P<msg>.*))?$")
 # "  at NS.Class.Method (args) [0x00002] in /src/File.cs:14", "... in <3f2a...>:0", "... <0x4a2b1 + 0x0001b>",
 # "   at NS.Class.Method(args) in /src/File.cs:line 14", "   at NS.Class.Method(args)".
 _FRAME = re.compile(
@@ -56,7 +57,14 @@ _FRAME = re.compile(
 )
 _END_INNER = re.compile(r"^\s*--- End of inner exception stack trace ---")
 _ASYNC_STATE_MACHINE = re.compile(r"\.<(?P<method>[^>]+)>d__\d+\.MoveNext$")
-_NOT_APP = ("System.", "Microsoft.", "Mono.", "MS.", "Internal.")
+# The framework's namespaces and widely used libraries' (their frames rarely carry a source file, so the
+# namespace is what tells them from application code).
+_NOT_APP = (
+    "System.", "Microsoft.", "Mono.", "MS.", "Internal.", "Npgsql.", "MySql.", "MySqlConnector.", "Oracle.",
+    "MongoDB.", "StackExchange.", "Dapper.", "Newtonsoft.", "Grpc.", "Google.", "Amazon.", "Azure.", "Polly.",
+    "Serilog.", "NLog.", "RestSharp.", "Hangfire.", "MediatR.", "AutoMapper.", "FluentValidation.", "Stripe.",
+    "Twilio.", "SendGrid.", "Confluent.", "RabbitMQ.", "Castle.", "Autofac.", "NUnit.", "Xunit.",
+)
 # A frame whose "file" is an assembly id ("<12b418a7818c4ca0893feeaaf67f1e7f>") or unknown has no source.
 _NO_FILE = re.compile(r"^<[^>]*>$")
 
@@ -117,7 +125,10 @@ def parse(texts: Sequence[str], path_in_app: Callable[[str], bool] = lambda _: T
         if stripped.startswith("---> (Inner Exception #"):
             break  # an AggregateException's inner exceptions, printed again
         if _END_INNER.match(text):
-            break  # the frames after this belong to the outer exceptions
+            if frames:
+                break  # the frames after this belong to the outer exceptions
+            seen_frame = True  # an inner exception never thrown has no frames: the outer ones say where
+            continue
         if (found := frame(text, path_in_app)) is not None:
             frames.append(found)
             seen_frame = True
