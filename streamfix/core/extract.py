@@ -1,7 +1,8 @@
 """Extraction: an assembled error unit in, an unclassified :class:`ErrorEvent` out.
 
-Python tracebacks (plain, chained, exception groups, SyntaxError), Node.js and Java stack traces,
-tracebacks carried in a structured field, and error-level lines without a traceback.
+Python tracebacks (plain, chained, exception groups, SyntaxError), Node.js and Java stack traces, Go
+and Rust panics, Ruby and .NET exceptions (:mod:`streamfix.core.dotnet`), tracebacks carried in a
+structured field, and error-level lines without a traceback.
 
 For a chained Python traceback the reported exception is the last one printed (the one that
 propagated); the earlier ones are listed in ``ErrorEvent.chained``. For an exception group the first
