@@ -55,6 +55,9 @@ _FRAME = re.compile(
     r"^\s+at (?:\(wrapper [^)]*\) )?(?P<func>[^\s(]+?) ?\((?P<args>.*?)\)(?: \[0x[0-9a-f]+\])?"
     r"(?: in (?P<file>.+?):(?:line )?(?P<line>\d+)| <0x[0-9a-f]+(?: \+ 0x[0-9a-f]+)?>)?\s*$"
 )
+# A frame only .NET prints (Java's and Node's never have " in FILE:LINE" after the parentheses): tells a
+# logged .NET exception ("System.X: msg" and frames, without an "Unhandled" header) from a Java or Node one.
+SOURCE_FRAME = re.compile(r"^\s+at \S+ ?\([^)]*\) (?:\[0x[0-9a-f]+\] )?in \S.*:(?:line )?\d+\s*$")
 _END_INNER = re.compile(r"^\s*--- End of inner exception stack trace ---")
 _ASYNC_STATE_MACHINE = re.compile(r"\.<(?P<method>[^>]+)>d__\d+\.MoveNext$")
 # The framework's namespaces and widely used libraries' (their frames rarely carry a source file, so the

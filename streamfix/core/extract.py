@@ -371,7 +371,7 @@ def _embedded_language(texts: Sequence[str], exc_text: str) -> str:
         return "rust"
     if RUBY_START.match(first):
         return "ruby"
-    if dotnet.DOTNET_START.match(first):
+    if dotnet.DOTNET_START.match(first) or any(dotnet.SOURCE_FRAME.match(t) for t in texts[:50]):
         return "dotnet"
     return "node" if "    at " in exc_text else "java"
 
@@ -426,6 +426,9 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
             log_message, texts = texts[0], texts[1:]
         error_type, message, frames, chained, missing = _python(texts, in_app)
         incomplete = incomplete or missing
+    elif unit.kind in ("java", "node") and any(dotnet.SOURCE_FRAME.match(t) for t in texts[:50]):
+        language = "dotnet"  # a logged .NET exception: its type line and frames, without "Unhandled"
+        error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
     elif unit.kind in ("java", "node"):
         error_type, message, frames, chained = _stack(texts, in_app, unit.kind)
         if error_type == GENERIC_TYPE and head.is_error_level:

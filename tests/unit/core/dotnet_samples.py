@@ -92,6 +92,16 @@ SAMPLES: list[tuple[str, str, tuple[str, str | None, int | None, str | None, str
         ("System.InvalidOperationException",),
     ),
     (
+        "dotnet-core-logged-without-header",
+        """System.Collections.Generic.KeyNotFoundException: The given key 'eur' was not present in the dictionary.
+   at System.Collections.Generic.Dictionary`2.get_Item(TKey key)
+   at Shop.Rates.Convert(String currency) in /app/Rates.cs:line 31
+   at Shop.Checkout.Total(Cart cart) in /app/Checkout.cs:line 12""",
+        # A caught exception written to stderr by the application (ex.ToString()): no "Unhandled" header.
+        ("System.Collections.Generic.KeyNotFoundException", "/app/Rates.cs", 31, "Shop.Rates.Convert", "internal_error"),
+        (),
+    ),
+    (
         "mono-release-build",
         """Unhandled Exception:
 System.ArgumentNullException: Value cannot be null.
