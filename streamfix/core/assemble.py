@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamfix.core.dotnet import DOTNET_LINE, DOTNET_REPEAT, DOTNET_START
 from streamfix.core.models import ParsedLine
 
 STATE_VERSION = 1
@@ -42,8 +43,11 @@ GO = "go"  # a Go panic and its goroutine traces
 RUST_MSG = "rust_msg"  # a Rust panic's message, after "thread '...' panicked at FILE:LINE:COL:"
 RUST_BT = "rust_bt"  # a Rust RUST_BACKTRACE "stack backtrace:"
 RUBY = "ruby"  # a Ruby exception: its header line, "from" lines, causes
-_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY})
-_CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK})  # no exception line seen yet
+DOTNET_HEAD = "dotnet_head"  # after Mono's "Unhandled Exception:": the exception line is next
+DOTNET_MSG = "dotnet_msg"  # after a .NET exception line: its message continues until the first frame
+DOTNET = "dotnet"  # an unhandled .NET exception's frames, inner-exception markers, Mono's repeat of it
+_COMPLETE_STATES = frozenset({PY_AFTER_EXC, PY_AFTER_BLANK, STACK, GO, RUST_MSG, RUST_BT, RUBY, DOTNET_MSG, DOTNET})
+_CUT_STATES = frozenset({PY_FRAMES, PY_CHAIN, NODE_PRE, NODE_PRE_BLANK, DOTNET_HEAD})  # no exception line seen yet
 MAX_PREAMBLE = 6
 
 TB_START = re.compile(r"^\s*(?:[|+]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$")
@@ -194,7 +198,8 @@ def _continues_message(line: ParsedLine) -> bool:
     """
     text = line.message
     if TB_START.match(text) or PY_FILE.match(text) or EXC_LIKE.match(text) or JAVA_HEADER.match(text) \
-            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text) or RUBY_START.match(text):
+            or NODE_PREAMBLE.match(text) or GO_START.match(text) or RUST_START.match(text) or RUBY_START.match(text) \
+            or DOTNET_START.match(text):
         return False
     return line.level is not None or MESSAGE_CONTINUATION.match(text) is not None
 
@@ -293,6 +298,8 @@ class Assembler:
             self._open(line, RUST_MSG, "rust", now)
         elif RUBY_START.match(text):
             self._open(line, RUBY, "ruby", now)
+        elif DOTNET_START.match(text):
+            self._open(line, DOTNET_HEAD if text.startswith("Unhandled Exception:") else DOTNET_MSG, "dotnet", now)
         elif line.is_error_level and NODE_PREAMBLE.match(text):
             self._open(line, NODE_PRE, "node", now)
         elif STACK_AT.match(text) and line.is_error_level:
@@ -423,6 +430,8 @@ class Assembler:
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
+        elif state in (DOTNET_HEAD, DOTNET_MSG, DOTNET):
+            self._dotnet(cur, line, now, out)
         elif state in (RUST_MSG, RUST_BT):
             self._rust(cur, line, now, out)
         else:  # STACK
@@ -431,6 +440,31 @@ class Assembler:
                 cur.lines.append(line)
             else:
                 self._restart(key, line, now, out)
+
+    def _dotnet(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
+        key = line.stream
+        text = line.message
+        if DOTNET_REPEAT.match(text):  # Mono's "[ERROR] FATAL UNHANDLED EXCEPTION:" repeat: the same event
+            cur.lines.append(line)
+            cur.state = DOTNET_MSG
+            cur.count = 0
+        elif _has_header(line):
+            self._restart(key, line, now, out, incomplete=cur.state == DOTNET_HEAD)
+        elif cur.state == DOTNET_HEAD:
+            if text.strip():
+                cur.lines.append(line)
+                cur.state = DOTNET_MSG
+                cur.count = 0
+            else:
+                self._restart(key, line, now, out, incomplete=True)
+        elif DOTNET_LINE.match(text):
+            cur.lines.append(line)
+            cur.state = DOTNET
+        elif cur.state == DOTNET_MSG and cur.count < MAX_CONTINUATION and not TB_START.match(text):
+            cur.lines.append(line)  # the exception message's next line ("Parameter name: key")
+            cur.count += 1
+        else:
+            self._restart(key, line, now, out)
 
     def _rust(self, cur: _Open, line: ParsedLine, now: float | None, out: list[Unit]) -> None:
         key = line.stream

@@ -1,7 +1,8 @@
 """Extraction: an assembled error unit in, an unclassified :class:`ErrorEvent` out.
 
-Python tracebacks (plain, chained, exception groups, SyntaxError), Node.js and Java stack traces,
-tracebacks carried in a structured field, and error-level lines without a traceback.
+Python tracebacks (plain, chained, exception groups, SyntaxError), Node.js and Java stack traces, Go
+and Rust panics, Ruby and .NET exceptions (:mod:`streamfix.core.dotnet`), tracebacks carried in a
+structured field, and error-level lines without a traceback.
 
 For a chained Python traceback the reported exception is the last one printed (the one that
 propagated); the earlier ones are listed in ``ErrorEvent.chained``. For an exception group the first
@@ -15,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from streamfix.core import dotnet
 from streamfix.core.assemble import (
     GO_START,
     NODE_PREAMBLE,
@@ -369,6 +371,8 @@ def _embedded_language(texts: Sequence[str], exc_text: str) -> str:
         return "rust"
     if RUBY_START.match(first):
         return "ruby"
+    if dotnet.DOTNET_START.match(first) or any(dotnet.SOURCE_FRAME.match(t) for t in texts[:50]):
+        return "dotnet"
     return "node" if "    at " in exc_text else "java"
 
 
@@ -410,6 +414,8 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
             panic_at = _panic_frame(frames, panic_file, panic_line)
         elif language == "ruby":
             error_type, message, frames, chained = _ruby(texts, in_app)
+        elif language == "dotnet":
+            error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
         elif language == "python":
             error_type, message, frames, chained, missing = _python(texts, in_app)
             incomplete = incomplete or missing
@@ -420,6 +426,9 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
             log_message, texts = texts[0], texts[1:]
         error_type, message, frames, chained, missing = _python(texts, in_app)
         incomplete = incomplete or missing
+    elif unit.kind in ("java", "node") and any(dotnet.SOURCE_FRAME.match(t) for t in texts[:50]):
+        language = "dotnet"  # a logged .NET exception: its type line and frames, without "Unhandled"
+        error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
     elif unit.kind in ("java", "node"):
         error_type, message, frames, chained = _stack(texts, in_app, unit.kind)
         if error_type == GENERIC_TYPE and head.is_error_level:
@@ -428,13 +437,15 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         error_type, message, frames = _go(texts, in_app)
     elif unit.kind == "ruby":
         error_type, message, frames, chained = _ruby(texts, in_app)
+    elif unit.kind == "dotnet":
+        error_type, message, frames, chained = dotnet.parse(texts, in_app.is_in_app)
     elif unit.kind == "rust":
         error_type, message, frames, panic_file, panic_line = _rust(texts, in_app)
         panic_at = _panic_frame(frames, panic_file, panic_line)
     else:
         error_type, message = _from_message(head.message)
         log_message = head.message
-    where = panic_at or _innermost(frames)
+    where = panic_at or (dotnet.where(frames) if language == "dotnet" else _innermost(frames))
     message = _capped(message)
     if log_message is not None:
         log_message = _capped(log_message)
@@ -446,7 +457,7 @@ def extract(unit: Unit, in_app: InAppConfig = DEFAULT_IN_APP) -> ErrorEvent:
         message=message,
         line_start=unit.line_start,
         line_end=unit.line_end,
-        file=where.file if where else None,
+        file=(where.file or None) if where else None,
         line=where.line if where else None,
         function=(where.function or None) if where else None,
         frames=frames,

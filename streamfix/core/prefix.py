@@ -45,7 +45,7 @@ _REPLICA_SHAPE = re.compile(r"(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z])[\w.\-]+")
 _DATE_LIKE = re.compile(r"\d{2,4}[-/:]\d")
 # A replica written as a plain word ("web", "worker") is only recognised when what follows it is
 # unmistakably program output of an error: an indented line, a traceback or chain header, an exception
-# line, or the start of a Go, Rust or Java trace. Other lines of that replica keep the word in their text.
+# line, or the start of a Go, Rust, Java or .NET trace. Other lines of that replica keep the word in their text.
 _WORD_TAG = re.compile(r"[A-Za-z][\w\-]{0,63}")
 _NOT_WORD_TAG = re.compile(r".*(?:Error|Exception|Warning|Interrupt|Exit|Timeout|Fault)$")
 _TRACE_REST = re.compile(
@@ -54,7 +54,9 @@ _TRACE_REST = re.compile(
     r"|(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception|Warning|Interrupt|Exit|Timeout|Fault)(?::|$)"
     r"|panic: |fatal error: |thread '[^']*'.* panicked at |Exception in thread |Caused by: |goroutine \d+ \["
     r"|stack backtrace:$|[\w./*\[\]{}$-]+\(.*\)$|(?:/|[A-Za-z]:\\|\./)[^\s:]*:\d+"
+    r"|Unhandled Exception:$|Unhandled exception\. |\[ERROR\] FATAL UNHANDLED EXCEPTION: |---> "
 )
+_MONO_HEADER = re.compile(r"Unhandled Exception:\s*$")  # Mono's: "Unhandled" is not a replica
 _PRI = re.compile(r"<(?P<pri>\d{1,3})>")
 _RFC5424 = re.compile(
     rf"1 (?P<ts>{_ISO}|-) (?P<host>\S{{1,255}}) (?P<app>\S{{1,48}}) (?P<procid>\S{{1,128}}) (?P<msgid>\S{{1,32}}) "
@@ -119,7 +121,8 @@ def _after_iso(text: str) -> Prefix | None:
         if _REPLICA_SHAPE.fullmatch(tag) and not _DATE_LIKE.match(tag):
             return Prefix(rest, m.group("ts"), (("replica", tag),))
         blank = not rest and text.endswith(" ")  # "<time> web " is the replica's empty line
-        if _WORD_TAG.fullmatch(tag) and not _NOT_WORD_TAG.match(tag) and (blank or _TRACE_REST.match(rest)):
+        if _WORD_TAG.fullmatch(tag) and not _NOT_WORD_TAG.match(tag) and (blank or _TRACE_REST.match(rest)) \
+                and not _MONO_HEADER.match(text, pos):
             return Prefix(rest, m.group("ts"), (("replica", tag),))
     return Prefix(text[pos:], m.group("ts"), ())
 

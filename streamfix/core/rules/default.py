@@ -12,7 +12,7 @@ error of that library). Bump :data:`RULES_VERSION` whenever a row changes what i
 
 from __future__ import annotations
 
-RULES_VERSION = "rules-2026.12.1"
+RULES_VERSION = "rules-2026.12.2"
 
 _LLM_SDKS = r"^(?:openai|anthropic|cohere|mistralai|groq|together|replicate|litellm|portkey_ai|portkey|openrouter|google\.generativeai|google\.genai|vertexai)\b"
 # Client libraries by what they talk to: an error raised inside one (a builtin ConnectionRefusedError, an
@@ -35,10 +35,28 @@ _LLM_LIBS = (r"openai|anthropic|cohere|mistralai|groq|together|replicate|litellm
              r"|@google/genai|@google/generative-ai")
 _HTTP_CLIENTS = r"^(?:httpx|httpcore|requests|aiohttp|urllib3|urllib\.error|http\.client|websockets|grpc|botocore|boto3|google\.api_core)\b"
 
+# .NET exception types (full names, as Mono and .NET print them), by category. Authentication needs no row
+# of its own: System.UnauthorizedAccessException and System.Security.Authentication.* match "auth-type".
+_DOTNET_TIMEOUT = r"^System\.Threading\.Tasks\.TaskCanceledException$"
+_DOTNET_VALIDATION = (r"^System\.(?:ArgumentException|ArgumentNullException|ArgumentOutOfRangeException|FormatException"
+                      r"|Text\.Json\.JsonException|ComponentModel\.DataAnnotations\.ValidationException)$"
+                      r"|^Newtonsoft\.Json\.Json(?:Reader|Serialization)Exception$")
+_DOTNET_CACHE = r"^(?:StackExchange\.Redis|Enyim\.Caching|Microsoft\.Extensions\.Caching)\."
+_DOTNET_DATABASE = (r"^(?:System\.Data\.SqlClient|Microsoft\.Data\.SqlClient|Microsoft\.Data\.Sqlite|Npgsql|MySql\.Data"
+                    r"|MySqlConnector|Oracle\.ManagedDataAccess|MongoDB\.Driver|Microsoft\.EntityFrameworkCore|Dapper)\."
+                    r"|^System\.Data\.(?:Common\.DbException|DBConcurrencyException|DataException)$")
+_DOTNET_NETWORK = (r"^System\.Net\.(?:Http\.HttpRequestException|WebException|Sockets\.SocketException"
+                   r"|Mail\.SmtpException|Mail\.SmtpFailedRecipientException)$|^Grpc\.Core\.RpcException$"
+                   r"|^(?:Amazon|Azure|Google\.Apis|Stripe|Twilio|SendGrid)\.")
+_DOTNET_INTERNAL = (r"^System\.(?:NullReferenceException|InvalidOperationException|IndexOutOfRangeException"
+                    r"|Collections\.Generic\.KeyNotFoundException|InvalidCastException|NotImplementedException"
+                    r"|NotSupportedException|ObjectDisposedException|DivideByZeroException|OverflowException"
+                    r"|ArithmeticException|AggregateException|IO\.FileNotFoundException|IO\.DirectoryNotFoundException)$")
+
 DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     # Process-level failures first: they are critical whatever library raised them.
-    ("out-of-memory", "internal_error", "CRITICAL", {"type": r"(?:^|\.)(?:MemoryError|OutOfMemoryError)$"}),
-    ("recursion", "internal_error", "HIGH", {"type": r"(?:^|\.)(?:RecursionError|StackOverflowError)$"}),
+    ("out-of-memory", "internal_error", "CRITICAL", {"type": r"(?:^|\.)(?:MemoryError|OutOfMemoryError|OutOfMemoryException)$"}),
+    ("recursion", "internal_error", "HIGH", {"type": r"(?:^|\.)(?:RecursionError|StackOverflowError|StackOverflowException)$"}),
     # Rate limits, by type then by status/message.
     ("rate-limit-type", "rate_limit_error", "MEDIUM", {"type": r"RateLimit|TooManyRequests|Throttl|QuotaExceeded"}),
     ("rate-limit-message", "rate_limit_error", "MEDIUM",
@@ -54,6 +72,8 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     # Timeouts (clients, drivers, asyncio).
     ("timeout-type", "timeout_error", "MEDIUM",
      {"type": r"Timeout|TimedOut|DeadlineExceeded|QueryCanceled|ReadTimeout|ConnectTimeout|PoolTimeout"}),
+    # .NET: HttpClient reports its timeout as a TaskCanceledException.
+    ("dotnet-timeout-type", "timeout_error", "MEDIUM", {"type": _DOTNET_TIMEOUT}),
     ("timeout-message", "timeout_error", "MEDIUM",
      {"message": r"timed? ?out|timeout|deadline exceeded|statement timeout|canceling statement due to|\b504\b|\b408\b|ETIMEDOUT"}),
     # Input validation.
@@ -61,11 +81,13 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("validation-type", "validation_error", "LOW",
      {"type": r"ValidationError|RequestValidationError|JSONDecodeError|UnicodeDecodeError|InvalidRequestError"
               r"|UnprocessableEntity|SchemaError|MarshmallowError|^ValueError$|^(?:\w+\.)*ParseError$"}),
+    ("dotnet-validation-type", "validation_error", "LOW", {"type": _DOTNET_VALIDATION}),
     ("validation-message", "validation_error", "LOW",
      {"message": r"\b422\b|validation error|unprocessable entity|invalid input|field required|is not a valid"}),
     # Caches.
     ("cache-type", "cache_error", "LOW",
      {"type": r"^(?:redis|aioredis|valkey|pymemcache|memcache|aiomcache|aiocache|diskcache)\b|CacheError|RedisError|RedisClusterException"}),
+    ("dotnet-cache-type", "cache_error", "LOW", {"type": _DOTNET_CACHE}),
     ("cache-message", "cache_error", "LOW", {"message": r"\bredis\b|\bvalkey\b|memcache|:6379\b|:11211\b"}),
     # Databases (drivers, ORMs, Supabase/PostgREST).
     ("database-type", "database_error", "HIGH",
@@ -73,6 +95,7 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
               r"|prisma|tortoise|peewee|django\.db|databases|sqlmodel|piccolo|edgedb|neo4j|cassandra|clickhouse_connect)\b"
               r"|OperationalError|IntegrityError|ProgrammingError|DatabaseError|InterfaceError|UniqueViolation"
               r"|ForeignKeyViolation|DeadlockDetected|SerializationFailure|TooManyConnections|PostgresError|PostgrestError"}),
+    ("dotnet-database-type", "database_error", "HIGH", {"type": _DOTNET_DATABASE}),
     ("database-message", "database_error", "HIGH",
      {"message": r"relation \S+ does not exist|duplicate key value|deadlock detected|could not connect to server"
                  r"|connection to server .* failed|too many connections|remaining connection slots|database is locked"
@@ -103,11 +126,13 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
      {"type": _HTTP_CLIENTS + r"|HTTPStatusError|HTTPError|ConnectError|ConnectionError|ConnectionRefusedError"
               r"|ConnectionResetError|RemoteProtocolError|ClientResponseError|ClientConnectorError|ServerDisconnected"
               r"|SSLError|gaierror|NewConnectionError|MaxRetryError|ProxyError|BrokenPipeError|FetchError|AxiosError"}),
+    ("dotnet-network-type", "external_service_error", "MEDIUM", {"type": _DOTNET_NETWORK}),
     ("network-message", "external_service_error", "MEDIUM",
      {"message": r"connection refused|connection reset|name or service not known|temporary failure in name resolution"
                  r"|\b50[0234]\b|bad gateway|service unavailable|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|socket hang up"
                  r"|nodename nor servname|network is unreachable|no route to host"}),
     # Everything else is a bug in the application's code.
+    ("dotnet-internal-crash", "internal_error", "HIGH", {"type": _DOTNET_INTERNAL}),
     ("internal-crash", "internal_error", "HIGH",
      {"type": r"(?:^|\.)(?:KeyError|AttributeError|TypeError|IndexError|NameError|ZeroDivisionError|AssertionError"
               r"|UnboundLocalError|RuntimeError|ImportError|ModuleNotFoundError|SyntaxError"

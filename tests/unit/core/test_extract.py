@@ -17,6 +17,7 @@ from streamfix.core.assemble import Assembler, Unit
 from streamfix.core.extract import InAppConfig, extract, python_module
 from streamfix.core.parse import parse_line
 from streamfix.core.pipeline import run_batch
+from tests.unit.core.dotnet_samples import SAMPLES as DOTNET_SAMPLES
 from tests.unit.core.tracebacks import PROGRAMS, Program
 
 
@@ -80,7 +81,7 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {}
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.name for p in PROGRAMS])
 def test_genuine_traceback(program: Program, shape: str) -> None:
     if not program.available:
-        pytest.skip(f"{program.requires} is not installed")
+        pytest.skip(f"{program.missing} is not installed")
     if (program.name, shape) in KNOWN_WRONG:
         pytest.xfail(KNOWN_WRONG[(program.name, shape)])
     result = run_batch(SHAPES[shape](stderr_of(program)), final=True)
@@ -331,3 +332,26 @@ def test_known_wrong_cases_still_behave_as_recorded(lines: list[str], desired: o
 @pytest.mark.parametrize(("lines", "desired"), [pytest.param(lines, d, id=i) for i, lines, d, _ in KNOWN_WRONG_CASES])
 def test_known_wrong_cases_desired(lines: list[str], desired: object) -> None:
     assert _single(lines) == desired
+
+
+@pytest.mark.parametrize(("text", "expected", "chained"), [pytest.param(t, e, c, id=i) for i, t, e, c in DOTNET_SAMPLES])
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_dotnet_samples(text: str, expected: tuple[object, ...], chained: tuple[str, ...], shape: str) -> None:
+    """.NET (Core) samples written by hand per the documented format, and Mono shapes the genuine
+    programs cannot produce (see tests/unit/core/dotnet_samples.py)."""
+    result = run_batch(SHAPES[shape](text), final=True)
+    assert len(result.events) == 1, [e.error_type for e in result.events]
+    event = result.events[0]
+    assert (event.error_type, event.file, event.line, event.function, event.category.value) == expected
+    assert event.chained == chained
+    assert not event.incomplete
+
+
+def test_genuine_dotnet_inner_exception_message_and_chain() -> None:
+    program = next(p for p in PROGRAMS if p.name == "dotnet_task_timeout")
+    if not program.available:
+        pytest.skip(f"{program.missing} is not installed")
+    (event,) = run_batch(as_text(stderr_of(program)), final=True).events
+    assert event.message == "no answer from http://inventory.internal/items within 30 s"
+    assert event.chained == ("System.AggregateException",)
+    assert [f.function for f in event.frames if f.in_app] == ["Jobs.Fetcher.<Main>m__0", "Jobs.Fetcher.Fetch"]

@@ -2,7 +2,8 @@
 
 ``EXPECT type=<printed error type> function=<innermost in-app function> category=<category>``; the innermost in-app line
 is marked with a ``RAISE-SITE`` comment. ``REQUIRES <module>`` skips the program when the module is
-not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``, ``ruby``) when the program is not on PATH. They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
+not installed, ``REQUIRES-BINARY <program>`` (``node``, ``java``, ``go``, ``rustc``, ``ruby``, ``mcs``) when the program is not on PATH
+(``mcs`` also needs ``mono``: Debian's ``mono-mcs`` and ``mono-runtime``). They are run in subprocesses by the tests and by ``scripts/make_sample_logs.py``.
 """
 
 from __future__ import annotations
@@ -39,15 +40,25 @@ class Program:
 
     @property
     def available(self) -> bool:
+        if self.binary == "mcs":
+            return shutil.which("mcs") is not None and shutil.which("mono") is not None
         if self.binary is not None:
             return shutil.which(self.binary) is not None
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
+
+    @property
+    def missing(self) -> str:
+        """What to install for the program to run (for a skip message)."""
+        if self.binary == "mcs":
+            return "mcs and mono (Debian: apt-get install mono-mcs mono-runtime)"
+        return self.binary or self.requires or ""
 
     def run(self) -> str:
         """Run the program; return its stderr (the traceback).
 
         Go programs run with ``go run``; Rust programs are compiled with debug info and run with
-        ``RUST_BACKTRACE=1``.
+        ``RUST_BACKTRACE=1``; C# programs are compiled with ``mcs -debug`` and run with ``mono --debug``
+        (so their frames carry ``in FILE:LINE``).
         """
         env = None
         with tempfile.TemporaryDirectory() as build:
@@ -58,6 +69,10 @@ class Program:
                 subprocess.run(["rustc", "-g", "-o", exe, str(self.path)], check=True, timeout=120, capture_output=True)
                 command = [exe]
                 env = {**os.environ, "RUST_BACKTRACE": "1"}
+            elif self.binary == "mcs":
+                exe = str(Path(build) / f"{self.name}.exe")
+                subprocess.run(["mcs", "-debug", f"-out:{exe}", str(self.path)], check=True, timeout=120, capture_output=True)
+                command = ["mono", "--debug", exe]
             else:
                 command = [self.binary or sys.executable, str(self.path)]
             done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=HERE, env=env)
@@ -92,5 +107,5 @@ def load(path: Path) -> Program:
 
 
 PROGRAMS: tuple[Program, ...] = tuple(
-    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs", "rb") for p in HERE.glob(f"[a-z]*.{ext}"))
+    load(path) for path in sorted(p for ext in ("py", "js", "java", "go", "rs", "rb", "cs") for p in HERE.glob(f"[a-z]*.{ext}"))
 )
