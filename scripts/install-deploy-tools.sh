@@ -60,6 +60,20 @@ else
     apt_install systemd
 fi
 
+# Runtimes whose genuine error output the traceback corpus records (tests/unit/core/tracebacks/).
+if command -v ruby >/dev/null 2>&1; then
+    echo "install-deploy-tools: ruby present"
+else
+    echo "install-deploy-tools: installing ruby (Debian package ruby) for the Ruby traceback corpus"
+    apt_install ruby
+fi
+if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1; then
+    echo "install-deploy-tools: mono present"
+else
+    echo "install-deploy-tools: installing mcs and mono (Debian mono-mcs, mono-runtime) for the .NET corpus"
+    apt_install mono-mcs mono-runtime
+fi
+
 if command -v kubectl >/dev/null 2>&1; then
     echo "install-deploy-tools: kubectl present ($(kubectl version --client 2>/dev/null | head -n 1))"
 else
