@@ -191,6 +191,11 @@ def count_by(patterns: Iterable[Pattern | None], *, severities: frozenset[str] |
     )
 
 
+CHANGE_MADE = frozenset({"fix_generated", "branch_pushed", "pr_open", "pr_failed", "merged", "closed"})
+"""Fix states reached only after the fix produced a change (what ``generated_fixes`` counts): not the
+ones still pending or analyzing, refused, failed before a change, or skipped."""
+
+
 def fix_list(
     fix_maps: Iterable[Mapping[str, Any] | None], *, status: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
@@ -269,7 +274,7 @@ def dashboard(
             "total_patterns": sum(1 for p in patterns if p is not None),
             "critical_errors": count_by(patterns, severities=critical),
             "fixable_errors": count_by(patterns, fixable=True),
-            "generated_fixes": len(fixes),
+            "generated_fixes": sum(1 for f in fixes if f.get("status") in CHANGE_MADE),
             "patterns_by_category": dict(sorted(by_category(patterns).items())),
         },
         "recent_critical": select(patterns, now=now, hours=hours, window_seconds=window_seconds,

@@ -127,3 +127,24 @@ def test_api_json(tree: Any, expected: Any) -> None:
 )
 def test_severity_filter(values: list[str], chosen: set[str]) -> None:
     assert queries.severity_filter(values) == chosen
+
+
+@pytest.mark.parametrize(
+    ("statuses", "generated"),
+    [
+        pytest.param([], 0, id="none"),
+        pytest.param(["pending", "analyzing"], 0, id="in-progress-is-not-generated"),
+        pytest.param(["skipped_budget", "skipped_no_api_key", "analysis_failed", "fix_invalid"], 0,
+                     id="skipped-or-refused-made-no-change"),
+        pytest.param(["fix_generated", "branch_pushed", "pr_open"], 3, id="a-change-was-made"),
+        pytest.param(["pr_failed", "merged", "closed", "fix_invalid"], 3, id="mixed"),
+    ],
+)
+def test_generated_fixes_counts_only_fixes_that_produced_a_change(
+    statuses: list[str], generated: int
+) -> None:
+    history = {f"fix-{n}": {"fix_id": f"fix-{n}", "status": s, "updated_at": NOW - n}
+               for n, s in enumerate(statuses)}
+    body = queries.dashboard([], [history], now=NOW, hours=24, window_seconds=60)
+    assert body["summary"]["generated_fixes"] == generated
+    assert len(body["recent_fixes"]) == min(len(statuses), 10)  # every fix is still listed
