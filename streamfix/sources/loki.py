@@ -246,8 +246,13 @@ async def scan(
     org_id: str | None = None,
     on_page: Callable[[int, int], None] | None = None,
     now_ns: int | None = None,
+    since_ns: int | None = None,
 ) -> ScanResult:
     """Backfill the last ``hours`` of the configured Loki query onto the raw topic.
+
+    With ``since_ns`` (the periodic monitor, continuing where its previous scan ended) the range is
+    exactly ``[since_ns, now_ns)``, not widened to whole minutes: consecutive windows do not overlap,
+    so nothing is read twice, and a line is published within one interval of being logged.
 
     The range is widened and cut to whole minutes (start rounded down, end rounded down: the minute
     still in progress is left to the watcher) and read one minute at a time, so every scan that covers
@@ -261,8 +266,11 @@ async def scan(
         raise ConfigError("--hours must be positive")
     target = target_from_settings(settings, url=url, query=query, org_id=org_id)
     end = now_ns if now_ns is not None else time.time_ns()
-    start = (end - int(hours * 3600 * 1e9)) // SCAN_BUCKET_NS * SCAN_BUCKET_NS
-    end = end // SCAN_BUCKET_NS * SCAN_BUCKET_NS
+    if since_ns is not None:
+        start = min(since_ns, end)
+    else:
+        start = (end - int(hours * 3600 * 1e9)) // SCAN_BUCKET_NS * SCAN_BUCKET_NS
+        end = end // SCAN_BUCKET_NS * SCAN_BUCKET_NS
     began = time.monotonic()
     async with make_client(settings, target) as client, BatchPipeline(
         settings, publisher, "loki", fmt="loki", auto_fix=auto_fix, batch_id=content_batch_id("loki-scan"),
@@ -271,7 +279,7 @@ async def scan(
                             on_page=on_page)
         lines = 0
         for bucket in range(start, end, SCAN_BUCKET_NS):
-            lines += await poller.poll_range(bucket, bucket + SCAN_BUCKET_NS)
+            lines += await poller.poll_range(bucket, min(bucket + SCAN_BUCKET_NS, end))
     log.info("scan finished", extra={"lines": lines, "pages": poller.stats.pages, "hours": hours})
     return ScanResult(lines, poller.stats.pages, pipeline.stats.batches, start, end, time.monotonic() - began,
                       target.query)
@@ -296,7 +304,8 @@ async def monitor(
         now_ns = time.time_ns() - int(MONITOR_SETTLE_SECONDS * 1e9)
         hours = interval / 3600 if last_end is None else max(1e-6, (now_ns - last_end) / 3.6e12)
         try:
-            result = await scan(settings, hours, settings.auto_fix_enabled, publisher, now_ns=now_ns)
+            result = await scan(settings, hours, settings.auto_fix_enabled, publisher, now_ns=now_ns,
+                                since_ns=last_end)
             last_end = result.end_ns
             on_scan(result)
         except StreamfixError as exc:

@@ -176,3 +176,29 @@ async def test_live_falls_back_to_polling_when_tail_is_refused() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     assert sender.lines == ["polled", "polled after the tail was refused"]
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        pytest.param(None, ["old"], id="a-backfill-reads-whole-minutes-only"),
+        pytest.param(40, ["new"], id="the-monitor-reads-exactly-since-its-last-window"),
+    ],
+)
+async def test_scan_range_whole_minutes_or_exactly_since(since: int | None, expected: list[str]) -> None:
+    """A backfill leaves the minute in progress to a later scan (so repeated scans cut the same
+    batches); the periodic monitor continues exactly where its previous window ended, so a line logged
+    now is published within one interval."""
+    from streamfix.sources.loki import scan
+
+    minute = 60 * 1_000_000_000
+    now = (T0 // minute + 10) * minute + 35 * 1_000_000_000  # 35 s into a minute
+    async with FakeLoki() as loki:
+        loki.add_many([(A, now - 90 * 1_000_000_000, "old"), (A, now - 20 * 1_000_000_000, "new")])
+        settings = Settings(loki_url=loki.url, loki_query='{app="api"}')
+        sender = MemorySender()
+        since_ns = None if since is None else now - since * 1_000_000_000
+        hours = 0.05 if since is None else 1e-6
+        result = await scan(settings, hours, False, sender, now_ns=now, since_ns=since_ns)
+    assert [line for b in sender.batches for line in b.lines] == expected
+    assert result.end_ns == (now if since is not None else now // minute * minute)
