@@ -8,7 +8,7 @@ polling the same view cost one computation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from streamfix.core import lifecycle, queries
 from streamfix.core.patterns import public_view
 from streamfix.core.records import FIX_STATES, Pattern
+from streamfix.kafka.wire import FixStatus
 from streamfix.runtime import metrics
 from streamfix.runtime.redaction import scrub_tree
 from streamfix.runtime.settings import Settings
@@ -30,22 +31,7 @@ from streamfix.web.routing import mount
 MAX_HOURS = 720.0
 Snapshot = tuple[list[Pattern], list[Any]]
 CRITICAL = frozenset({"CRITICAL"})
-FIX_STATUSES = frozenset(
-    {
-        "pending",
-        "analyzing",
-        "fix_generated",
-        "fix_invalid",
-        "analysis_failed",
-        "skipped_budget",
-        "skipped_no_api_key",
-        "branch_pushed",
-        "pr_open",
-        "pr_failed",
-        "merged",
-        "closed",
-    }
-)
+FIX_STATUSES: frozenset[str] = frozenset(get_args(FixStatus))
 
 
 def status_reader(ctx: ApiContext) -> Callable[[Pattern], str]:
