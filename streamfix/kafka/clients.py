@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 from streamfix.errors import BrokerError
-from streamfix.kafka import topics
+from streamfix.kafka import compression, topics
 from streamfix.kafka.publish import traced_headers
 from streamfix.kafka.wire import RawBatch, WireRecord
 from streamfix.runtime.settings import Settings
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # gzip: the one codec every mainstream client decodes without optional libraries (kafkajs reads only
 # gzip natively; Java, librdkafka, Go and aiokafka read it too). See docs/topics.md.
 PRODUCER_COMPRESSION = "gzip"
+compression.install()  # gzip at level 6, as Kafka's Java client, not aiokafka's fixed 9
 
 
 def stream_partition(stream: str, partitions: int) -> int:

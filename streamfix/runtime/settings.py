@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     assembly_quiet_seconds: float = Field(5.0, gt=0, description="Quiet period that flushes a half traceback")
     rules_file: Path | None = Field(None, description="User classification rules (TOML), checked first")
     max_line_bytes: int = Field(1_048_576, ge=1024, description="Longer lines go to the dead-letter topic")
+    ingest_max_in_flight: int = Field(
+        64, ge=1, description="Raw batches applied while earlier ones wait for their error records to be "
+                              "acknowledged (1: one at a time)",
+    )
     in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
 
     # --- Sources -----------------------------------------------------------------------------------

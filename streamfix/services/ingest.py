@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 import tomllib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ from streamfix.services.convert import (
     fold_by_fingerprint,
     render_traceback,
 )
+from streamfix.services.inorder import NOTHING, Outcome
 from streamfix.services.offload import run_core
 from streamfix.services.sourcestate import SourceRegistry
 
@@ -97,11 +98,16 @@ Reroute = Callable[[str, int, bytes], Awaitable[None]]
 def decode_batch(value: Any) -> RawBatch:
     if not isinstance(value, bytes | bytearray):
         raise WireError("invalid_value", f"expected bytes, got {type(value).__name__}")
+    data = bytes(value)
     try:
-        bytes(value).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WireError("invalid_utf8", str(exc)) from None
-    return RawBatch.loads(bytes(value))
+        return RawBatch.loads(data)  # orjson rejects invalid UTF-8 too; only then is it looked at again
+    except WireError as exc:
+        if exc.reason == "invalid_json":
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise WireError("invalid_utf8", str(bad)) from None
+        raise
 
 
 async def _keep_short_lines(batch: RawBatch, max_line: int, reject: Callable[[str, bytes], Awaitable[None]]
@@ -125,7 +131,37 @@ async def ingest_batch(
     headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
     sources: SourceRegistry | None = None,
 ) -> None:
-    """Apply one raw-topic record: decode, assemble, publish the error events, then record the offset.
+    """Apply one raw-topic record and finish it: :func:`apply_batch`, then wait for its error records
+    to be acknowledged and write the stream's marker (what :class:`~streamfix.services.inorder.InOrder`
+    does for the ingest agent without holding up the next batch)."""
+    outcome = await apply_batch(value, key, partition, offset, assembly=assembly, config=config, out=out,
+                                dead_letter=dead_letter, clock=clock, headers=headers,
+                                raw_partitions=raw_partitions, reroute=reroute, sources=sources)
+    if outcome.sends:
+        await asyncio.gather(*outcome.sends)
+    write_marker(assembly, outcome)
+
+
+def write_marker(assembly: MutableMapping[str, Any], outcome: Outcome) -> None:
+    """Record that the outcome's batch is applied (its error records are on the broker by now)."""
+    if outcome.stream is not None and outcome.marker is not None:
+        assembly[outcome.stream] = outcome.marker
+
+
+async def apply_batch(
+    value: Any, key: bytes | None, partition: int, offset: int, *, assembly: Mapping[str, Any],
+    config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
+    headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
+    sources: SourceRegistry | None = None,
+) -> Outcome:
+    """Apply one raw-topic record: decode, assemble, send the error events; returns what is left to do.
+
+    ``assembly`` is read for the stream's newest state (for the ingest agent: the in-memory state of
+    batches applied but not yet finished, else the table). The returned :class:`Outcome` carries the
+    sends' futures and the stream's new marker, to be written only once the sends are acknowledged:
+    a marker on the broker says "this batch's events are there" (the events must be on the broker
+    before the marker that says "batch applied" can be; a crash in between redelivers the batch and the
+    group agent drops the repeated events).
 
     ``headers`` are the record's (a batch the consumer could not decompress is marked there, see
     :mod:`streamfix.kafka.poison`); with ``raw_partitions`` and ``reroute``, a batch that arrived on a
@@ -138,75 +174,85 @@ async def ingest_batch(
             await dead_letter(bad.reason, f"offsets {bad.first_offset}-{bad.last_offset}: {bad.detail}",
                               partition, offset, None, bytes(value))
         metrics.UNDECODABLE_RECORDS.labels(reason=bad.reason).inc()
-        return
+        return NOTHING
     try:
         batch = decode_batch(value)
     except WireError as exc:
         await dead_letter(exc.reason, exc.detail, partition, offset, key, bytes(value))
-        return
+        return NOTHING
     if not config.monitoring_enabled:  # consumed (the offset is committed), nothing extracted
         if sources is not None:
             sources.record(batch, clock())
         metrics.RAW_BATCHES_SKIPPED.labels(reason="monitoring_disabled").inc()
-        return
+        return NOTHING
     with trace(batch_trace_id(batch)):  # every line logged for this batch carries its trace id
         if raw_partitions and reroute is not None:
             home = stream_partition(batch.stream, raw_partitions)
             if partition != home:  # not where a murmur2 producer puts the stream: its state lives there
                 await reroute(batch.stream, home, bytes(value))
                 metrics.BATCHES_REROUTED.inc()
-                return
+                return NOTHING
         previous = assembly.get(batch.stream)
         if previous is not None and (
             (previous["partition"] == partition and previous["offset"] >= offset)
             or seen(previous.get("batch_ids"), batch.batch_id)
         ):
             metrics.BATCHES_DUPLICATE.inc()
-            return
+            return NOTHING
         if sources is not None:
             sources.record(batch, clock())
+        return await _apply(batch, previous, key, bytes(value), partition, offset, config=config, out=out,
+                            dead_letter=dead_letter, clock=clock)
 
-        async def too_long(detail: str, data: bytes) -> None:
-            await dead_letter("line_too_long", detail, partition, offset, key, data)
 
-        lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
-        result = await run_core(
-            process,
-            lines,
-            previous["state"] if previous else None,
-            config=config.pipeline,
-            now=batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick"),
-            quiet_seconds=config.quiet_seconds,
-        )
-        detected_at = clock()
-        records = [
-            event_record(found, batch=batch, partition=partition, offset=offset, index=index,
-                         occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
-            for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
-        ]
-        records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
-                                 detected_at=detected_at)
-        pending = []
-        for record in records:
-            pending.append(await out.send("errors", record.fingerprint, record))
-            if record.alias_of is None:
-                metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
-                    record.occurrences
-                )
-        # The events must be on the broker before the marker that says "batch applied" can be.
-        # A crash in between redelivers the batch; the group agent drops the repeated events.
-        if pending:
-            await asyncio.gather(*pending)
-        batch_ids = previous.get("batch_ids") if previous else None
-        if batch.source != "tick":
-            batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, config.dedupe)
-        assembly[batch.stream] = {"state": result.state, "partition": partition, "offset": offset,
-                                  "sent_at": batch.sent_at, "labels": batch.labels, "source": batch.source,
-                                  "batch_ids": batch_ids}
-        metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
-        metrics.BATCHES_INGESTED.inc()
-        log.log(logging.INFO if records else logging.DEBUG, "raw batch applied",
-                extra=log_fields(batch_id=batch.batch_id, stream=batch.stream, events=len(records)))
+async def _apply(
+    batch: RawBatch, previous: Mapping[str, Any] | None, key: bytes | None, value: bytes, partition: int,
+    offset: int, *,
+    config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float],
+) -> Outcome:
+    async def too_long(detail: str, data: bytes) -> None:
+        await dead_letter("line_too_long", detail, partition, offset, key, data)
+
+    lines = await _keep_short_lines(batch, config.max_line_bytes, too_long)
+    result = await run_core(
+        process,
+        lines,
+        previous["state"] if previous else None,
+        config=config.pipeline,
+        now=batch_clock(batch.timestamps_ns, batch.sent_at, tick=batch.source == "tick"),
+        quiet_seconds=config.quiet_seconds,
+    )
+    detected_at = clock()
+    records = [
+        event_record(found, batch=batch, partition=partition, offset=offset, index=index,
+                     occurrences=occurrences, detected_at=detected_at, traceback=render_traceback(found))
+        for index, (found, occurrences) in enumerate(fold_by_fingerprint(result.events))
+    ]
+    records += alias_records(result.aliases, records, batch=batch, partition=partition, offset=offset,
+                             detected_at=detected_at)
+    sends = []
+    for record in records:
+        sends.append(await out.send("errors", record.fingerprint, record))
+        if record.alias_of is None:
+            metrics.ERROR_EVENTS.labels(category=record.category, severity=record.severity).inc(
+                record.occurrences
+            )
+    batch_ids = previous.get("batch_ids") if previous else None
+    if batch.source != "tick":
+        batch_ids = remember(batch_ids, batch.batch_id, batch.sent_at, config.dedupe)
+    marker = {"state": result.state, "partition": partition, "offset": offset, "sent_at": batch.sent_at,
+              "labels": batch.labels, "source": batch.source, "batch_ids": batch_ids}
+    metrics.LINES_INGESTED.labels(source=batch.source).inc(len(batch.lines))
+    metrics.BATCHES_INGESTED.inc()
+    log.log(logging.INFO if records else logging.DEBUG, "raw batch applied",
+            extra=log_fields(batch_id=batch.batch_id, stream=batch.stream, events=len(records)))
+
+    async def failed(exc: BaseException) -> None:  # the broker refused an error record for good
+        log.error("error records of raw batch %s were not delivered: %s", batch.batch_id, exc)
+        await dead_letter("processing_error", f"error records not delivered: {type(exc).__name__}: {exc}",
+                          partition, offset, key, value)
+
+    return Outcome(sends=sends, stream=batch.stream, marker=marker, on_failure=failed)
 
 
 def quiet_ticks(assembly: MutableMapping[str, Any], now: float, idle_seconds: float) -> list[RawBatch]:

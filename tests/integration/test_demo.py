@@ -12,11 +12,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from jsonschema import Draft202012Validator
 
+from streamfix.web.openapi import document
 from tests.integration.conftest import free_port
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+SEVERITIES = {"critical", "high", "medium", "low", "info"}
+CATEGORIES = {"provider_error", "database_error", "rate_limit_error", "timeout_error", "auth_error",
+              "validation_error", "cache_error", "external_service_error", "internal_error"}
+TIME_KEYS = {"timestamp", "first_seen", "last_seen", "created_at", "updated_at", "detected_at"}
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -77,6 +87,13 @@ def test_demo_in_a_terminal_serves_until_ctrl_c(kafka_broker: str, tmp_path: Pat
             bodies[cmd] = orjson.loads((tmp_path / "body").read_bytes())
         recent = next(v for k, v in bodies.items() if "errors/recent" in k)
         assert isinstance(recent, list) and recent, "the replayed errors are recent"
+        for cmd, body in bodies.items():
+            _check_body(cmd, body)
+        for kind in ("recent", "critical", "fixable"):  # the seed's error objects: keys and value types
+            items = next(v for k, v in bodies.items() if f"errors/{kind}" in k)
+            assert isinstance(items, list)
+            for item in items:
+                assert {"timestamp", "severity", "category", "error_type", "message"} <= set(item), item
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
         assert proc.wait(timeout=60) == 0
     finally:
@@ -84,6 +101,43 @@ def test_demo_in_a_terminal_serves_until_ctrl_c(kafka_broker: str, tmp_path: Pat
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         os.close(master)
+
+
+def _check_body(cmd: str, body: Any) -> None:
+    """The answer matches the route's schema in the OpenAPI document (closed objects: no missing or
+    extra keys, ISO 8601 times), and every value the seed shows has the seed's form."""
+    method = "post" if "-X POST" in cmd else "get"
+    url = next(arg for arg in shlex.split(cmd) if arg.startswith("http"))
+    doc = document()
+    path = urlsplit(url).path
+    for template, operations in doc["paths"].items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+            operation = operations[method]
+            break
+    else:
+        raise AssertionError(f"{cmd}: {path} is not in the OpenAPI document")
+    ok = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+    schema = ok["content"]["application/json"]["schema"]
+    errors = sorted(Draft202012Validator({**schema, "components": doc["components"]}).iter_errors(body),
+                    key=str)
+    assert not errors, f"{cmd}: {errors[0].message} at {list(errors[0].absolute_path)}"
+    for key, value in _walk(body):
+        if key in TIME_KEYS and value is not None:
+            assert isinstance(value, str) and ISO_UTC.fullmatch(value), f"{cmd}: {key}={value!r}"
+        if key == "severity":
+            assert value in SEVERITIES, f"{cmd}: severity={value!r}"
+        if key == "category" and value is not None:
+            assert value in CATEGORIES, f"{cmd}: category={value!r}"
+
+
+def _walk(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key, inner
+            yield from _walk(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _walk(inner)
 
 
 def test_demo_without_a_terminal_prints_and_exits(kafka_broker: str, tmp_path: Path) -> None:
