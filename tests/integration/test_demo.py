@@ -111,7 +111,8 @@ def _check_body(cmd: str, body: Any) -> None:
     doc = document()
     path = urlsplit(url).path
     for template, operations in doc["paths"].items():
-        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if method in operations and re.fullmatch(pattern, path):
             operation = operations[method]
             break
     else:
