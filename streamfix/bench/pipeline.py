@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import time
 import uuid
@@ -50,6 +51,9 @@ class PipelineBench:
     ratio: float | None = None
     processing_guarantee: str = "at_least_once"
     workers: int = 1
+    worker_cpu_s: float | None = None
+    """CPU seconds (user + system) the workers spent in the throughput run: steadier than wall time
+    on a shared machine."""
 
 
 def _assigned(settings: Settings, workers: int) -> bool:
@@ -59,6 +63,14 @@ def _assigned(settings: Settings, workers: int) -> bool:
         body = _get(f"http://127.0.0.1:{settings.web_port + i}/error-monitor/health")
         total += 1 if body.get("status") == "healthy" else 0
     return total == workers
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _max_rss_mb(pid: int) -> float:
@@ -207,6 +219,7 @@ def run_pipeline_bench(
                   "worker start")
         if workers > 1:  # every worker must own partitions before the clock starts
             _wait(lambda: _assigned(settings, workers), 60, worker, "group join")
+        cpu_before = sum(_cpu_seconds(proc.pid) for proc in procs)
         started = time.perf_counter()
         asyncio.run(_publish_all(settings, payloads))
 
@@ -215,6 +228,7 @@ def run_pipeline_bench(
 
         _wait(lambda: counted() >= expected, max(120.0, lines / 5000), worker, "throughput run")
         seconds = time.perf_counter() - started
+        cpu = sum(_cpu_seconds(proc.pid) for proc in procs) - cpu_before
         before = httpx.get(f"{url}/metrics", timeout=10).text
         extra_before = {i: httpx.get(f"http://127.0.0.1:{settings.web_port + i}/metrics", timeout=10).text
                         for i in range(1, workers)}
@@ -232,6 +246,7 @@ def run_pipeline_bench(
         lines=total_lines, error_rate=error_rate, error_events=expected, seconds=seconds,
         lines_per_s=total_lines / seconds, p50_ms=p50, p99_ms=p99, latency_rate=latency_rate,
         worker_max_rss_mb=rss, processing_guarantee=settings.processing_guarantee, workers=workers,
+        worker_cpu_s=cpu,
     )
     if baseline_lines:
         result.baseline_lines, result.baseline_lines_per_s = _baseline(

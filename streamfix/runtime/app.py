@@ -30,6 +30,11 @@ from streamfix.web import register_views
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+FETCH_BYTES_PER_PARTITION = 1024 * 1024
+"""What one fetch takes from a partition (compressed). Raw batches arrive faster than they are applied
+after an outage; a larger fetch only holds more decompressed batches in memory. A record batch larger
+than this still comes whole (Fetch v4 and later, all a Kafka 4 broker speaks), so records up to
+:data:`MAX_MESSAGE_BYTES` are read as before."""
 
 
 Register = Callable[[StreamfixApp], None]
@@ -58,7 +63,7 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=min(3.0, settings.broker_session_timeout / 3),
         broker_rebalance_timeout=max(30.0, settings.broker_session_timeout * 3),
         consumer_auto_offset_reset="earliest",
-        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         producer_linger=0.0,
         stream_wait_empty=False,
