@@ -10,8 +10,9 @@ from streamfix.runtime import redaction
 
 
 def scrub(text: str) -> str:
-    """``text`` with every secret the redaction knows replaced."""
-    return redaction.scrub(text, where="alert")
+    """``text`` with every secret the redaction knows replaced (a pattern's texts repeat with each of its
+    events, so results are remembered: :func:`streamfix.runtime.redaction.scrub_repeated`)."""
+    return redaction.scrub_repeated(text, where="alert")
 
 
 def scrub_all(value: Any) -> Any:

@@ -153,6 +153,21 @@ def scrub(text: str, *, where: str = "", known: Iterable[str] = (), model: bool 
     return cleaned
 
 
+@functools.lru_cache(maxsize=1024)
+def _redacted(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    cleaned, counts = redact(text, all_rules())
+    return cleaned, tuple(counts.items())
+
+
+def scrub_repeated(text: str, *, where: str) -> str:
+    """:func:`scrub` for texts that come again and again (an alert state's error type, title and message
+    on every occurrence of its pattern): the last 1,024 distinct texts' results are remembered. Every
+    call counts its removals, as :func:`scrub` does."""
+    cleaned, counts = _redacted(text)
+    _count(where, dict(counts))
+    return cleaned
+
+
 def scrub_code(text: str, *, where: str = "edit", known: Iterable[str] = ()) -> str:
     """Redact source code a model wrote: like :func:`scrub`, but assignments count only with
     string-literal values, and lone credential-shaped tokens only inside string literals and comments."""

@@ -4,7 +4,7 @@ import pytest
 
 from streamfix.core.redact import RULES, redact, shannon_entropy
 from streamfix.runtime.metrics import REGISTRY
-from streamfix.runtime.redaction import scrub
+from streamfix.runtime.redaction import scrub, scrub_repeated
 from tests.unit.fixing.secrets_corpus import lines
 
 CORPUS = lines()
@@ -77,6 +77,16 @@ def test_scrub_counts_redactions_by_kind() -> None:
         "contact [REDACTED:email] or [REDACTED:email]"
     )
     assert count() - before == 2
+
+
+def test_a_remembered_scrub_answers_as_scrub_and_counts_every_call() -> None:
+    def count() -> float:
+        return REGISTRY.get_sample_value("streamfix_redactions_total", {"kind": "email"}) or 0.0
+
+    texts = [f"user{i}@example.com failed to log in" for i in range(3)] * 3
+    before = count()
+    assert [scrub_repeated(t, where="alert") for t in texts] == [scrub(t) for t in texts]
+    assert count() - before == 2 * len(texts)  # once per call of either, the remembered ones included
 
 
 # Known-wrong cases, kept instead of deleted: (id, text, desired output). They fail today, on purpose.
