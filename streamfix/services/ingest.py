@@ -127,16 +127,13 @@ async def _keep_short_lines(batch: RawBatch, max_line: int, reject: Callable[[st
 
 async def ingest_batch(
     value: Any, key: bytes | None, partition: int, offset: int, *, assembly: MutableMapping[str, Any],
-    config: IngestConfig, out: Publisher, dead_letter: DeadLetterFn, clock: Callable[[], float] = time.time,
-    headers: Any = None, raw_partitions: int | None = None, reroute: Reroute | None = None,
-    sources: SourceRegistry | None = None,
+    **options: Any,
 ) -> None:
-    """Apply one raw-topic record and finish it: :func:`apply_batch`, then wait for its error records
-    to be acknowledged and write the stream's marker (what :class:`~streamfix.services.inorder.InOrder`
-    does for the ingest agent without holding up the next batch)."""
-    outcome = await apply_batch(value, key, partition, offset, assembly=assembly, config=config, out=out,
-                                dead_letter=dead_letter, clock=clock, headers=headers,
-                                raw_partitions=raw_partitions, reroute=reroute, sources=sources)
+    """Apply one raw-topic record and finish it: :func:`apply_batch` (``options`` are its keyword
+    arguments), then wait for its error records to be acknowledged and write the stream's marker (what
+    :class:`~streamfix.services.inorder.InOrder` does for the ingest agent without holding up the next
+    batch)."""
+    outcome = await apply_batch(value, key, partition, offset, assembly=assembly, **options)
     if outcome.sends:
         await asyncio.gather(*outcome.sends)
     write_marker(assembly, outcome)
