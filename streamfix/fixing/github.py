@@ -143,22 +143,14 @@ class GitHubPulls:
         seconds_between_writes: float = 1.0,
         head_owner: str | None = None,
     ) -> None:
-        self._gh = Github(
-            base_url=api_url.rstrip("/"),
-            auth=Auth.Token(token),
-            timeout=timeout,
-            seconds_between_requests=seconds_between_requests,
-            seconds_between_writes=seconds_between_writes,
-        )
+        def client(**options: Any) -> Github:
+            return Github(base_url=api_url.rstrip("/"), auth=Auth.Token(token), timeout=timeout,
+                          seconds_between_requests=seconds_between_requests, **options)
+
+        self._gh = client(seconds_between_writes=seconds_between_writes)
         self._repo_name = repo_name
         # issue lookups are best effort: no retries, so a rate limit never makes a fix wait for its reset
-        self._lookup = Github(
-            base_url=api_url.rstrip("/"),
-            auth=Auth.Token(token),
-            timeout=timeout,
-            retry=None,
-            seconds_between_requests=seconds_between_requests,
-        )
+        self._lookup = client(retry=None)
         self._head_owner = head_owner  # owner of the fork the branch was pushed to (None: same repo)
         self._repo: Any = None
 

@@ -1,6 +1,7 @@
 """Ingest: one raw batch in, its error events out, and the stream's assembly state kept.
 
-:func:`ingest_batch` is what the ingest agent calls per record of the raw topic. Per stream it keeps
+:func:`apply_batch` is what the ingest agent calls per record of the raw topic (:func:`ingest_batch`
+also waits for the batch's error records and writes its marker, one batch at a time). Per stream it keeps
 the core pipeline's state in the ``assembly`` table, so a traceback split across batches, or across
 a restart, is still assembled whole. The same table value records the raw offset last applied and the
 batch ids seen recently (:mod:`streamfix.core.dedupe`), which makes a redelivered or re-sent batch a

@@ -6,7 +6,7 @@ that kept the pipeline well under its CPU limit at the default 1,000-line batche
 (``docs/benchmarks.md``). :class:`InOrder` lifts that wait off the agent:
 
 - the agent applies a record (the next batch of a stream continues from :meth:`InOrder.latest`, the
-  in-memory state, not the table) and :meth:`InOrder.submit` queues what is left to do with the sends'
+  in-memory state before the table) and :meth:`InOrder.submit` queues what is left to do with the sends'
   futures;
 - a settling task takes the queue in order: it waits for an entry's sends, then ``finish`` writes the
   marker and acknowledges the record to the consumer (so its offset may be committed). A marker is
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import ChainMap
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -55,30 +56,6 @@ class _Entry(Generic[E]):
     generation: int
 
 
-class Latest(Mapping[str, Any]):
-    """The newest state of each stream: an applied but unfinished marker, else the table's value."""
-
-    def __init__(self, pending: dict[str, Any], table: Mapping[str, Any]) -> None:
-        self._pending = pending
-        self._table = table
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._pending:
-            return self._pending[key]
-        return self._table[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self._pending:
-            return self._pending[key]
-        return self._table.get(key, default)
-
-    def __iter__(self) -> Any:
-        return iter({*self._pending, *self._table})
-
-    def __len__(self) -> int:
-        return len({*self._pending, *self._table})
-
-
 class InOrder(Generic[E]):
     """Finishes applied records strictly in the order they were submitted (see the module text).
 
@@ -95,16 +72,13 @@ class InOrder(Generic[E]):
         self._generation = 0
         self._task: asyncio.Task[None] | None = None
 
-    def latest(self, table: Mapping[str, Any]) -> Latest:
-        return Latest(self._pending, table)
+    def latest(self, table: MutableMapping[str, Any]) -> ChainMap[str, Any]:
+        """The newest state of each stream: an applied but unfinished marker, else the table's value."""
+        return ChainMap(self._pending, table)
 
     @property
     def generation(self) -> int:
         return self._generation
-
-    @property
-    def waiting(self) -> int:
-        return self._queue.qsize()
 
     async def submit(self, record: E, outcome: Outcome, generation: int) -> None:
         """Queue ``record`` (applied during ``generation``); waits while ``limit`` entries wait."""
