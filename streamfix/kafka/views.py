@@ -3,7 +3,10 @@
 A table is partitioned: each worker owns, and keeps current, only its partitions. For the API, every
 worker runs a :class:`ChangelogView` per table: a plain consumer (no consumer group) that reads all
 partitions of the table's compacted changelog topic from the beginning and keeps the latest value per
-key in a dict. Writes reach every view within milliseconds of the owning worker making them.
+key in a dict. Writes reach every view within :data:`FETCH_WAIT_MS` of the owning worker making them:
+a view's fetch is answered once :data:`FETCH_MIN_BYTES` of changes are there or that time has passed,
+so under load one fetch carries many writes (not one each), and an idle view costs a few requests a
+second, not a busy loop.
 (Faust's GlobalTable was measured here to let two workers' copies drift apart under load, so it is
 not used.)
 """
@@ -22,6 +25,11 @@ from streamfix.kafka.clients import new_admin, new_consumer
 from streamfix.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+
+FETCH_WAIT_MS = 100
+"""The longest a write waits on the broker before a view's fetch brings it."""
+FETCH_MIN_BYTES = 64 * 1024
+"""What a view's fetch waits for (compressed bytes) before the broker answers early."""
 
 
 def changelog_topic(settings: Settings, table: str) -> str:
@@ -78,7 +86,8 @@ class ChangelogView(Mapping[str, Any]):
         consumer = new_consumer(
             self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest", metadata_max_age_ms=5000,
-            fetch_max_wait_ms=50, max_partition_fetch_bytes=16 * 1024 * 1024,
+            fetch_max_wait_ms=FETCH_WAIT_MS, fetch_min_bytes=FETCH_MIN_BYTES,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
         )
         await consumer.start()
         try:

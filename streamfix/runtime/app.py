@@ -36,6 +36,11 @@ after an outage; a larger fetch only holds more decompressed batches in memory. 
 than this still comes whole (Fetch v4 and later, all a Kafka 4 broker speaks), so records up to
 :data:`MAX_MESSAGE_BYTES` are read as before."""
 
+PRODUCER_LINGER_SECONDS = 0.005
+"""How long the worker's producer gathers records (error events, table changes) into one request: Kafka's
+own default since 4.0. Each error event writes several records; sent one request each, the requests,
+not the records, are what the worker and the broker spend their time on."""
+
 
 Register = Callable[[StreamfixApp], None]
 
@@ -65,7 +70,7 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         producer_max_request_size=MAX_MESSAGE_BYTES,
-        producer_linger=0.0,
+        producer_linger=PRODUCER_LINGER_SECONDS,
         stream_wait_empty=False,
         table_cleanup_interval=30.0,
         web_enabled=True,
