@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import pairwise
+
 import pytest
 
-from streamfix.core.dedupe import DedupeWindow, digest, remember, seen
+from streamfix.core.dedupe import DedupeWindow, Window, digest, remember, seen
 
 W = DedupeWindow(seconds=600.0, max_ids=4)
 
@@ -52,3 +55,40 @@ def test_old_state_without_ids_and_garbage_entries() -> None:
 
 def test_max_ids_zero_remembers_nothing() -> None:
     assert remember(None, "a", 1.0, DedupeWindow(seconds=60, max_ids=0)) == []
+
+
+def _reference_remember(recent: list[list[object]] | None, batch_id: str, sent_at: float,
+                        window: DedupeWindow) -> list[list[object]]:
+    """The rule, entry by entry (what remember returned before it kept a Window)."""
+    kept: list[list[object]] = [[str(e[0]), float(e[1])] for e in (recent or ()) if len(e) >= 2]  # type: ignore[arg-type]
+    kept.append([digest(batch_id), float(sent_at)])
+    newest = max(float(e[1]) for e in kept)  # type: ignore[arg-type]
+    kept = [e for e in kept if newest - float(e[1]) <= window.seconds]  # type: ignore[arg-type]
+    return kept[-window.max_ids:] if window.max_ids > 0 else []
+
+
+@pytest.mark.parametrize("seconds", [0.0, 1.0, 60.0, 900.0])
+@pytest.mark.parametrize("max_ids", [1, 2, 5, 256])
+def test_fast_path_matches_the_rule(seconds: float, max_ids: int) -> None:
+    """Seeded runs with late, equal and jumping sent_at values, repeated ids, and changelog round trips
+    (a Window read back is a plain list): every answer and every window equal the entry-by-entry rule."""
+    import random
+
+    import orjson
+
+    rng = random.Random(f"{seconds}-{max_ids}")
+    window = DedupeWindow(seconds=seconds, max_ids=max_ids)
+    ours: list[list[object]] | None = None
+    rule: list[list[object]] | None = None
+    t = 1_000.0
+    for _ in range(400):
+        t += rng.choice([0.0, 0.25, 1.0, 30.0, -5.0, 1_000.0])
+        batch_id = f"batch-{rng.randint(0, 300)}"
+        if ours is not None and rng.random() < 0.03:
+            ours = orjson.loads(orjson.dumps(ours))
+        assert seen(ours, batch_id) is seen(rule, batch_id)
+        ours, rule = remember(ours, batch_id, t, window), _reference_remember(rule, batch_id, t, window)
+        assert ours == rule
+        if isinstance(ours, Window):
+            assert ours.ids == dict(Counter(str(e[0]) for e in ours))
+            assert all(float(a[1]) <= float(b[1]) for a, b in pairwise(ours))
