@@ -154,7 +154,8 @@ def on_error(
     current: Mapping[str, Any] | None, record: ErrorEventRecord, ctx: AlertContext, now: float
 ) -> tuple[State | None, list[AlertRecord]]:
     """Fold one error event in; returns the new state (None: a duplicate, nothing changes) and the alerts."""
-    event = record.model_dump()
+    event = {"source_partition": record.source_partition, "source_offset": record.source_offset,
+             "event_index": record.event_index, "via": record.via}  # what marks it applied
     if is_duplicate(current, event):
         return None, []
     state: State = dict(current) if current is not None else _new_state(record)
