@@ -153,15 +153,16 @@ def scrub(text: str, *, where: str = "", known: Iterable[str] = (), model: bool 
     return cleaned
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=65536)
 def _redacted(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """``text`` redacted with every rule, and what was removed (remembered: texts repeat)."""
     cleaned, counts = redact(text, all_rules())
     return cleaned, tuple(counts.items())
 
 
 def scrub_repeated(text: str, *, where: str) -> str:
     """:func:`scrub` for texts that come again and again (an alert state's error type, title and message
-    on every occurrence of its pattern): the last 1,024 distinct texts' results are remembered. Every
+    on every occurrence of its pattern): results are remembered (:func:`_redacted`). Every
     call counts its removals, as :func:`scrub` does."""
     cleaned, counts = _redacted(text)
     _count(where, dict(counts))
@@ -182,17 +183,12 @@ def scrub_code(text: str, *, where: str = "edit", known: Iterable[str] = ()) -> 
 _IDENTIFIERS = frozenset({"fingerprint", "fix_id", "request_id", "pr_url", "branch", "commit_sha", "status"})
 
 
-@functools.lru_cache(maxsize=65536)
-def _clean_cached(text: str) -> str:
-    return redact(text, all_rules())[0]
-
-
 def scrub_tree(value: Any) -> Any:
     """Every string inside ``value`` (dicts, lists, tuples) redacted, for answers to readers. Strings
     repeat between answers (tables are scrubbed at ingest, so most are clean), so results are cached.
     Identifiers (fingerprints, fix ids, URLs streamfix made) are left as they are."""
     if isinstance(value, str):
-        return _clean_cached(value) if value else value
+        return _redacted(value)[0] if value else value
     if isinstance(value, Mapping):
         return {k: v if k in _IDENTIFIERS else scrub_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
