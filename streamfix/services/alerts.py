@@ -26,6 +26,7 @@ from streamfix.core.alert_rules import (
 from streamfix.core.patterns import is_duplicate, marker_of
 from streamfix.core.rates import Analysis, RateConfig, RateState, analyze, bucket_of, update
 from streamfix.kafka.wire import AlertRecord, ErrorEventRecord, FixResult
+from streamfix.services.convert import applied_marker
 
 INCIDENT_CHANNELS = ("pagerduty", "opsgenie")
 INCIDENT_KINDS = frozenset({"critical", "spike", "regression", "new_pattern"})
@@ -154,8 +155,7 @@ def on_error(
     current: Mapping[str, Any] | None, record: ErrorEventRecord, ctx: AlertContext, now: float
 ) -> tuple[State | None, list[AlertRecord]]:
     """Fold one error event in; returns the new state (None: a duplicate, nothing changes) and the alerts."""
-    event = {"source_partition": record.source_partition, "source_offset": record.source_offset,
-             "event_index": record.event_index, "via": record.via}  # what marks it applied
+    event = applied_marker(record)
     if is_duplicate(current, event):
         return None, []
     state: State = dict(current) if current is not None else _new_state(record)

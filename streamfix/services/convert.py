@@ -51,6 +51,13 @@ def event_trace_id(record: ErrorEventRecord) -> str | None:
     return record.trace_id or (trace_id_for(record.batch_id) if record.batch_id else None)
 
 
+def applied_marker(record: ErrorEventRecord) -> dict[str, Any]:
+    """The fields of an error record that say where it came from, all that
+    :func:`streamfix.core.patterns.is_duplicate` reads (not a dump of the whole record, frames included)."""
+    return {"source_partition": record.source_partition, "source_offset": record.source_offset,
+            "event_index": record.event_index, "via": record.via}
+
+
 def event_record(
     event: ErrorEvent, *, batch: RawBatch, partition: int, offset: int, index: int, occurrences: int,
     detected_at: float, traceback: str,

@@ -38,6 +38,7 @@ from streamfix.runtime import metrics
 from streamfix.runtime.logs import log_fields, trace
 from streamfix.runtime.settings import Settings
 from streamfix.services.convert import (
+    applied_marker,
     event_trace_id,
     fix_request_for,
     merge_record_for,
@@ -142,7 +143,7 @@ async def _apply(record: ErrorEventRecord, tables: GroupTables, config: GroupCon
     elif record.alias_of:
         await _alias(record, current, tables, out, clock)
     elif current is not None and current.merged:
-        if not is_duplicate(current, record.model_dump()):  # else counted here before the merge
+        if not is_duplicate(current, applied_marker(record)):  # else counted here before the merge
             target = str(current.alias_of)
             await out.send_and_wait("errors", target, record.model_copy(
                 update={"fingerprint": target, "via": record.fingerprint}))
