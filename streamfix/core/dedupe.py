@@ -82,14 +82,14 @@ def remember(recent: Sequence[Sequence[Any]] | None, batch_id: str, sent_at: flo
 
 def _extended(recent: Window, entry: list[Any], max_ids: int) -> Window:
     """``recent`` with ``entry`` appended and the oldest dropped beyond ``max_ids``."""
-    drop = len(recent) + 1 - max_ids
+    drop = max(len(recent) + 1 - max_ids, 0)
     ids = dict(recent.ids)
-    for old in recent[:max(drop, 0)]:
+    for old in recent[:drop]:
         if ids[old[0]] == 1:
             del ids[old[0]]
         else:
             ids[old[0]] -= 1
     ids[entry[0]] = ids.get(entry[0], 0) + 1
-    out = Window(recent[max(drop, 0):], ids)
+    out = Window(recent[drop:], ids)
     out.append(entry)
     return out
