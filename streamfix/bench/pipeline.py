@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import time
@@ -27,12 +28,14 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from streamfix.core.pipeline import run_batch
-from streamfix.errors import StreamfixError
-from streamfix.kafka.clients import Publisher, ensure_topics, new_producer
+from streamfix.errors import BrokerError, StreamfixError
+from streamfix.kafka.clients import Publisher, delete_topics_with_prefix, ensure_topics, new_producer
 from streamfix.runtime.settings import Settings
 from streamfix.tools.procs import running
 from streamfix.tools.replay import batches
 from streamfix.tools.synth import Synth
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -185,6 +188,26 @@ def run_pipeline_bench(
     tag = f"bench-{uuid.uuid4().hex[:8]}"
     work_dir.mkdir(parents=True, exist_ok=True)
     settings = base.model_copy(update={"app_id": tag, "topic_prefix": tag, "data_dir": work_dir / tag})
+    try:
+        return _run(settings, lines=lines, error_rate=error_rate, streams=streams, batch_lines=batch_lines,
+                    latency_rate=latency_rate, latency_seconds=latency_seconds, baseline_lines=baseline_lines,
+                    distinct=distinct, work_dir=work_dir, workers=workers)
+    finally:  # a run's topics (changelogs included) would otherwise stay on the broker for good
+        _drop_topics(settings.bootstrap_servers, tag)
+
+
+def _drop_topics(bootstrap_servers: str, tag: str) -> None:
+    try:
+        asyncio.run(delete_topics_with_prefix(bootstrap_servers, tag))
+    except BrokerError as exc:
+        log.warning("the benchmark's topics %s* were not deleted: %s", tag, exc)
+
+
+def _run(
+    settings: Settings, *, lines: int, error_rate: float, streams: int, batch_lines: int, latency_rate: int,
+    latency_seconds: float, baseline_lines: int, distinct: int | None, work_dir: Path, workers: int,
+) -> PipelineBench:
+    tag = settings.app_id
     url = f"http://127.0.0.1:{settings.web_port}"
     corpus = _synth(lines, error_rate, streams, distinct, seed=1)
     expected = sum(len(run_batch(v).events) for v in corpus.values())

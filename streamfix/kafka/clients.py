@@ -113,6 +113,25 @@ async def ensure_topics(settings: Settings, specs: Iterable[topics.TopicSpec] = 
         await admin.close()
 
 
+async def delete_topics_with_prefix(bootstrap_servers: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (a benchmark's own, tagged topics, changelogs
+    included); returns their names. Topics left behind by every run would slow the broker down: it
+    checkpoints, and answers metadata for, every partition it holds."""
+    if not prefix:
+        raise ValueError("a prefix is required: an empty one would delete every topic")
+    admin = new_admin(bootstrap_servers)
+    try:
+        await admin.start()
+        doomed = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    except KafkaError as exc:
+        raise BrokerError(f"cannot delete topics {prefix}* on {bootstrap_servers}: {exc}") from exc
+    finally:
+        await admin.close()
+
+
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], wait_s: float = 30.0) -> None:
     """New topics take a moment to elect leaders; producing before that only earns retries."""
     loop = asyncio.get_running_loop()
