@@ -4,7 +4,8 @@ fingerprint). The logic is in :mod:`streamfix.services.alerts`; this module read
 
 An alert is published before the state that says it fired is saved, so a crash in between publishes
 it again with the same id, which delivery absorbs. Both agents share one lock: a pattern's state is
-read, its alerts sent and the state written as one step.
+read, its alerts sent and the state written as one step. Error events are taken in batches, one step
+each, and a batch writes each pattern's state once (:class:`streamfix.kafka.events.Coalesced`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from streamfix.errors import WireError
 from streamfix.kafka.clients import stream_partition
+from streamfix.kafka.events import TAKE_MAX, TAKE_SECONDS, Coalesced, current
 from streamfix.kafka.publish import TopicPublisher
 from streamfix.kafka.wire import AlertRecord, ErrorEventRecord, FixResult
 from streamfix.runtime import metrics
@@ -44,15 +46,15 @@ def register(sf: StreamfixApp) -> None:
 
     @sf.app.agent(sf.topics["errors"], name=f"{settings.app_id}.alerts")
     async def alerts_from_errors(stream: Any) -> None:
-        async for value in stream:
-            try:
-                record = ErrorEventRecord.from_obj(value)
-            except WireError:
-                continue  # the group agent dead-letters it
-            if record.alias_of or record.merged_from:
-                continue  # bookkeeping between patterns, not an occurrence
-            await step(record.fingerprint, lambda cur, r=record: on_error(cur, r, ctx, time.time()),
-                       event_trace_id(record))
+        async for events in stream.take_events(TAKE_MAX, within=TAKE_SECONDS):
+            async with lock:  # the batch is one step: each pattern's state is written once, at the end
+                batch = Coalesced(state)
+                try:
+                    for event in events:
+                        with current(event):
+                            await _on_error(event.value, batch, publish, ctx)
+                finally:
+                    batch.flush()
 
     @sf.app.agent(sf.topics["fix_results"], name=f"{settings.app_id}.alerts-fixes")
     async def alerts_from_fixes(stream: Any) -> None:
@@ -70,12 +72,28 @@ def register(sf: StreamfixApp) -> None:
     )(_sweeper(sf, state, ctx, publish))
 
 
+async def _on_error(value: Any, state: Any, publish: Any, ctx: Any) -> None:
+    try:
+        record = ErrorEventRecord.from_obj(value)
+    except WireError:
+        return  # the group agent dead-letters it
+    if record.alias_of or record.merged_from:
+        return  # bookkeeping between patterns, not an occurrence
+    with trace(event_trace_id(record)):  # the record's trace id on what is logged for it
+        await _decide(state, publish, record.fingerprint, lambda cur: on_error(cur, record, ctx, time.time()))
+
+
 async def _locked(lock: asyncio.Lock, state: Any, publish: Any, fingerprint: str, decide: Any) -> None:
     async with lock:
-        new, alerts = decide(state.get(fingerprint))
-        if new is not None:
-            await publish(alerts)
-            state[fingerprint] = new
+        await _decide(state, publish, fingerprint, decide)
+
+
+async def _decide(state: Any, publish: Any, fingerprint: str, decide: Any) -> None:
+    """Read the pattern's state, publish what fires, then save the state."""
+    new, alerts = decide(state.get(fingerprint))
+    if new is not None:
+        await publish(alerts)
+        state[fingerprint] = new
 
 
 def _publisher(out: TopicPublisher) -> Callable[[list[AlertRecord]], Awaitable[None]]:
