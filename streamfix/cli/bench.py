@@ -37,6 +37,9 @@ def command() -> None:
 @click.option(
     "--workers", type=int, default=1, show_default=True, help="Worker processes sharing the partitions."
 )
+@click.option("--warmup-lines", type=click.IntRange(min=0), default=None,
+              help="Lines sent through the pipeline (streams of their own) before the clock starts "
+                   "(default 300,000); 0: measure a cold broker and worker.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def pipeline(
     lines: int,
@@ -48,13 +51,14 @@ def pipeline(
     baseline_lines: int,
     distinct: int | None,
     workers: int,
+    warmup_lines: int | None,
     as_json: bool,
 ) -> None:
     """Drive a synthetic mixed stream through the broker and a worker; report lines/s and p50/p99 latency.
 
     Starts the local broker if none is configured and answering (and stops it afterwards).
     """
-    from streamfix.bench.pipeline import as_dict, run_pipeline_bench
+    from streamfix.bench.pipeline import WARMUP_LINES, as_dict, run_pipeline_bench
     from streamfix.kafka.local import LocalKafka, answers_metadata
 
     settings = load_settings()
@@ -68,7 +72,8 @@ def pipeline(
         result = run_pipeline_bench(settings, lines=lines, error_rate=error_rate, streams=streams,
                                     batch_lines=batch_lines, latency_rate=latency_rate,
                                     latency_seconds=latency_seconds, baseline_lines=baseline_lines,
-                                    distinct=distinct, workers=workers)
+                                    distinct=distinct, workers=workers,
+                                    warmup_lines=WARMUP_LINES if warmup_lines is None else warmup_lines)
     except StreamfixError as exc:
         click.echo(f"streamfix bench pipeline: {exc}", err=True)
         sys.exit(1)
