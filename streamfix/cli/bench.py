@@ -39,7 +39,7 @@ def command() -> None:
 )
 @click.option("--warmup-lines", type=click.IntRange(min=0), default=None,
               help="Lines sent through the pipeline (streams of their own) before the clock starts "
-                   "(default 300,000); 0: measure a cold broker and worker.")
+                   "(default 1,000,000); 0: measure a cold broker and worker.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def pipeline(
     lines: int,
