@@ -42,7 +42,7 @@ WARMUP_LINES = 1_000_000
 """Lines sent through the pipeline before the throughput clock starts (``--warmup-lines``). A broker
 just started (``streamfix bench pipeline`` starts one when none answers) is slower for its first few
 million lines: first run 64k lines/s with 19 broker CPU s, the next 91k with 9; with this warm-up a
-just-started broker measured 92–98k (three runs), with 300,000 lines 73–111k (five runs)."""
+just-started broker measured 92–101k (four runs), with 300,000 lines 73–111k (five runs)."""
 
 
 @dataclass
