@@ -22,8 +22,8 @@ from faust.streams import _current_event, current_event
 
 @contextmanager
 def current(event: Any) -> Iterator[None]:
-    """Table writes inside the block go to ``event``'s changelog partition."""
-    token = _current_event.set(weakref.ref(event))
+    """Table writes inside the block go to ``event``'s changelog partition (None: no current event)."""
+    token = _current_event.set(None if event is None else weakref.ref(event))
     try:
         yield
     finally:
@@ -77,15 +77,7 @@ class Coalesced(MutableMapping[str, Any]):
 
     def flush(self) -> int:
         """Write every pending key to the table (under its event); returns how many."""
-        written = len(self.pending)
-        for key, (value, event) in self.pending.items():
-            if event is None:
-                self.table[key] = value
-            else:
-                with current(event):
-                    self.table[key] = value
-        self.pending.clear()
-        return written
+        return _write_each(self.pending, self.table.__setitem__)
 
 
 class CoalescedCounts:
@@ -111,9 +103,14 @@ class CoalescedCounts:
 
     def flush(self) -> int:
         """Write every pending count to the table (under its event, so in its window); returns how many."""
-        written = len(self.pending)
-        for (key, _window), (value, event) in self.pending.items():
-            with current(event):
-                self.counts.put(key, value)
-        self.pending.clear()
-        return written
+        return _write_each(self.pending, lambda slot, value: self.counts.put(slot[0], value))
+
+
+def _write_each(pending: dict[Any, tuple[Any, Any]], write: Callable[[Any, Any], None]) -> int:
+    """``write(key, value)`` for every pending ``key: (value, event)``, under its event; then empty it."""
+    for key, (value, event) in pending.items():
+        with current(event):
+            write(key, value)
+    written = len(pending)
+    pending.clear()
+    return written

@@ -130,3 +130,12 @@ _EVENTS: dict[str, Event] = {}
 
 def _at(name: str) -> Any:
     return current(_EVENTS.setdefault(name, Event(name)))
+
+
+def test_a_write_made_outside_any_event_is_flushed_outside_any_event() -> None:
+    table = RecordingTable({})
+    batch = Coalesced(table)
+    batch["a"] = 1  # no current event (a plain dict in tests, a timer)
+    with current(Event("e")):
+        assert batch.flush() == 1  # even while another event is current
+    assert table.writes == [("a", 1, None)]
