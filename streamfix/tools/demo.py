@@ -140,7 +140,9 @@ def run_demo(
     expected = expected_occurrences(streams)
     log_file = log_path or Path(settings.data_dir) / "demo-worker.log"
     token = api_token or secrets.token_urlsafe(18)
-    with running(settings, log_file, STREAMFIX_API_TOKEN=token) as worker:
+    # one HTTP client for the polling: a new one per request builds a TLS context each time
+    with running(settings, log_file, STREAMFIX_API_TOKEN=token) as worker, \
+            httpx.Client(timeout=2.0) as client:
         lines = asyncio.run(_publish(settings, streams))
         url = f"http://127.0.0.1:{settings.web_port}/error-monitor/errors/patterns"
         deadline = time.monotonic() + timeout
@@ -149,7 +151,7 @@ def run_demo(
             if worker.poll() is not None:
                 raise StreamfixError(f"the worker exited with {worker.returncode}; see {log_file}")
             try:
-                patterns = httpx.get(url, timeout=2.0).json()["patterns"]
+                patterns = client.get(url).json()["patterns"]
             except (httpx.HTTPError, ValueError, KeyError):
                 patterns = []
             if sum(int(p["count"]) for p in patterns) >= expected:
