@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from streamfix.core.literals import Gate, required_literals
 from streamfix.core.models import Category, ErrorEvent, Frame, Severity
 from streamfix.core.rules.default import (
     DEFAULT_FIXABLE_CATEGORIES,
@@ -39,6 +40,9 @@ from streamfix.core.rules.default import (
     SUGGESTED_FIXES,
 )
 
+GATE_MIN_CHARS = 40
+"""Fields at least this long are checked for a rule's literals (:mod:`streamfix.core.literals`) before
+its search; on shorter ones (error types) the search is about as fast as the check."""
 MATCH_FIELDS: tuple[str, ...] = ("type", "message", "logger", "level", "service", "path", "module", "library")
 _NODE_PACKAGE = re.compile(r"/node_modules/((?:@[^/]+/)?[^/]+)/")
 _LIBRARY_PATHS = ("/site-packages/", "/dist-packages/", "/node_modules/")
@@ -72,8 +76,26 @@ class Rule:
     fingerprint: tuple[str, ...] | None = None
     title: str | None = None
 
-    def matches(self, fields: Mapping[str, str]) -> bool:
-        return all(pattern.search(fields.get(key, "")) for key, pattern in self.matchers)
+    gates: tuple[Gate | None, ...] = ()
+    """One per matcher (:func:`~streamfix.core.literals.required_literals`): words the field must contain
+    for the pattern to match, checked before the search; empty means no gates."""
+
+    def matches(self, fields: Mapping[str, str], lowered: dict[str, str] | None = None) -> bool:
+        """Whether every matcher finds its pattern in its field (``lowered``: a cache of lowercased fields)."""
+        gates = self.gates or (None,) * len(self.matchers)
+        for (key, pattern), gate in zip(self.matchers, gates, strict=True):
+            text = fields.get(key, "")
+            if gate is not None and len(text) >= GATE_MIN_CHARS and text.isascii():
+                if lowered is None:
+                    lowered = {}
+                low = lowered.get(key)
+                if low is None:
+                    low = lowered[key] = text.lower()
+                if not any(word in low for word in gate):
+                    return False
+            if pattern.search(text) is None:
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +104,9 @@ class RuleSet:
     rules: tuple[Rule, ...]
 
     def first(self, fields: Mapping[str, str]) -> Rule | None:
+        lowered: dict[str, str] = {}  # each field lowercased once for all the rules' gates
         for rule in self.rules:
-            if rule.matches(fields):
+            if rule.matches(fields, lowered):
                 return rule
         return None
 
@@ -117,6 +140,7 @@ def _compile_rule(data: Mapping[str, Any], position: int) -> Rule:
     return Rule(
         name=name,
         matchers=tuple(matchers),
+        gates=tuple(required_literals(pattern) for _, pattern in matchers),
         category=_enum(Category, data.get("category"), name),
         severity=_enum(Severity, data.get("severity"), name),
         fixable=None if fixable is None else bool(fixable),
