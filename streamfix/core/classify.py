@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streamfix.core.literals import Gate, required_literals
+from streamfix.core.literals import Gate, may_match, required_literals
 from streamfix.core.models import Category, ErrorEvent, Frame, Severity
 from streamfix.core.rules.default import (
     DEFAULT_FIXABLE_CATEGORIES,
@@ -83,15 +83,13 @@ class Rule:
     def matches(self, fields: Mapping[str, str], lowered: dict[str, str] | None = None) -> bool:
         """Whether every matcher finds its pattern in its field (``lowered``: a cache of lowercased fields)."""
         gates = self.gates or (None,) * len(self.matchers)
+        lowered = {} if lowered is None else lowered
         for (key, pattern), gate in zip(self.matchers, gates, strict=True):
             text = fields.get(key, "")
-            if gate is not None and len(text) >= GATE_MIN_CHARS and text.isascii():
-                if lowered is None:
-                    lowered = {}
-                low = lowered.get(key)
-                if low is None:
-                    low = lowered[key] = text.lower()
-                if not any(word in low for word in gate):
+            if gate is not None and len(text) >= GATE_MIN_CHARS:
+                if key not in lowered:
+                    lowered[key] = text.lower()
+                if not may_match(gate, text, lowered[key]):
                     return False
             if pattern.search(text) is None:
                 return False

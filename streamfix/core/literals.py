@@ -5,7 +5,7 @@ expression engine from searching for a literal first: each search tries every al
 position of the text. :func:`required_literals` reads a pattern's parse tree and returns a set of
 lowercase strings such that every match contains at least one of them, so a text that contains none
 is known not to match without running the search (:func:`may_match`). For ``timed? ?out|deadline
-exceeded`` that is ``("out", "deadline exceeded")``.
+exceeded`` that is ``("deadline exceeded", "time")``.
 
 The gate is exact, never a guess: it is only used on ASCII text with ASCII literals, where a
 case-insensitive match of a literal is the same as finding its lowercase in the lowercased text
