@@ -34,9 +34,9 @@ TAKE_MAX = 500
 """At most this many records an agent takes from its stream in one batch (see :class:`Coalesced`)."""
 TAKE_SECONDS = 0.1
 """How long an agent waits for more records before it works on the ones it has (its added latency).
-100 ms rather than 20: at 0.5k error events/s a batch holds ~50 records instead of ~10, so the three
-busiest patterns are written once per batch, not once per record (``docs/benchmarks.md``, seventh pass);
-detection latency stays well inside its 2 s budget (p99 150-190 ms at 10k lines/s)."""
+100 ms rather than 20: at 0.5k error events/s a batch holds ~50 records instead of ~10, so a busy
+pattern's state is written about once per eight of its records instead of once per one or two
+(``docs/benchmarks.md``, seventh pass); p99 detection latency at 10k lines/s 148-186 ms, budget 2 s."""
 
 
 class Coalesced(MutableMapping[str, Any]):
