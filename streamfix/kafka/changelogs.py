@@ -14,10 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from streamfix.core.trace import TRACE_ID_PATTERN
-from streamfix.kafka.wire import json_schemas
+from streamfix.kafka.wire import json_schemas, write_json_documents
 
 _BASE = "https://streamfix.dev/schemas/changelog"
 _NUMBER = {"type": "number"}
@@ -169,13 +167,7 @@ def changelog_schemas() -> dict[str, dict[str, Any]]:
 
 
 def write(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in changelog_schemas().items():
-        path = folder / name
-        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
-        written.append(path)
-    return written
+    return write_json_documents(folder, changelog_schemas())
 
 
 if __name__ == "__main__":  # pragma: no cover - developer tool

@@ -325,14 +325,19 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
-def write_schemas(folder: Path) -> list[Path]:
+def write_json_documents(folder: Path, documents: dict[str, dict[str, Any]]) -> list[Path]:
+    """Write each document as ``folder/<name>`` (indented, sorted keys, final newline); the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in json_schemas().items():
+    for name, document in documents.items():
         path = folder / name
-        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
         written.append(path)
     return written
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    return write_json_documents(folder, json_schemas())
 
 
 if __name__ == "__main__":  # pragma: no cover - developer tool

@@ -12,10 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streamfix.core.rules.default import DEFAULT_FIXABLE_CATEGORIES
+
+
+def _split_commas(value: Any) -> Any:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``; a list given in code passes unchanged."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+"""A list setting written in the environment as comma-separated values."""
 
 
 def _env(name: str) -> AliasChoices:
@@ -61,7 +72,7 @@ class Settings(BaseSettings):
     window_retention_seconds: int = Field(86400, ge=60, description="How long count windows are kept (s)")
     fix_threshold_count: int = Field(5, ge=1, description="Occurrences that make a fixable pattern trigger a fix")
     fix_threshold_window_seconds: int = Field(3600, ge=60, description="Window of the fix threshold (s)")
-    fixable_categories: Annotated[list[str], NoDecode] = Field(
+    fixable_categories: CommaList = Field(
         default_factory=lambda: sorted(DEFAULT_FIXABLE_CATEGORIES),
         description="Categories whose patterns are fixable (comma-separated); add internal_error or "
                     "validation_error to have code bugs or input handling fixed",
@@ -77,7 +88,7 @@ class Settings(BaseSettings):
         64, ge=1, description="Raw batches applied while earlier ones wait for their error records to be "
                               "acknowledged (1: one at a time)",
     )
-    in_app_exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra path prefixes that are not in-app")
+    in_app_exclude: CommaList = Field(default_factory=list, description="Extra path prefixes that are not in-app")
 
     # --- Sources -----------------------------------------------------------------------------------
     batch_max_lines: int = Field(1000, ge=1, description="Lines per raw batch at most")
@@ -119,12 +130,12 @@ class Settings(BaseSettings):
     fix_max_calls_per_hour: int = Field(30, ge=0, description="Claude calls per rolling hour at most")
     fix_max_tokens_per_day: int = Field(2_000_000, ge=0, description="Claude tokens (in+out) per rolling day at most")
     fix_min_confidence: float = Field(0.7, ge=0, le=1, description="Below this confidence no branch or PR is made")
-    fix_blocked_paths: Annotated[list[str], NoDecode] = Field(
+    fix_blocked_paths: CommaList = Field(
         default_factory=lambda: [".github/workflows/", "**/secrets*", "**/migrations/"],
         description="Globs of repo paths a fix may never touch (a trailing / blocks a folder)",
     )
     fix_max_diff_lines: int = Field(200, ge=1, description="Largest fix diff (added + removed lines)")
-    fix_in_app_paths: Annotated[list[str], NoDecode] = Field(
+    fix_in_app_paths: CommaList = Field(
         default_factory=list, description="Runtime path prefixes of app code (empty: the frames' in_app flag)"
     )
     fix_context_lines: int = Field(25, ge=1, description="Source lines shown before and after each frame")
@@ -136,10 +147,10 @@ class Settings(BaseSettings):
     fix_edit_scope: Literal["frames", "repo"] = Field(
         "frames", description="Files a fix may change: frames (the in-app files of the stack frames) or repo (any file; risky, see docs/security.md)"
     )
-    fix_allowed_paths: Annotated[list[str], NoDecode] = Field(
+    fix_allowed_paths: CommaList = Field(
         default_factory=list, description="Extra globs of files a fix may change besides the frame files (see docs/security.md)"
     )
-    fix_allow_sensitive_paths: Annotated[list[str], NoDecode] = Field(
+    fix_allow_sensitive_paths: CommaList = Field(
         default_factory=list, description="Globs of sensitive files (CI, build, manifests, tests, deploy, settings) a fix may change anyway; risky"
     )
     fix_refuse_new_urls: bool = Field(True, description="Refuse edits that add URLs or IP addresses")
@@ -162,7 +173,7 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="How often the group agent looks for patterns to archive and compact (s)")
     fix_effectiveness_window_seconds: float = Field(
         86400.0, gt=0, description="Length of the equal windows before and after a merge that judge a fix (s)")
-    fix_models: Annotated[list[str], NoDecode] = Field(
+    fix_models: CommaList = Field(
         default_factory=list, description="Models to compare (comma-separated): each pattern is analysed by the "
                                           "model of its A/B arm (stable hash of the fingerprint); empty: anthropic_model")
     fix_revert_enabled: bool = Field(
@@ -172,10 +183,10 @@ class Settings(BaseSettings):
                               "that call for a revert")
     fix_revert_window_seconds: float = Field(
         86400.0, gt=0, description="How long after a merge (and its grace period) occurrences count for a revert (s)")
-    fix_prompt_strategies: Annotated[list[str], NoDecode] = Field(
+    fix_prompt_strategies: CommaList = Field(
         default_factory=list, description="Prompt strategies to compare (comma-separated: default, minimal, "
                                           "defensive, root-cause): each pattern gets the one of its A/B arm")
-    fix_candidate_models: Annotated[list[str], NoDecode] = Field(
+    fix_candidate_models: CommaList = Field(
         default_factory=list, description="Two or more models (comma-separated): each request asks all of them, "
                                           "checks every candidate and keeps the best by score")
     fix_test_command: str | None = Field(
@@ -183,18 +194,9 @@ class Settings(BaseSettings):
     fix_test_timeout_seconds: float = Field(300.0, gt=0, description="Time limit of one candidate's test run (s)")
     fix_ab_min_fixes: int = Field(
         20, ge=1, description="Judged fixes each A/B arm needs before one arm is declared better")
-    fix_issue_labels: Annotated[list[str], NoDecode] = Field(
+    fix_issue_labels: CommaList = Field(
         default_factory=list, description="Issue labels (comma-separated): open issues carrying one are listed "
                                           "as related in the fix pull request")
-
-    @field_validator("fix_blocked_paths", "fix_in_app_paths", "fix_allowed_paths", "fix_allow_sensitive_paths",
-                     "fix_models", "fix_candidate_models", "fix_prompt_strategies", "fix_issue_labels",
-                     mode="before")
-    @classmethod
-    def _split_fix_lists(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     # --- API ---------------------------------------------------------------------------------------
     api_token: SecretStr | None = Field(None, description="Bearer token for mutating API routes")
@@ -202,11 +204,11 @@ class Settings(BaseSettings):
     api_rate_limit: float = Field(20.0, ge=0, description="API requests per second per client (0: no limit)")
     api_rate_burst: int = Field(40, ge=1, description="API requests a client may make at once before the rate applies")
     api_max_body_bytes: int = Field(65536, ge=0, description="Largest API request body; larger ones get 413")
-    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+    api_cors_origins: CommaList = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (comma-separated; none by default)"
     )
     api_cache_seconds: float = Field(1.0, ge=0, description="How long a read route's answer is reused (s)")
-    api_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+    api_allowed_hosts: CommaList = Field(
         default_factory=list,
         description="Host header names the API answers (comma-separated; empty: the names of the bind address); others get 421",
     )
@@ -217,13 +219,6 @@ class Settings(BaseSettings):
         from streamfix.core.strategies import check
 
         return check(value)
-
-    @field_validator("api_cors_origins", "api_allowed_hosts", mode="before")
-    @classmethod
-    def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     # --- Alerting ----------------------------------------------------------------------------------
     alert_rules: Path | None = Field(None, description="Alert rules (TOML); without it critical and new-pattern alerts go to every channel")
@@ -261,13 +256,6 @@ class Settings(BaseSettings):
     batch_max_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Bytes of lines per raw batch at most (tailers, replay, scans)")
 
-    @field_validator("fixable_categories", mode="before")
-    @classmethod
-    def _split_categories(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
     @field_validator("fixable_categories")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
@@ -279,13 +267,6 @@ class Settings(BaseSettings):
     @classmethod
     def _broker_scheme(cls, value: str) -> str:
         return value if "://" in value else f"kafka://{value}"
-
-    @field_validator("in_app_exclude", mode="before")
-    @classmethod
-    def _split_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @property
     def bootstrap_servers(self) -> str:
