@@ -1,7 +1,8 @@
 """The Kafka adapter: every aiokafka client streamfix uses is built here, and nowhere else.
 
 :func:`new_admin`, :func:`new_consumer` and :func:`new_producer` construct the clients (changelog
-views, cursor readers, the liveness check and the local broker probe call them);
+views, the liveness check and the local broker probe call them); :func:`read_to_end` reads a topic
+once up to its current end (resume cursors, the raw topic's read-back, past fix attempts);
 :class:`KafkaPublisher` wraps an idempotent producer as a :class:`streamfix.kafka.publish.Publisher`
 for processes that are not Faust workers (tailers, replay, the CLI, benchmarks); :func:`ensure_topics`
 creates streamfix's topics with their partitions and retention. aiokafka's errors are translated
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
@@ -53,6 +54,58 @@ def new_consumer(*topic_names: str, bootstrap_servers: str, **options: Any) -> A
 def new_producer(bootstrap_servers: str, **options: Any) -> AIOKafkaProducer:
     """A producer (not started); ``options`` are aiokafka's (``acks``, ``linger_ms``, ...)."""
     return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+
+
+async def read_to_end(
+    bootstrap_servers: str, topic: str, *, start_at: Callable[[int, int], int] | None = None
+) -> AsyncGenerator[ConsumerRecord[bytes, bytes], None]:
+    """Every record of ``topic`` below the end offsets it has when reading starts, in each partition's
+    order (partitions interleaved as fetched). No consumer group, nothing committed.
+
+    ``start_at(partition, end_offset)`` gives the first offset to read of each partition; without it
+    every partition is read from its log start. An offset below the log start (records deleted by
+    retention) reads from the log start. Iterate it inside :func:`contextlib.aclosing` so the consumer
+    stops at once when the caller leaves early. aiokafka's errors become :class:`BrokerError`.
+    """
+    consumer = new_consumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
+        auto_offset_reset="earliest",
+    )
+    try:
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:  # not in the metadata the client started with (a topic created since)
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        if not tps:
+            return
+        consumer.assign(tps)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+        remaining: set[TopicPartition] = set()
+        for tp in tps:
+            if start_at is None:
+                await consumer.seek_to_beginning(tp)
+            elif (first := start_at(tp.partition, ends[tp])) < ends[tp]:
+                consumer.seek(tp, max(0, first))
+            else:
+                continue
+            if ends[tp] > 0:
+                remaining.add(tp)
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        yield record
+            # every partition, not only those that returned records: one whose position reached its end
+            # without a record to return (an offset reset, a fetch of control records only) is done too
+            for tp in sorted(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read {topic} at {bootstrap_servers}: {exc}") from exc
+    finally:
+        await consumer.stop()
 
 
 class GroupOffsets:

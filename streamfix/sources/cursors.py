@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
 from streamfix.core.cursor import Cursor
-from streamfix.errors import BrokerError, WireError
+from streamfix.errors import WireError
 from streamfix.kafka import topics
-from streamfix.kafka.clients import new_consumer
+from streamfix.kafka.clients import read_to_end
 from streamfix.kafka.wire import RawBatch
 from streamfix.runtime.settings import Settings
 from streamfix.sources.base import CURSOR_LABEL
@@ -28,46 +26,18 @@ log = logging.getLogger(__name__)
 
 async def load_cursors(settings: Settings, prefix: str = "") -> dict[str, Cursor]:
     """Every cursor on the topic whose key starts with ``prefix`` (latest value per key)."""
-    name = topics.SOURCE_CURSORS.name(settings)
-    consumer = new_consumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
     out: dict[str, Cursor] = {}
-    try:
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(name) or set()
-        if not partitions:
-            partitions = await _fetch_partitions(consumer, name)
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batch.items():
-                for rec in records:
-                    key = rec.key.decode("utf-8") if rec.key else ""
-                    if key.startswith(prefix):
-                        if rec.value is None:
-                            out.pop(key, None)
-                        else:
-                            out[key] = Cursor.from_json(rec.value)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read cursors from {name}: {exc}") from exc
-    finally:
-        await consumer.stop()
+    records = read_to_end(settings.bootstrap_servers, topics.SOURCE_CURSORS.name(settings))
+    async with aclosing(records):
+        async for record in records:
+            key = record.key.decode("utf-8") if record.key else ""
+            if key.startswith(prefix):
+                if record.value is None:
+                    out.pop(key, None)
+                else:
+                    out[key] = Cursor.from_json(record.value)
     log.info("cursors loaded", extra={"count": len(out), "prefix": prefix})
     return out
-
-
-async def _fetch_partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(name) or set()
 
 
 class CursorStore:
@@ -116,37 +86,18 @@ async def read_back(settings: Settings, cursors: Mapping[str, Cursor | None], vi
     """Read each raw partition from just after the lowest offset stored with ``cursors`` (the last
     :data:`TAIL_RECORDS` records where one of them has none) to its end, calling ``visit`` on every
     record: what the watchers of those cursors may have published after writing them (a hard kill)."""
-    name = topics.RAW.name(settings)
-    consumer = new_consumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    try:
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        ends: dict[Any, int] = await consumer.end_offsets(tps) if tps else {}
-        remaining = set()
-        for tp in tps:
-            known = [c.offsets.get(tp.partition) if c else None for c in cursors.values()]
-            if known and all(o is not None for o in known):
-                start = min(o for o in known if o is not None) + 1
-            else:
-                start = max(0, ends[tp] - TAIL_RECORDS)
-            if start < ends[tp]:
-                consumer.seek(tp, start)
-                remaining.add(tp)
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for rec in records:
-                    if rec.offset < ends[tp] and rec.value is not None:
-                        visit(rec.value, tp.partition, rec.offset)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read back {name}: {exc}") from exc
-    finally:
-        await consumer.stop()
+
+    def start_at(partition: int, end: int) -> int:
+        known = [c.offsets.get(partition) if c else None for c in cursors.values()]
+        if known and all(o is not None for o in known):
+            return min(o for o in known if o is not None) + 1
+        return end - TAIL_RECORDS
+
+    records = read_to_end(settings.bootstrap_servers, topics.RAW.name(settings), start_at=start_at)
+    async with aclosing(records):
+        async for record in records:
+            if record.value is not None:
+                visit(record.value, record.partition, record.offset)
 
 
 async def recover(
